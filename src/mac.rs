@@ -1,0 +1,189 @@
+//! HMAC-SHA256 over message parts, strict signature decoding and constant-time comparison.
+//!
+//! Messages are fed to the MAC part by part ([`MacInput::update`]), so a scheme's message
+//! (`"{ts}.{body}"`, `body ++ salt`, ...) is never concatenated into a second copy.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::secret::Secret;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Length of an HMAC-SHA256 tag in bytes.
+pub const TAG_LEN: usize = 32;
+
+/// A decoded signature as sent by a client: exactly 32 bytes.
+///
+/// Decoding is strict: a wrong length or alphabet is an error, never a shorter compare.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Tag([u8; TAG_LEN]);
+
+/// Why a signature could not be decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not the length an encoded 32-byte tag has.
+    Length,
+    /// A character outside the alphabet, or non-canonical padding.
+    Alphabet,
+}
+
+impl Tag {
+    /// Decodes 64 hex digits (either case).
+    pub fn from_hex(text: &[u8]) -> Result<Self, DecodeError> {
+        if text.len() != TAG_LEN * 2 {
+            return Err(DecodeError::Length);
+        }
+        let mut out = [0u8; TAG_LEN];
+        hex::decode_to_slice(text, &mut out).map_err(|_| DecodeError::Alphabet)?;
+        Ok(Self(out))
+    }
+
+    /// Decodes standard, padded base64 (44 characters). URL-safe or unpadded forms are refused.
+    pub fn from_base64(text: &[u8]) -> Result<Self, DecodeError> {
+        if text.len() != 44 {
+            return Err(DecodeError::Length);
+        }
+        let mut out = [0u8; TAG_LEN];
+        match STANDARD.decode_slice(text, &mut out) {
+            Ok(TAG_LEN) => Ok(Self(out)),
+            Ok(_) => Err(DecodeError::Length),
+            Err(_) => Err(DecodeError::Alphabet),
+        }
+    }
+
+    /// Wraps raw tag bytes.
+    pub const fn from_bytes(bytes: [u8; TAG_LEN]) -> Self {
+        Self(bytes)
+    }
+
+    /// The tag bytes.
+    pub fn as_bytes(&self) -> &[u8; TAG_LEN] {
+        &self.0
+    }
+
+    /// Lower-case hex, as the Humanos, Inqud and Spike clients send it.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Standard padded base64, as the Proficient clients send it.
+    pub fn to_base64(&self) -> String {
+        STANDARD.encode(self.0)
+    }
+
+    /// Constant-time equality.
+    pub fn ct_matches(&self, other: &Tag) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tag(..)")
+    }
+}
+
+/// The message of a scheme being fed to the MAC.
+pub struct MacInput<'a> {
+    mac: &'a mut HmacSha256,
+}
+
+impl MacInput<'_> {
+    /// Appends `part` to the signed message.
+    pub fn update(&mut self, part: &[u8]) {
+        self.mac.update(part);
+    }
+}
+
+impl std::fmt::Debug for MacInput<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MacInput(..)")
+    }
+}
+
+/// HMAC-SHA256 of the message that `feed` writes, keyed by `secret`.
+pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
+    hmac_sha256_raw(secret.expose(), feed)
+}
+
+pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
+    // HMAC takes keys of any length, so this never fails; a zero key is still a valid MAC state.
+    let mut mac = <HmacSha256 as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()));
+    feed(&mut MacInput { mac: &mut mac });
+    Tag(mac.finalize().into_bytes().into())
+}
+
+/// Constant-time equality of two byte strings. Lengths are not secret here: a length mismatch
+/// returns `false` at once, equal lengths are compared without early exit.
+pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+    const RFC4231_2: &str = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+
+    #[test]
+    fn rfc4231_case_2_fed_in_parts() {
+        let key = Secret::new("Jefe").unwrap();
+        let tag = hmac_sha256(&key, |m| {
+            m.update(b"what do ya ");
+            m.update(b"");
+            m.update(b"want for nothing?");
+        });
+        assert_eq!(tag.to_hex(), RFC4231_2);
+        assert!(tag.ct_matches(&Tag::from_hex(RFC4231_2.as_bytes()).unwrap()));
+    }
+
+    #[test]
+    fn hex_is_strict_about_length_and_alphabet() {
+        assert_eq!(Tag::from_hex(b""), Err(DecodeError::Length));
+        assert_eq!(
+            Tag::from_hex(&RFC4231_2.as_bytes()[..62]),
+            Err(DecodeError::Length)
+        );
+        let mut bad = RFC4231_2.as_bytes().to_vec();
+        bad[0] = b'g';
+        assert_eq!(Tag::from_hex(&bad), Err(DecodeError::Alphabet));
+        let upper = RFC4231_2.to_uppercase();
+        assert_eq!(
+            Tag::from_hex(upper.as_bytes()),
+            Tag::from_hex(RFC4231_2.as_bytes())
+        );
+    }
+
+    #[test]
+    fn base64_is_standard_and_padded_only() {
+        // From the Proficient doc.
+        let good = b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U=";
+        assert!(Tag::from_base64(good).is_ok());
+        assert_eq!(
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE-arkyJjMFt9FD1Fxl_iNOD5U="),
+            Err(DecodeError::Alphabet)
+        );
+        assert_eq!(
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U"),
+            Err(DecodeError::Length)
+        );
+        // Non-canonical trailing bits ('V' instead of 'U' before the padding).
+        assert_eq!(
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5V="),
+            Err(DecodeError::Alphabet)
+        );
+    }
+
+    #[test]
+    fn ct_eq_bytes_handles_lengths() {
+        assert!(ct_eq_bytes(b"abc", b"abc"));
+        assert!(!ct_eq_bytes(b"abc", b"abd"));
+        assert!(!ct_eq_bytes(b"abc", b"abcd"));
+    }
+}

@@ -1,0 +1,90 @@
+//! Strict header access shared by the schemes.
+
+use http::HeaderName;
+use http::request::Parts;
+
+use crate::rejection::Rejection;
+
+/// Longest credential header value accepted. Longer values are malformed, whatever the scheme.
+pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
+
+/// The single value of `name`, trimmed of surrounding spaces and tabs.
+///
+/// Absent: missing. Repeated, empty, longer than [`MAX_HEADER_LEN`] or not visible ASCII (with
+/// inner spaces allowed): malformed.
+pub(crate) fn single<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+    display: &str,
+) -> Result<&'a str, Rejection> {
+    let mut values = parts.headers.get_all(name).iter();
+    let value = values.next().ok_or_else(|| Rejection::missing(display))?;
+    if values.next().is_some() {
+        return Err(Rejection::malformed(format!(
+            "{display} header appears more than once"
+        )));
+    }
+    let bytes = value.as_bytes();
+    if bytes.len() > MAX_HEADER_LEN {
+        return Err(Rejection::malformed(format!(
+            "{display} header is too long"
+        )));
+    }
+    let trimmed = bytes.trim_ascii();
+    if trimmed.is_empty() {
+        return Err(Rejection::malformed(format!("{display} header is empty")));
+    }
+    if !trimmed.iter().all(|b| (0x20..0x7f).contains(b)) {
+        return Err(Rejection::malformed(format!(
+            "{display} header must be printable ASCII"
+        )));
+    }
+    // Printable ASCII is valid UTF-8.
+    std::str::from_utf8(trimmed)
+        .map_err(|_| Rejection::malformed(format!("{display} header must be printable ASCII")))
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+    use crate::rejection::RejectionKind;
+
+    fn parts(values: &[&[u8]]) -> Parts {
+        let mut req = http::Request::new(());
+        for v in values {
+            req.headers_mut()
+                .append("x-test", HeaderValue::from_bytes(v).unwrap());
+        }
+        req.into_parts().0
+    }
+
+    fn get(values: &[&[u8]]) -> Result<String, Rejection> {
+        let p = parts(values);
+        single(&p, &HeaderName::from_static("x-test"), "X-Test").map(str::to_owned)
+    }
+
+    #[test]
+    fn accepts_one_trimmed_value() {
+        assert_eq!(get(&[b" \tabc def\t "]).unwrap(), "abc def");
+    }
+
+    #[test]
+    fn refuses_absent_repeated_empty_long_and_binary() {
+        let missing = get(&[]).unwrap_err();
+        assert_eq!(missing.kind(), RejectionKind::MissingCredentials);
+        assert_eq!(missing.message(), "missing X-Test header");
+        for bad in [
+            vec![b"a".as_slice(), b"b".as_slice()],
+            vec![b"   ".as_slice()],
+            vec![&[0xff, 0xfe][..]],
+            vec![&[b'a'; MAX_HEADER_LEN + 1][..]],
+        ] {
+            assert_eq!(
+                get(&bad).unwrap_err().kind(),
+                RejectionKind::MalformedCredentials
+            );
+        }
+    }
+}

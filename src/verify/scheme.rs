@@ -1,0 +1,86 @@
+use std::time::{Duration, SystemTime};
+
+use http::HeaderValue;
+use http::request::Parts;
+
+use crate::keys::Key;
+use crate::mac::{MacInput, Tag};
+use crate::rejection::Rejection;
+
+/// What a request offers as proof that it holds the key's secret.
+#[derive(Debug, Clone, Copy)]
+pub enum Proof<'c> {
+    /// A MAC over the scheme's [message](Scheme::message), keyed by the secret.
+    Mac(&'c Tag),
+    /// The secret itself (Inqud's simple mode), compared in constant time.
+    Secret(&'c [u8]),
+    /// No proof, and the key's policy allows that (Proficient with HMAC optional). The request is
+    /// let through as the key's caller, marked unverified in its identity.
+    Unsigned,
+}
+
+/// One request-signing protocol: which headers carry the credentials, what message is signed,
+/// which freshness rule applies and what identity a verified request yields.
+///
+/// The generic [`VerifyLayer`](super::VerifyLayer) drives the pipeline; a scheme only answers
+/// these questions. Implement it for a protocol this crate does not ship.
+///
+/// The pipeline calls, in order: [`credentials`](Self::credentials) and
+/// [`check_fresh`](Self::check_fresh) (headers only, before any I/O), then the key lookup, then
+/// [`proof`](Self::proof) with the key found (or a dummy key for an unknown id, so that an unknown
+/// id costs the same work), the body read (body-signing layers only), [`message`](Self::message)
+/// once per live secret, the replay check on [`replay_nonce`](Self::replay_nonce), and finally
+/// [`identity`](Self::identity).
+pub trait Scheme: Send + Sync + 'static {
+    /// The parsed credential headers.
+    type Credentials: Send + Sync + 'static;
+    /// What handlers learn about the caller, inside [`Verified`](crate::Verified).
+    type Identity: Clone + Send + Sync + 'static;
+
+    /// A short lower-case name, used in logs and to separate replay-store keys of schemes.
+    fn name(&self) -> &'static str;
+
+    /// The `WWW-Authenticate` challenge sent with 401 responses.
+    fn challenge(&self) -> HeaderValue;
+
+    /// Parses the credential headers. Missing or malformed headers are rejections, never panics.
+    fn credentials(&self, request: &Parts) -> Result<Self::Credentials, Rejection>;
+
+    /// Checks timestamp windows and the like. Runs before the key lookup.
+    fn check_fresh(
+        &self,
+        credentials: &Self::Credentials,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let _ = (credentials, now);
+        Ok(())
+    }
+
+    /// The key id the request names.
+    fn key_id<'c>(&self, credentials: &'c Self::Credentials) -> &'c str;
+
+    /// The proof the request offers, given the key's policies.
+    fn proof<'c>(
+        &self,
+        credentials: &'c Self::Credentials,
+        key: &Key,
+    ) -> Result<Proof<'c>, Rejection>;
+
+    /// Feeds the signed message to the MAC; called only for [`Proof::Mac`].
+    fn message(&self, credentials: &Self::Credentials, body: &[u8], mac: &mut MacInput<'_>);
+
+    /// The value that must not be accepted twice, if the scheme has one. Recorded in the replay
+    /// store (when the layer has one) after the proof verified.
+    fn replay_nonce<'c>(&self, credentials: &'c Self::Credentials) -> Option<&'c [u8]> {
+        let _ = credentials;
+        None
+    }
+
+    /// How long a nonce is remembered.
+    fn replay_ttl(&self) -> Duration {
+        Duration::from_secs(24 * 60 * 60)
+    }
+
+    /// The identity of a verified request.
+    fn identity(&self, credentials: Self::Credentials, proof_checked: bool) -> Self::Identity;
+}
