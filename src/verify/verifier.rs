@@ -77,21 +77,21 @@ impl<Sch: Scheme> Verifier<Sch> {
         request: &Parts,
         body: &[u8],
     ) -> Result<Verified<Sch::Identity>, Rejection> {
-        let body = Bytes::copy_from_slice(body);
         self.check(request, move || std::future::ready(Ok(body)))
             .await
             .map(|(verified, _)| verified)
     }
 
     /// Runs the pipeline; `read_body` is called once the headers and the key were accepted.
-    pub(crate) async fn check<F, Fut>(
+    pub(crate) async fn check<F, Fut, D>(
         &self,
         request: &Parts,
         read_body: F,
-    ) -> Result<(Verified<Sch::Identity>, Bytes), Rejection>
+    ) -> Result<(Verified<Sch::Identity>, D), Rejection>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Bytes, Rejection>>,
+        Fut: Future<Output = Result<D, Rejection>>,
+        D: AsRef<[u8]>,
     {
         let credentials = match self.scheme.credentials(request) {
             Ok(credentials) => credentials,
@@ -117,14 +117,15 @@ impl<Sch: Scheme> Verifier<Sch> {
         }
     }
 
-    async fn check_credentials<F, Fut>(
+    async fn check_credentials<F, Fut, D>(
         &self,
         credentials: &Sch::Credentials,
         read_body: F,
-    ) -> Result<(Arc<str>, Option<MatchedSecret>, Bytes), Rejection>
+    ) -> Result<(Arc<str>, Option<MatchedSecret>, D), Rejection>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Bytes, Rejection>>,
+        Fut: Future<Output = Result<D, Rejection>>,
+        D: AsRef<[u8]>,
     {
         let now = self.clock.now();
         self.scheme.check_fresh(credentials, now)?;
@@ -145,7 +146,7 @@ impl<Sch: Scheme> Verifier<Sch> {
         let proof = self.scheme.proof(credentials, key)?;
         let body = read_body().await?;
 
-        let matched = self.match_secret(credentials, key, now, &proof, &body, refusal)?;
+        let matched = self.match_secret(credentials, key, now, &proof, body.as_ref(), refusal)?;
 
         if let (Some(store), Some(nonce)) = (&self.replay, self.scheme.replay_nonce(credentials)) {
             let replay_key = ReplayKey::new(self.scheme.name(), key_id, nonce);
