@@ -25,6 +25,7 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `axum` | no | [`Verified`] as an axum extractor |
+//! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //!
 //! # Security
 //!

@@ -6,9 +6,12 @@
 //! and the nonce, never the raw strings.
 //!
 //! [`MokaReplayStore`] keeps them in process. Behind a load balancer every instance must share one
-//! history, or a request accepted by one instance can be replayed against another.
+//! history, or a request accepted by one instance can be replayed against another: use
+//! `RedisReplayStore` (feature `redis`) there.
 
 mod moka;
+#[cfg(feature = "redis")]
+mod redis;
 
 use std::time::Duration;
 
@@ -18,6 +21,8 @@ use crate::BoxFuture;
 use crate::error::StoreError;
 
 pub use self::moka::MokaReplayStore;
+#[cfg(feature = "redis")]
+pub use self::redis::RedisReplayStore;
 
 /// A fixed-size replay-store key: SHA-256 of the scheme name, the key id and the nonce, each
 /// length-prefixed so that no two different triples share an encoding.

@@ -99,3 +99,5 @@ pub fn now_ms() -> u64 {
         .unwrap()
         .as_millis() as u64
 }
+
+pub mod redis_server;

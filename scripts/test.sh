@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: installs what the tests need when it is missing, then
+# `cargo test --all-features`. Extra arguments go to cargo test.
+#
+#   redis-server   the Redis replay-store tests start their own on a free loopback port
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_updated=""
+apt_install() {
+  if [ -z "$apt_updated" ]; then
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+  echo "== installing redis-server (Debian package)"
+  apt_install redis-server
+fi
+
+exec cargo test --all-features "$@"

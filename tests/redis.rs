@@ -1,0 +1,289 @@
+//! The Redis replay store against a real `redis-server` on loopback: atomic first use, TTLs, two
+//! instances sharing one history, and failing closed while Redis is down or frozen.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use bytes::Bytes;
+use common::redis_server::RedisServer;
+use common::{now_ms, send, serve_axum};
+use http::{Request, StatusCode};
+use http_body_util::Full;
+use tower_hmac::humanos::{self, HumanosCaller, HumanosVerifyLayer};
+use tower_hmac::replay::RedisReplayStore;
+use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
+
+const API_KEY: &str = "YOUR_API_KEY";
+const SECRET: &str = "YOUR_SIGNATURE_SECRET";
+
+async fn store(server: &RedisServer) -> RedisReplayStore {
+    RedisReplayStore::connect(&server.url())
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300))
+}
+
+#[tokio::test]
+async fn first_use_is_recorded_once_and_expires() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = ReplayKey::new("test", "k", b"salt-1");
+    assert!(
+        store
+            .insert_if_absent(&key, Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_if_absent(&key, Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+    // Other nonce, other key id, other scheme: all first uses.
+    for other in [
+        ReplayKey::new("test", "k", b"salt-2"),
+        ReplayKey::new("test", "k2", b"salt-1"),
+        ReplayKey::new("other", "k", b"salt-1"),
+    ] {
+        assert!(
+            store
+                .insert_if_absent(&other, Duration::from_secs(60))
+                .await
+                .unwrap()
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        store
+            .insert_if_absent(&key, Duration::from_millis(200))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn prefixes_separate_histories() {
+    let server = RedisServer::start();
+    let a = store(&server).await.prefix("svc-a:");
+    let b = store(&server).await.prefix("svc-b:");
+    let key = ReplayKey::new("test", "k", b"n");
+    assert!(
+        a.insert_if_absent(&key, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        b.insert_if_absent(&key, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !a.insert_if_absent(&key, Duration::from_secs(60))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn concurrent_checks_have_exactly_one_winner() {
+    let server = RedisServer::start();
+    let stores = [store(&server).await, store(&server).await];
+    let key = ReplayKey::new("test", "k", b"race");
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .insert_if_absent(&key, Duration::from_secs(60))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    assert_eq!(wins, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the layer, over loopback.
+
+fn app(store: RedisReplayStore) -> Router {
+    let keys = MemoryKeyStore::new().with(Key::new(API_KEY, Secret::new(SECRET).unwrap()));
+    Router::new()
+        .route(
+            "/v0/process/generate",
+            post(|caller: Verified<HumanosCaller>, body: Bytes| async move {
+                format!("{} {}", caller.key_id(), body.len())
+            }),
+        )
+        .layer(HumanosVerifyLayer::new(keys).replay_store(store))
+}
+
+fn signed(ts: u64, body: &str) -> Request<Full<Bytes>> {
+    let sig = humanos::signature(&Secret::new(SECRET).unwrap(), ts, body.as_bytes());
+    Request::post("/v0/process/generate")
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .header("x-timestamp", ts.to_string())
+        .header("x-signature", sig)
+        .body(Full::new(Bytes::from(body.to_owned())))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_request_accepted_by_one_instance_is_refused_by_the_other() {
+    let server = RedisServer::start();
+    let first = serve_axum(app(store(&server).await)).await;
+    let second = serve_axum(app(store(&server).await)).await;
+    let ts = now_ms();
+
+    let reply = send(first, signed(ts, "{\"n\":1}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let reply = send(second, signed(ts, "{\"n\":1}")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.body,
+        r#"{"error":"replayed","message":"this request was already used"}"#
+    );
+}
+
+#[tokio::test]
+async fn sixty_four_copies_over_two_instances_give_one_200() {
+    let server = RedisServer::start();
+    let addrs = [
+        serve_axum(app(store(&server).await)).await,
+        serve_axum(app(store(&server).await)).await,
+    ];
+    let ts = now_ms();
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let addr = addrs[i % 2];
+        tasks.push(tokio::spawn(async move {
+            send(addr, signed(ts, "{\"pay\":50}")).await
+        }));
+    }
+    let mut ok = 0;
+    let mut replayed = 0;
+    for task in tasks {
+        let reply = task.await.unwrap();
+        match reply.status {
+            StatusCode::OK => ok += 1,
+            StatusCode::UNAUTHORIZED if reply.json()["error"] == "replayed" => replayed += 1,
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert_eq!((ok, replayed), (1, 63));
+}
+
+#[tokio::test]
+async fn redis_down_means_503_and_recovery_is_automatic() {
+    let mut server = RedisServer::start();
+    let addr = serve_axum(app(store(&server).await)).await;
+    let base = now_ms();
+
+    assert_eq!(send(addr, signed(base, "a")).await.status, StatusCode::OK);
+
+    server.stop();
+    for i in 1..=5 {
+        let reply = send(addr, signed(base + i, "b")).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            reply.text()
+        );
+        assert_eq!(
+            reply.body,
+            r#"{"error":"unavailable","message":"authentication is temporarily unavailable"}"#
+        );
+        assert_eq!(reply.headers["retry-after"], "1");
+    }
+
+    server.restart();
+    // The connection manager reconnects on its own; give it a few tries.
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for i in 0..50 {
+        status = send(addr, signed(base + 100 + i, "c")).await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+    // Replays are refused again after the restart.
+    let ts = base + 1_000;
+    assert_eq!(send(addr, signed(ts, "d")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, signed(ts, "d")).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn slow_redis_times_out_closed() {
+    let server = RedisServer::start();
+    let store = store(&server).await.timeout(Duration::from_millis(150));
+    let addr = serve_axum(app(store)).await;
+    let base = now_ms();
+    assert_eq!(send(addr, signed(base, "a")).await.status, StatusCode::OK);
+
+    server.freeze();
+    let started = std::time::Instant::now();
+    let reply = send(addr, signed(base + 1, "b")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    server.thaw();
+
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for i in 0..50 {
+        status = send(addr, signed(base + 10 + i, "c")).await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn lazy_store_starts_while_redis_is_down() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    server.stop();
+    let store = RedisReplayStore::connect_lazy(&url)
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let addr = serve_axum(app(store)).await;
+    let base = now_ms();
+    assert_eq!(
+        send(addr, signed(base, "a")).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    server.restart();
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for i in 1..50 {
+        status = send(addr, signed(base + i, "a")).await.status;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unreachable_redis_fails_connect() {
+    let mut server = RedisServer::start();
+    let url = server.url();
+    server.stop();
+    assert!(RedisReplayStore::connect(&url).await.is_err());
+}
