@@ -9,6 +9,7 @@
 //! | scheme | module | body | freshness |
 //! |---|---|---|---|
 //! | Humanos | [`humanos`] | signed (`"{ts}.{body}"`) | two-sided timestamp window; optional replay store |
+//! | Inqud | [`inqud`] | HMAC mode: signed (`body ++ salt`); simple mode: the token secret itself | HMAC mode: salt never seen before (replay store, on by default); simple mode: none |
 //!
 //! # Building blocks
 //!
@@ -58,6 +59,7 @@ mod secret;
 pub mod verify;
 
 pub mod humanos;
+pub mod inqud;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -92,8 +92,10 @@ impl MokaReplayStore {
                 return Err(StoreError::new("replay store is at capacity"));
             }
         }
-        // `or_insert` is atomic per key: of concurrent callers exactly one sees a fresh entry.
-        let fresh = self.cache.entry(*key).or_insert(ttl).is_fresh();
+        // `or_insert_with` coalesces concurrent callers on one key (moka's waiter map), so exactly
+        // one of them sees a fresh entry. `or_insert` does not: it is a get, then an insert, and
+        // two callers can both find the key absent and both report a fresh entry.
+        let fresh = self.cache.entry(*key).or_insert_with(|| ttl).is_fresh();
         if fresh {
             self.held.fetch_add(1, Ordering::Relaxed);
         }
@@ -210,5 +212,36 @@ mod tests {
             }
         });
         assert_eq!(wins.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn many_keys_raced_have_one_winner_each() {
+        // One race per key, started together on every thread: a check-then-insert window shows
+        // up as a key with two winners within a few thousand races.
+        const KEYS: usize = 5_000;
+        const THREADS: usize = 4;
+        let store = MokaReplayStore::new();
+        let keys: Vec<_> = (0..KEYS)
+            .map(|n| ReplayKey::new("s", "k", &n.to_be_bytes()))
+            .collect();
+        let wins: Vec<_> = (0..KEYS).map(|_| AtomicUsize::new(0)).collect();
+        let start = std::sync::Barrier::new(THREADS);
+        std::thread::scope(|scope| {
+            for _ in 0..THREADS {
+                scope.spawn(|| {
+                    start.wait();
+                    for (key, wins) in keys.iter().zip(&wins) {
+                        if store.check(key, Duration::from_secs(60)).unwrap() {
+                            wins.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        let doubled = wins
+            .iter()
+            .filter(|w| w.load(Ordering::SeqCst) != 1)
+            .count();
+        assert_eq!(doubled, 0, "keys without exactly one winner");
     }
 }

@@ -29,7 +29,8 @@ pub enum Proof<'c> {
 /// [`check_fresh`](Self::check_fresh) (headers only, before any I/O), then the key lookup, then
 /// [`proof`](Self::proof) with the key found (or a dummy key for an unknown id, so that an unknown
 /// id costs the same work), the body read (body-signing layers only), [`message`](Self::message)
-/// once per live secret, the replay check on [`replay_nonce`](Self::replay_nonce), and finally
+/// once per live secret, the replay check on [`replay_nonce`](Self::replay_nonce),
+/// [`authorize`](Self::authorize) with the live key whose secret matched, and finally
 /// [`identity`](Self::identity).
 pub trait Scheme: Send + Sync + 'static {
     /// The parsed credential headers.
@@ -60,6 +61,11 @@ pub trait Scheme: Send + Sync + 'static {
     fn key_id<'c>(&self, credentials: &'c Self::Credentials) -> &'c str;
 
     /// The proof the request offers, given the key's policies.
+    ///
+    /// `key` is a placeholder when the id is unknown, and may be expired or revoked. A refusal
+    /// that depends on the key is answered before the proof is checked, so it tells any caller
+    /// that the key exists and costs less work than a wrong signature; refuse on key policies in
+    /// [`authorize`](Self::authorize) instead.
     fn proof<'c>(
         &self,
         credentials: &'c Self::Credentials,
@@ -79,6 +85,21 @@ pub trait Scheme: Send + Sync + 'static {
     /// How long a nonce is remembered.
     fn replay_ttl(&self) -> Duration {
         Duration::from_secs(24 * 60 * 60)
+    }
+
+    /// Checks the key's policies once the request is known to come from the key's holder: the key
+    /// is live, the proof matched one of its live secrets (or was [`Proof::Unsigned`] and allowed),
+    /// and the nonce, if any, was recorded, so a request refused here cannot be replayed
+    /// successfully later if the policy changes.
+    ///
+    /// For example a mode turned off for this key ([`RejectionKind::NotAllowed`]). Because it runs
+    /// after the proof, a caller without the secret gets the same answer for a key it may not use
+    /// as for an unknown one.
+    ///
+    /// [`RejectionKind::NotAllowed`]: crate::RejectionKind::NotAllowed
+    fn authorize(&self, credentials: &Self::Credentials, key: &Key) -> Result<(), Rejection> {
+        let _ = (credentials, key);
+        Ok(())
     }
 
     /// The identity of a verified request.

@@ -158,6 +158,9 @@ impl<Sch: Scheme> Verifier<Sch> {
                 return Err(Rejection::new(RejectionKind::Replayed));
             }
         }
+        // Only a live key whose proof matched gets here (a refusal returned above), so a policy
+        // refusal is never an answer to a caller without the secret.
+        self.scheme.authorize(credentials, key)?;
         Ok((key.id_arc(), matched, body))
     }
 
