@@ -92,8 +92,10 @@ impl MokaReplayStore {
                 return Err(StoreError::new("replay store is at capacity"));
             }
         }
-        // `or_insert` is atomic per key: of concurrent callers exactly one sees a fresh entry.
-        let fresh = self.cache.entry(*key).or_insert(ttl).is_fresh();
+        // `or_insert_with` coalesces concurrent calls on a missing key: exactly one caller sees a
+        // fresh entry. (`or_insert` is a plain get-then-insert in moka 0.12 and lets several
+        // concurrent callers see a fresh entry.)
+        let fresh = self.cache.entry(*key).or_insert_with(|| ttl).is_fresh();
         if fresh {
             self.held.fetch_add(1, Ordering::Relaxed);
         }
