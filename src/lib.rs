@@ -9,6 +9,7 @@
 //! | scheme | module | body | freshness |
 //! |---|---|---|---|
 //! | Humanos | [`humanos`] | signed (`"{ts}.{body}"`) | two-sided timestamp window; optional replay store |
+//! | Proficient | [`proficient`] | untouched (headers only; the external id is signed) | none: a per-user credential; HMAC required or optional per project |
 //!
 //! # Building blocks
 //!
@@ -57,6 +58,7 @@ mod secret;
 pub mod verify;
 
 pub mod humanos;
+pub mod proficient;
 
 use std::future::Future;
 use std::pin::Pin;
