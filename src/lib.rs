@@ -10,6 +10,7 @@
 //! |---|---|---|---|
 //! | Humanos | [`humanos`] | signed (`"{ts}.{body}"`) | two-sided timestamp window; optional replay store |
 //! | Inqud | [`inqud`] | HMAC mode: signed (`body ++ salt`); simple mode: the token secret itself | HMAC mode: salt never seen before (replay store, on by default); simple mode: none |
+//! | Proficient | [`proficient`] | untouched (headers only; the external id is signed) | none: a per-user credential; HMAC required or optional per project |
 //!
 //! # Building blocks
 //!
@@ -60,6 +61,7 @@ pub mod verify;
 
 pub mod humanos;
 pub mod inqud;
+pub mod proficient;
 
 use std::future::Future;
 use std::pin::Pin;
