@@ -235,8 +235,12 @@ impl Scheme for Humanos {
         Ok(Proof::Mac(&credentials.signature))
     }
 
-    fn message(&self, credentials: &HumanosCredentials, body: &[u8], mac: &mut MacInput<'_>) {
-        feed_message(&credentials.timestamp, body, mac);
+    fn message_prefix(&self, credentials: &HumanosCredentials, mac: &mut MacInput<'_>) {
+        mac.update(credentials.timestamp.as_bytes());
+    }
+
+    fn body_separator(&self) -> &'static [u8] {
+        b"."
     }
 
     fn replay_nonce<'c>(&self, credentials: &'c HumanosCredentials) -> Option<&'c [u8]> {

@@ -400,9 +400,10 @@ impl Scheme for Inqud {
         })
     }
 
-    fn message(&self, credentials: &InqudCredentials, body: &[u8], mac: &mut MacInput<'_>) {
+    /// The body (fed by the pipeline as it is read), then the salt.
+    fn message_suffix(&self, credentials: &InqudCredentials, mac: &mut MacInput<'_>) {
         if let Presented::Hmac { salt, .. } = &credentials.presented {
-            feed_message(body, salt, mac);
+            mac.update(salt.as_bytes());
         }
     }
 

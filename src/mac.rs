@@ -105,23 +105,102 @@ impl std::fmt::Debug for MacInput<'_> {
     }
 }
 
+/// One MAC state per candidate secret, fed the same message as it arrives.
+///
+/// The verifier keys one state per live secret of the key (or one placeholder state for an
+/// unknown key), feeds the scheme's prefix, then each body chunk as it is read, then the suffix,
+/// and compares each result with the presented tag. No copy of the message is ever assembled.
+pub(crate) struct MacStates {
+    states: Vec<(Option<usize>, HmacSha256)>,
+    separator: &'static [u8],
+    body_started: bool,
+}
+
+impl MacStates {
+    /// No candidate yet; `separator` is fed before the first non-empty body chunk.
+    pub(crate) fn new(separator: &'static [u8]) -> Self {
+        Self {
+            states: Vec::new(),
+            separator,
+            body_started: false,
+        }
+    }
+
+    /// Adds a candidate keyed by `key` (`index` is the secret's position, `None` a placeholder)
+    /// and feeds it the message prefix.
+    pub(crate) fn push(
+        &mut self,
+        index: Option<usize>,
+        key: &[u8],
+        prefix: impl FnOnce(&mut MacInput<'_>),
+    ) {
+        let mut mac = new_mac(key);
+        prefix(&mut MacInput { mac: &mut mac });
+        self.states.push((index, mac));
+    }
+
+    /// Feeds a body chunk to every candidate.
+    pub(crate) fn update_body(&mut self, chunk: &[u8]) {
+        if chunk.is_empty() || self.states.is_empty() {
+            return;
+        }
+        if !self.body_started {
+            self.body_started = true;
+            for (_, mac) in &mut self.states {
+                mac.update(self.separator);
+            }
+        }
+        for (_, mac) in &mut self.states {
+            mac.update(chunk);
+        }
+    }
+
+    /// Feeds the suffix and returns the index of the first real secret whose MAC equals `tag`
+    /// (compared in constant time). Every candidate is finalized, matched or not.
+    pub(crate) fn finish(
+        self,
+        mut suffix: impl FnMut(&mut MacInput<'_>),
+        tag: &Tag,
+    ) -> Option<usize> {
+        let mut matched = None;
+        for (index, mut mac) in self.states {
+            suffix(&mut MacInput { mac: &mut mac });
+            let computed = Tag(mac.finalize().into_bytes().into());
+            if computed.ct_matches(tag) && matched.is_none() {
+                matched = index;
+            }
+        }
+        matched
+    }
+}
+
+fn new_mac(key: &[u8]) -> HmacSha256 {
+    // HMAC takes keys of any length, so this never fails; should it ever, a zero-key state still
+    // yields a MAC no client produced, so the request fails closed.
+    <HmacSha256 as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()))
+}
+
 /// HMAC-SHA256 of the message that `feed` writes, keyed by `secret`.
 pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
     hmac_sha256_raw(secret.expose(), feed)
 }
 
 pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
-    // HMAC takes keys of any length, so this never fails; a zero key is still a valid MAC state.
-    let mut mac = <HmacSha256 as hmac::Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()));
+    let mut mac = new_mac(key);
     feed(&mut MacInput { mac: &mut mac });
     Tag(mac.finalize().into_bytes().into())
 }
 
-/// Constant-time equality of two byte strings. Lengths are not secret here: a length mismatch
-/// returns `false` at once, equal lengths are compared without early exit.
-pub fn ct_eq_bytes(a: &[u8], b: &[u8]) -> bool {
-    a.ct_eq(b).into()
+/// Equality of a presented secret and a stored one that reveals neither content nor length
+/// through timing: both are hashed with SHA-256 and the digests compared in constant time. (A
+/// plain constant-time slice compare returns early on a length mismatch, which would tell an
+/// unknown key, checked against a placeholder, from a known one.)
+pub fn ct_eq_secret(presented: &[u8], stored: &[u8]) -> bool {
+    use sha2::Digest as _;
+    let a = Sha256::digest(presented);
+    let b = Sha256::digest(stored);
+    a.as_slice().ct_eq(b.as_slice()).into()
 }
 
 #[cfg(test)]
@@ -181,9 +260,35 @@ mod tests {
     }
 
     #[test]
-    fn ct_eq_bytes_handles_lengths() {
-        assert!(ct_eq_bytes(b"abc", b"abc"));
-        assert!(!ct_eq_bytes(b"abc", b"abd"));
-        assert!(!ct_eq_bytes(b"abc", b"abcd"));
+    fn ct_eq_secret_handles_lengths() {
+        assert!(ct_eq_secret(b"abc", b"abc"));
+        assert!(!ct_eq_secret(b"abc", b"abd"));
+        assert!(!ct_eq_secret(b"abc", b"abcd"));
+        assert!(!ct_eq_secret(b"", b"a"));
+    }
+
+    #[test]
+    fn states_fed_in_chunks_match_the_whole_message() {
+        let key = Secret::new("Jefe").unwrap();
+        let whole = hmac_sha256(&key, |m| m.update(b"ts.what do ya want for nothing?salt"));
+        let mut states = MacStates::new(b".");
+        states.push(Some(0), b"other", |m| m.update(b"ts"));
+        states.push(Some(1), key.expose(), |m| m.update(b"ts"));
+        for chunk in [&b""[..], b"what do ya ", b"", b"want for nothing?"] {
+            states.update_body(chunk);
+        }
+        assert_eq!(states.finish(|m| m.update(b"salt"), &whole), Some(1));
+
+        // No body: no separator.
+        let bare = hmac_sha256(&key, |m| m.update(b"tssalt"));
+        let mut states = MacStates::new(b".");
+        states.push(Some(0), key.expose(), |m| m.update(b"ts"));
+        states.update_body(b"");
+        assert_eq!(states.finish(|m| m.update(b"salt"), &bare), Some(0));
+
+        // A placeholder never reports a match.
+        let mut states = MacStates::new(b"");
+        states.push(None, key.expose(), |m| m.update(b"tssalt"));
+        assert_eq!(states.finish(|_| {}, &bare), None);
     }
 }

@@ -261,7 +261,7 @@ impl Scheme for Proficient {
         }
     }
 
-    fn message(&self, credentials: &ProficientCredentials, _body: &[u8], mac: &mut MacInput<'_>) {
+    fn message_prefix(&self, credentials: &ProficientCredentials, mac: &mut MacInput<'_>) {
         mac.update(credentials.external_id.as_bytes());
     }
 
@@ -394,9 +394,10 @@ mod tests {
                     .with_policy(ProficientHmac::Optional)
                     .expires_at(t0() - Duration::from_secs(1)),
             );
-        let mut verifier = Verifier::new(Proficient, keys);
-        verifier.set_clock(ManualClock::new(t0()));
-        verifier
+        ProficientVerifyLayer::new(keys)
+            .clock(ManualClock::new(t0()))
+            .verifier()
+            .clone()
     }
 
     fn parts(headers: &[(&str, &str)]) -> Parts {
@@ -588,8 +589,10 @@ mod tests {
         )
         .unwrap();
         let clock = ManualClock::new(t0());
-        let mut verifier = Verifier::new(Proficient, keys);
-        verifier.set_clock(clock.clone());
+        let verifier = ProficientVerifyLayer::new(keys)
+            .clock(clock.clone())
+            .verifier()
+            .clone();
         let request = |s: &Secret| {
             parts(&[
                 ("x-proficient-api-key", REQUIRED),

@@ -788,3 +788,33 @@ async fn tonic_server_layer_in_front_of_health() {
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "the request timestamp is too old");
 }
+
+#[tokio::test]
+async fn chunked_body_is_verified_as_it_streams_and_reaches_the_handler_intact() {
+    let addr = serve_axum(humanos_routes().layer(HumanosVerifyLayer::new(keys()))).await;
+    let now = now_ms();
+    let parts: [&'static [u8]; 4] = [b"", b"{\"contacts\":", b"", b"[\"+351912345678\"]}"];
+    let whole: Vec<u8> = parts.concat();
+    let sig = humanos::signature(&secret(SECRET), now, &whole);
+    let frames: Vec<Result<http_body::Frame<Bytes>, Infallible>> = parts
+        .iter()
+        .map(|p| Ok(http_body::Frame::data(Bytes::from_static(p))))
+        .collect();
+    let req = Request::post(format!("http://{addr}/v0/process/generate"))
+        .header("authorization", "Bearer YOUR_API_KEY")
+        .header("x-timestamp", now.to_string())
+        .header("x-signature", sig)
+        .body(http_body_util::StreamBody::new(futures_util::stream::iter(
+            frames,
+        )))
+        .unwrap();
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http();
+    let res = client.request(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(
+        body,
+        format!("YOUR_API_KEY - {}", String::from_utf8(whole).unwrap())
+    );
+}

@@ -1,3 +1,4 @@
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,21 +9,32 @@ use pin_project_lite::pin_project;
 
 /// The request body handed to the inner service by a body-signing layer: the exact bytes whose
 /// signature was verified, already in memory.
+///
+/// It holds the chunks as they arrived (they were fed to the MAC one by one), so the body is
+/// buffered once and never concatenated; it yields them as data frames in order.
 #[derive(Debug, Default, Clone)]
 pub struct VerifiedBody {
-    data: Option<Bytes>,
+    chunks: VecDeque<Bytes>,
+    remaining: u64,
 }
 
 impl VerifiedBody {
-    pub(crate) fn new(data: Bytes) -> Self {
+    pub(crate) fn new(chunks: Vec<Bytes>) -> Self {
+        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
         Self {
-            data: (!data.is_empty()).then_some(data),
+            chunks: chunks.into(),
+            remaining,
         }
     }
 
-    /// The verified bytes (empty once the body has been polled).
-    pub fn bytes(&self) -> Bytes {
-        self.data.clone().unwrap_or_default()
+    /// Bytes not yet polled.
+    pub fn len(&self) -> u64 {
+        self.remaining
+    }
+
+    /// Whether every byte has been polled (or there were none).
+    pub fn is_empty(&self) -> bool {
+        self.remaining == 0
     }
 }
 
@@ -34,15 +46,20 @@ impl Body for VerifiedBody {
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.get_mut().data.take().map(|d| Ok(Frame::data(d))))
+        let this = self.get_mut();
+        let chunk = this.chunks.pop_front();
+        if let Some(chunk) = &chunk {
+            this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
+        }
+        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.data.is_none()
+        self.chunks.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.data.as_ref().map_or(0, |d| d.len() as u64))
+        SizeHint::with_exact(self.remaining)
     }
 }
 

@@ -13,12 +13,32 @@ use tower_service::Service;
 
 use super::body::{ResponseBody, VerifiedBody};
 use super::scheme::Scheme;
-use super::verifier::{Verifier, read_limited};
+use super::verifier::{NoBody, Streamed, Verifier};
 use crate::clock::Clock;
 use crate::error::BoxError;
 use crate::keys::KeyStore;
-use crate::rejection::{Rejection, Responder};
+use crate::rejection::Responder;
 use crate::replay::ReplayStore;
+
+/// How a layer treats the request body: [`BodySigned`] or [`HeadersOnly`].
+pub trait BodyMode: sealed::Sealed + Send + Sync + 'static {
+    /// Whether the scheme's signed message includes the body.
+    const SIGNS_BODY: bool;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::BodySigned {}
+    impl Sealed for super::HeadersOnly {}
+}
+
+impl BodyMode for BodySigned {
+    const SIGNS_BODY: bool = true;
+}
+
+impl BodyMode for HeadersOnly {
+    const SIGNS_BODY: bool = false;
+}
 
 /// Body handling of a layer whose scheme signs the body: the body is read (up to the limit) before
 /// the signature is checked, and the inner service receives it as a [`VerifiedBody`].
@@ -39,11 +59,13 @@ pub struct VerifyLayer<Sch, M> {
     _mode: PhantomData<fn() -> M>,
 }
 
-impl<Sch: Scheme, M> VerifyLayer<Sch, M> {
+impl<Sch: Scheme, M: BodyMode> VerifyLayer<Sch, M> {
     /// A layer for `scheme` looking keys up in `keys`.
     pub fn with_scheme(scheme: Sch, keys: impl KeyStore) -> Self {
+        let mut verifier = Verifier::new(scheme, keys);
+        verifier.signs_body = M::SIGNS_BODY;
         Self {
-            verifier: Arc::new(Verifier::new(scheme, keys)),
+            verifier: Arc::new(verifier),
             _mode: PhantomData,
         }
     }
@@ -183,14 +205,16 @@ where
                 .get(CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<u64>().ok());
-            let limit = verifier.body_limit;
-            let checked = verifier
-                .check(&parts, move || read_limited(declared, body, limit))
-                .await;
+            let body = Streamed {
+                declared_len: declared,
+                body,
+                limit: verifier.body_limit,
+            };
+            let checked = verifier.check(&parts, body).await;
             match checked {
-                Ok((verified, bytes)) => {
+                Ok((verified, chunks)) => {
                     parts.extensions.insert(verified);
-                    let request = Request::from_parts(parts, VerifiedBody::new(bytes));
+                    let request = Request::from_parts(parts, VerifiedBody::new(chunks));
                     Ok(inner.call(request).await?.map(ResponseBody::inner))
                 }
                 Err(rejection) => Ok(verifier.respond(&rejection, &parts)),
@@ -221,9 +245,7 @@ where
         let verifier = Arc::clone(&self.verifier);
         ResponseFuture::new(async move {
             let (mut parts, body) = request.into_parts();
-            let checked = verifier
-                .check(&parts, || std::future::ready(Ok::<_, Rejection>([0u8; 0])))
-                .await;
+            let checked = verifier.check(&parts, NoBody).await;
             match checked {
                 Ok((verified, _)) => {
                     parts.extensions.insert(verified);

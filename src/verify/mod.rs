@@ -24,7 +24,7 @@ mod verified;
 mod verifier;
 
 pub use self::body::{ResponseBody, VerifiedBody};
-pub use self::layer::{BodySigned, HeadersOnly, ResponseFuture, Verify, VerifyLayer};
+pub use self::layer::{BodyMode, BodySigned, HeadersOnly, ResponseFuture, Verify, VerifyLayer};
 pub use self::scheme::{Proof, Scheme};
 #[cfg(feature = "axum")]
 pub use self::verified::MissingVerified;

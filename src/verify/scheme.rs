@@ -10,7 +10,8 @@ use crate::rejection::Rejection;
 /// What a request offers as proof that it holds the key's secret.
 #[derive(Debug, Clone, Copy)]
 pub enum Proof<'c> {
-    /// A MAC over the scheme's [message](Scheme::message), keyed by the secret.
+    /// A MAC over the scheme's message ([`Scheme::message_prefix`], body, [`Scheme::message_suffix`]),
+    /// keyed by the secret.
     Mac(&'c Tag),
     /// The secret itself (Inqud's simple mode), compared in constant time.
     Secret(&'c [u8]),
@@ -28,8 +29,9 @@ pub enum Proof<'c> {
 /// The pipeline calls, in order: [`credentials`](Self::credentials) and
 /// [`check_fresh`](Self::check_fresh) (headers only, before any I/O), then the key lookup, then
 /// [`proof`](Self::proof) with the key found (or a dummy key for an unknown id, so that an unknown
-/// id costs the same work), the body read (body-signing layers only), [`message`](Self::message)
-/// once per live secret, the replay check on [`replay_nonce`](Self::replay_nonce),
+/// id costs the same work), the signed message fed to one MAC per live secret
+/// ([`message_prefix`](Self::message_prefix), the body as it is read by body-signing layers,
+/// [`message_suffix`](Self::message_suffix)), the replay check on [`replay_nonce`](Self::replay_nonce),
 /// [`authorize`](Self::authorize) with the live key whose secret matched, and finally
 /// [`identity`](Self::identity).
 pub trait Scheme: Send + Sync + 'static {
@@ -72,8 +74,26 @@ pub trait Scheme: Send + Sync + 'static {
         key: &Key,
     ) -> Result<Proof<'c>, Rejection>;
 
-    /// Feeds the signed message to the MAC; called only for [`Proof::Mac`].
-    fn message(&self, credentials: &Self::Credentials, body: &[u8], mac: &mut MacInput<'_>);
+    /// Feeds what is signed before the body (for a header-only scheme, usually the whole
+    /// message). Called only for [`Proof::Mac`], once per candidate secret.
+    ///
+    /// The signed message is, in order: this prefix; then, only when the body is not empty,
+    /// [`body_separator`](Self::body_separator) and the body bytes as they arrive; then
+    /// [`message_suffix`](Self::message_suffix). The body is fed to the MAC chunk by chunk while
+    /// it is read, so no copy of the message is ever assembled.
+    fn message_prefix(&self, credentials: &Self::Credentials, mac: &mut MacInput<'_>) {
+        let _ = (credentials, mac);
+    }
+
+    /// Signed between the prefix and a non-empty body (Humanos' `"."`). Empty by default.
+    fn body_separator(&self) -> &'static [u8] {
+        b""
+    }
+
+    /// Feeds what is signed after the body (Inqud's salt). Called only for [`Proof::Mac`].
+    fn message_suffix(&self, credentials: &Self::Credentials, mac: &mut MacInput<'_>) {
+        let _ = (credentials, mac);
+    }
 
     /// The value that must not be accepted twice, if the scheme has one. Recorded in the replay
     /// store (when the layer has one) after the proof verified.

@@ -2,7 +2,7 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use http::request::Parts;
 use http::{HeaderValue, Response};
 use http_body::Body;
@@ -14,7 +14,7 @@ use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BoxError, StoreError};
 use crate::keys::{Key, KeyStatus, KeyStore};
-use crate::mac::{ct_eq_bytes, hmac_sha256};
+use crate::mac::{MacInput, MacStates, ct_eq_secret};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::replay::{ReplayKey, ReplayStore};
 use crate::secret::Secret;
@@ -35,13 +35,14 @@ pub struct Verifier<Sch> {
     responder: Arc<dyn Responder>,
     challenge: HeaderValue,
     pub(crate) body_limit: usize,
+    pub(crate) signs_body: bool,
     placeholder: Arc<Key>,
 }
 
 impl<Sch: Scheme> Verifier<Sch> {
     /// A verifier with the system clock, no replay store, the default responder and a 1 MiB body
-    /// limit.
-    pub fn new(scheme: Sch, keys: impl KeyStore) -> Self {
+    /// limit. Layers build it, because they know whether the scheme signs the body.
+    pub(crate) fn new(scheme: Sch, keys: impl KeyStore) -> Self {
         Self {
             challenge: scheme.challenge(),
             scheme,
@@ -50,6 +51,7 @@ impl<Sch: Scheme> Verifier<Sch> {
             replay: None,
             responder: Arc::new(DefaultResponder),
             body_limit: DEFAULT_BODY_LIMIT,
+            signs_body: true,
             placeholder: Arc::new(Key::new("", Secret::placeholder())),
         }
     }
@@ -71,28 +73,27 @@ impl<Sch: Scheme> Verifier<Sch> {
         &self.scheme
     }
 
-    /// Checks a request whose body is already in memory. Header-only schemes ignore `body`.
+    /// Checks a request whose body is already in memory. Header-only layers ignore `body`.
     pub async fn verify(
         &self,
         request: &Parts,
         body: &[u8],
     ) -> Result<Verified<Sch::Identity>, Rejection> {
-        self.check(request, move || std::future::ready(Ok(body)))
-            .await
-            .map(|(verified, _)| verified)
+        let checked = if self.signs_body {
+            self.check(request, InMemory(body)).await
+        } else {
+            self.check(request, NoBody).await
+        };
+        checked.map(|(verified, ())| verified)
     }
 
-    /// Runs the pipeline; `read_body` is called once the headers and the key were accepted.
-    pub(crate) async fn check<F, Fut, D>(
+    /// Runs the pipeline; `body` is read (and fed to the MACs) once the headers and the key were
+    /// accepted.
+    pub(crate) async fn check<R: ReadBody>(
         &self,
         request: &Parts,
-        read_body: F,
-    ) -> Result<(Verified<Sch::Identity>, D), Rejection>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<D, Rejection>>,
-        D: AsRef<[u8]>,
-    {
+        body: R,
+    ) -> Result<(Verified<Sch::Identity>, R::Output), Rejection> {
         let credentials = match self.scheme.credentials(request) {
             Ok(credentials) => credentials,
             Err(rejection) => {
@@ -100,7 +101,7 @@ impl<Sch: Scheme> Verifier<Sch> {
                 return Err(rejection);
             }
         };
-        match self.check_credentials(&credentials, read_body).await {
+        match self.check_credentials(&credentials, body).await {
             Ok((key, secret, body)) => {
                 let checked = secret.is_some();
                 let verified = Verified {
@@ -117,16 +118,11 @@ impl<Sch: Scheme> Verifier<Sch> {
         }
     }
 
-    async fn check_credentials<F, Fut, D>(
+    async fn check_credentials<R: ReadBody>(
         &self,
         credentials: &Sch::Credentials,
-        read_body: F,
-    ) -> Result<(Arc<str>, Option<MatchedSecret>, D), Rejection>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<D, Rejection>>,
-        D: AsRef<[u8]>,
-    {
+        body: R,
+    ) -> Result<(Arc<str>, Option<MatchedSecret>, R::Output), Rejection> {
         let now = self.clock.now();
         self.scheme.check_fresh(credentials, now)?;
 
@@ -142,11 +138,56 @@ impl<Sch: Scheme> Verifier<Sch> {
                 KeyStatus::Revoked => (key, Some(RejectionKind::KeyRevoked)),
             },
         };
-
         let proof = self.scheme.proof(credentials, key)?;
-        let body = read_body().await?;
 
-        let matched = self.match_secret(credentials, key, now, &proof, body.as_ref(), refusal)?;
+        // Candidate secrets: the live ones, or the placeholder when none is left, so that the
+        // work is the same.
+        let live: Vec<usize> = (0..key.secrets().len())
+            .filter(|&i| key.secrets().get(i).is_some_and(|s| s.is_live_at(now)))
+            .collect();
+        let mut macs = MacStates::new(self.scheme.body_separator());
+        if let Proof::Mac(_) = proof {
+            let prefix = |mac: &mut MacInput<'_>| self.scheme.message_prefix(credentials, mac);
+            if live.is_empty() {
+                macs.push(None, self.placeholder_secret(), prefix);
+            }
+            for &index in &live {
+                if let Some(secret) = key.secrets().get(index) {
+                    macs.push(Some(index), secret.secret().expose(), prefix);
+                }
+            }
+        }
+
+        let body = body.read(&mut macs).await?;
+
+        let matched = match proof {
+            Proof::Mac(tag) => macs.finish(
+                |mac: &mut MacInput<'_>| self.scheme.message_suffix(credentials, mac),
+                tag,
+            ),
+            Proof::Secret(given) => {
+                if live.is_empty() {
+                    let _ = ct_eq_secret(given, self.placeholder_secret());
+                }
+                live.iter().copied().find(|&index| {
+                    key.secrets()
+                        .get(index)
+                        .is_some_and(|s| ct_eq_secret(given, s.secret().expose()))
+                })
+            }
+            Proof::Unsigned => None,
+        };
+        if let Some(kind) = refusal {
+            return Err(Rejection::new(kind));
+        }
+        let matched = match (proof, matched) {
+            (Proof::Unsigned, _) => None,
+            (_, Some(index)) => Some(MatchedSecret {
+                index,
+                label: key.secrets().get(index).and_then(|s| s.label_arc()),
+            }),
+            (_, None) => return Err(Rejection::new(RejectionKind::InvalidSignature)),
+        };
 
         if let (Some(store), Some(nonce)) = (&self.replay, self.scheme.replay_nonce(credentials)) {
             let replay_key = ReplayKey::new(self.scheme.name(), key_id, nonce);
@@ -164,63 +205,11 @@ impl<Sch: Scheme> Verifier<Sch> {
         Ok((key.id_arc(), matched, body))
     }
 
-    /// Which live secret of `key` the proof matches. Kept synchronous so that no iterator over the
-    /// key lives across an await point.
-    fn match_secret(
-        &self,
-        credentials: &Sch::Credentials,
-        key: &Key,
-        now: std::time::SystemTime,
-        proof: &Proof<'_>,
-        body: &[u8],
-        refusal: Option<RejectionKind>,
-    ) -> Result<Option<MatchedSecret>, Rejection> {
-        if matches!(proof, Proof::Unsigned) {
-            return match refusal {
-                Some(kind) => Err(Rejection::new(kind)),
-                None => Ok(None),
-            };
-        }
-        let mut live = key
+    fn placeholder_secret(&self) -> &[u8] {
+        self.placeholder
             .secrets()
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_live_at(now))
-            .peekable();
-        let matched = if live.peek().is_none() {
-            // No live secret left: spend the work on the placeholder all the same.
-            let _ = self.proof_matches(proof, credentials, body, &Secret::placeholder());
-            None
-        } else {
-            live.find(|(_, s)| self.proof_matches(proof, credentials, body, s.secret()))
-        };
-        if let Some(kind) = refusal {
-            return Err(Rejection::new(kind));
-        }
-        match matched {
-            Some((index, secret)) => Ok(Some(MatchedSecret {
-                index,
-                label: secret.label_arc(),
-            })),
-            None => Err(Rejection::new(RejectionKind::InvalidSignature)),
-        }
-    }
-
-    fn proof_matches(
-        &self,
-        proof: &Proof<'_>,
-        credentials: &Sch::Credentials,
-        body: &[u8],
-        secret: &Secret,
-    ) -> bool {
-        match proof {
-            Proof::Mac(tag) => {
-                hmac_sha256(secret, |mac| self.scheme.message(credentials, body, mac))
-                    .ct_matches(tag)
-            }
-            Proof::Secret(given) => ct_eq_bytes(secret.expose(), given),
-            Proof::Unsigned => false,
-        }
+            .first()
+            .map_or(&[0x5c; 32][..], |s| s.secret().expose())
     }
 
     /// The response for `rejection`, built by the configured responder.
@@ -260,8 +249,87 @@ fn unavailable(error: StoreError) -> Rejection {
     Rejection::new(RejectionKind::StoreUnavailable)
 }
 
-/// Reads at most `limit` bytes of `body`. A declared or actual length over the limit is 413; the
-/// rest of an oversized body is never buffered.
+/// Where the verifier gets the body from. The reader feeds every chunk to the MACs as it arrives.
+pub(crate) trait ReadBody: Send {
+    /// What the inner service gets afterwards.
+    type Output: Send;
+
+    fn read(
+        self,
+        macs: &mut MacStates,
+    ) -> impl Future<Output = Result<Self::Output, Rejection>> + Send;
+}
+
+/// A body already in memory ([`Verifier::verify`]).
+pub(crate) struct InMemory<'a>(pub(crate) &'a [u8]);
+
+impl ReadBody for InMemory<'_> {
+    type Output = ();
+
+    async fn read(self, macs: &mut MacStates) -> Result<(), Rejection> {
+        macs.update_body(self.0);
+        Ok(())
+    }
+}
+
+/// No body: header-only layers, whose request body is left alone.
+pub(crate) struct NoBody;
+
+impl ReadBody for NoBody {
+    type Output = ();
+
+    async fn read(self, _macs: &mut MacStates) -> Result<(), Rejection> {
+        Ok(())
+    }
+}
+
+/// A request body read frame by frame, at most `limit` bytes of it.
+pub(crate) struct Streamed<B> {
+    pub(crate) declared_len: Option<u64>,
+    pub(crate) body: B,
+    pub(crate) limit: usize,
+}
+
+impl<B> ReadBody for Streamed<B>
+where
+    B: Body + Send,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    /// The chunks as they arrived: the one buffer of the body, handed on without concatenation.
+    type Output = Vec<Bytes>;
+
+    async fn read(self, macs: &mut MacStates) -> Result<Vec<Bytes>, Rejection> {
+        if self.declared_len.is_some_and(|len| len > self.limit as u64) {
+            return Err(Rejection::new(RejectionKind::BodyTooLarge));
+        }
+        let mut body = std::pin::pin!(Limited::new(self.body, self.limit));
+        let mut chunks = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(body_error)?;
+            if let Ok(mut data) = frame.into_data() {
+                let chunk = data.copy_to_bytes(data.remaining());
+                macs.update_body(&chunk);
+                if !chunk.is_empty() {
+                    chunks.push(chunk);
+                }
+            }
+        }
+        Ok(chunks)
+    }
+}
+
+fn body_error(error: BoxError) -> Rejection {
+    if error.is::<LengthLimitError>() {
+        Rejection::new(RejectionKind::BodyTooLarge)
+    } else {
+        Rejection::new(RejectionKind::BodyUnreadable)
+    }
+}
+
+#[allow(dead_code)] // the Spike token exchange reads its JSON body with it
+/// Reads at most `limit` bytes of `body` into one buffer. A declared or actual length over the
+/// limit is 413; the rest of an oversized body is never buffered.
 pub(crate) async fn read_limited<B>(
     declared_len: Option<u64>,
     body: B,
@@ -276,10 +344,7 @@ where
     }
     match Limited::new(body, limit).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => {
-            Err(Rejection::new(RejectionKind::BodyTooLarge))
-        }
-        Err(_) => Err(Rejection::new(RejectionKind::BodyUnreadable)),
+        Err(error) => Err(body_error(error)),
     }
 }
 
@@ -293,6 +358,7 @@ impl<Sch: Clone> Clone for Verifier<Sch> {
             responder: Arc::clone(&self.responder),
             challenge: self.challenge.clone(),
             body_limit: self.body_limit,
+            signs_body: self.signs_body,
             placeholder: Arc::clone(&self.placeholder),
         }
     }
