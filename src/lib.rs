@@ -54,7 +54,7 @@ mod clock;
 mod error;
 mod keys;
 pub mod mac;
-mod rejection;
+pub mod rejection;
 pub mod replay;
 mod secret;
 pub mod verify;

@@ -254,7 +254,7 @@ where
     }
 }
 
-/// The default responses described in the [module docs](self).
+/// The default responses described in the [module docs](crate::rejection).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultResponder;
 
