@@ -27,6 +27,7 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `axum` | no | [`Verified`] as an axum extractor |
+//! | `ring` | no | HMAC-SHA256 computed by `ring` instead of the pure-Rust `hmac`/`sha2` |
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //!
 //! # Security
