@@ -275,7 +275,7 @@ pub fn signature(secret: &Secret, timestamp_ms: u64, body: &[u8]) -> String {
 
 /// `Bearer <token>`: the scheme word case-insensitively, then one or more spaces, then a token
 /// without spaces.
-fn bearer_token(value: &str) -> Option<&str> {
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim_start_matches(' ');
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
