@@ -754,3 +754,40 @@ async fn responders_are_replaceable() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     assert_eq!(reply.text(), "no: malformed_credentials");
 }
+
+#[tokio::test]
+async fn checking_applications_ends_tokens_of_a_revoked_application() {
+    let tokens = token_keys();
+    let applications = applications();
+    let addr = serve(
+        SpikeExchange::new(applications.clone(), tokens.clone()),
+        SpikeBearerLayer::new(tokens.clone()).applications(applications.clone()),
+    )
+    .await;
+    let token = token_for(addr, "alice").await;
+    assert_eq!(call_with(addr, &token).await.status, StatusCode::OK);
+    applications.revoke("9999").unwrap();
+    let reply = call_with(addr, &token).await;
+    assert_bearer_401(&reply, "invalid_credentials");
+    assert_eq!(reply.text(), INVALID);
+    applications.remove("9999").unwrap();
+    assert_bearer_401(&call_with(addr, &token).await, "invalid_credentials");
+
+    // Without the check, the same token outlives its application.
+    let unchecked = serve(
+        SpikeExchange::new(applications, tokens.clone()),
+        SpikeBearerLayer::new(tokens.clone()),
+    )
+    .await;
+    assert_eq!(call_with(unchecked, &token).await.status, StatusCode::OK);
+
+    // A failing store fails closed.
+    let failing = serve(
+        SpikeExchange::new(MemoryKeyStore::new(), tokens.clone()),
+        SpikeBearerLayer::new(tokens).applications(FailingStore),
+    )
+    .await;
+    let reply = call_with(failing, &token).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.json()["error"], "unavailable");
+}

@@ -13,7 +13,9 @@ use tower_service::Service;
 
 use super::token::{SpikeTokenKeys, unix_seconds};
 use crate::clock::{Clock, SystemClock};
+use crate::error::StoreError;
 use crate::humanos::bearer_token;
+use crate::keys::{KeyStatus, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::verify::headers::single;
 use crate::verify::{ResponseBody, ResponseFuture, Verified};
@@ -59,6 +61,7 @@ pub struct SpikeBearerLayer {
 #[derive(Clone)]
 struct BearerConfig {
     tokens: SpikeTokenKeys,
+    applications: Option<Arc<dyn KeyStore>>,
     clock: Arc<dyn Clock>,
     responder: Arc<dyn Responder>,
     challenge: HeaderValue,
@@ -72,6 +75,7 @@ impl SpikeBearerLayer {
         Self {
             config: Arc::new(BearerConfig {
                 tokens,
+                applications: None,
                 clock: Arc::new(SystemClock),
                 responder: Arc::new(DefaultResponder),
                 challenge: HeaderValue::from_static("Bearer realm=\"spike\""),
@@ -99,8 +103,16 @@ impl SpikeBearerLayer {
         self.configure(|c| c.leeway = leeway)
     }
 
-    /// Where "now" comes from, for `exp` and for previous keys' end of life (default: the system
-    /// clock).
+    /// Also requires the token's application to be live in `applications` (the store the
+    /// [`SpikeExchange`](super::SpikeExchange) uses): a token of an application that was removed,
+    /// revoked or has expired is refused, and a failing store means 503. Off by default, because it
+    /// costs a key-store lookup per request; without it, tokens outlive their application's key.
+    pub fn applications(self, applications: impl KeyStore) -> Self {
+        self.configure(|c| c.applications = Some(Arc::new(applications)))
+    }
+
+    /// Where "now" comes from, for `exp`, previous keys' end of life and application key expiry
+    /// (default: the system clock).
     pub fn clock(self, clock: impl Clock) -> Self {
         self.configure(|c| c.clock = Arc::new(clock))
     }
@@ -111,18 +123,43 @@ impl SpikeBearerLayer {
     }
 
     /// Checks a request's `Authorization` header, without a server.
-    pub fn verify(&self, request: &Parts) -> Result<Verified<SpikeUser>, Rejection> {
-        self.config.check(request)
+    pub async fn verify(&self, request: &Parts) -> Result<Verified<SpikeUser>, Rejection> {
+        self.config.check(request).await
     }
 }
 
 impl BearerConfig {
-    fn check(&self, request: &Parts) -> Result<Verified<SpikeUser>, Rejection> {
+    async fn check(&self, request: &Parts) -> Result<Verified<SpikeUser>, Rejection> {
+        let now = self.clock.now();
+        let verified = self.check_token(request, now)?;
+        if let Some(applications) = &self.applications {
+            let key = applications
+                .get(verified.key_id())
+                .await
+                .map_err(unavailable)?;
+            let refusal = match key.map(|k| k.status_at(now)) {
+                None => Some(RejectionKind::UnknownKey),
+                Some(KeyStatus::Live) => None,
+                Some(KeyStatus::Expired) => Some(RejectionKind::KeyExpired),
+                Some(KeyStatus::Revoked) => Some(RejectionKind::KeyRevoked),
+            };
+            if let Some(kind) = refusal {
+                return Err(Rejection::new(kind));
+            }
+        }
+        Ok(verified)
+    }
+
+    /// The token checks, which need no I/O.
+    fn check_token(
+        &self,
+        request: &Parts,
+        now: SystemTime,
+    ) -> Result<Verified<SpikeUser>, Rejection> {
         let authorization = single(request, &AUTHORIZATION, "Authorization")?;
         let token = bearer_token(authorization).ok_or_else(|| {
             Rejection::malformed("Authorization header must be `Bearer <access token>`")
         })?;
-        let now = self.clock.now();
         let verified = self.tokens.verify(token, now)?;
         match verified.exp {
             Some(exp) if unix_seconds(now) >= exp.saturating_add(self.leeway.as_secs()) => {
@@ -150,7 +187,16 @@ impl BearerConfig {
     }
 
     fn respond<B>(&self, rejection: &Rejection, parts: &Parts) -> Response<ResponseBody<B>> {
-        tracing::debug!(scheme = "spike", kind = ?rejection.kind(), "request rejected");
+        let kind = rejection.kind();
+        if kind == RejectionKind::StoreUnavailable {
+            tracing::warn!(
+                scheme = "spike",
+                ?kind,
+                "request refused: store unavailable"
+            );
+        } else {
+            tracing::debug!(scheme = "spike", ?kind, "request rejected");
+        }
         let context = RejectionContext {
             request: parts,
             challenge: &self.challenge,
@@ -214,21 +260,26 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        let (mut parts, body) = request.into_parts();
-        match self.config.check(&parts) {
-            Ok(verified) => {
-                parts.extensions.insert(verified);
-                let clone = self.inner.clone();
-                let mut inner = std::mem::replace(&mut self.inner, clone);
-                let future = inner.call(Request::from_parts(parts, body));
-                ResponseFuture::new(async move { Ok(future.await?.map(ResponseBody::inner)) })
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let config = Arc::clone(&self.config);
+        ResponseFuture::new(async move {
+            let (mut parts, body) = request.into_parts();
+            match config.check(&parts).await {
+                Ok(verified) => {
+                    parts.extensions.insert(verified);
+                    let request = Request::from_parts(parts, body);
+                    Ok(inner.call(request).await?.map(ResponseBody::inner))
+                }
+                Err(rejection) => Ok(config.respond(&rejection, &parts)),
             }
-            Err(rejection) => {
-                let response = self.config.respond(&rejection, &parts);
-                ResponseFuture::new(std::future::ready(Ok(response)))
-            }
-        }
+        })
     }
+}
+
+fn unavailable(error: StoreError) -> Rejection {
+    tracing::warn!(%error, "key store failed; failing closed");
+    Rejection::new(RejectionKind::StoreUnavailable)
 }
 
 #[cfg(test)]
@@ -249,22 +300,22 @@ mod tests {
         builder.body(()).unwrap().into_parts().0
     }
 
-    #[test]
-    fn header_forms() {
+    #[tokio::test]
+    async fn header_forms() {
         let layer = SpikeBearerLayer::new(keys());
-        let missing = layer.verify(&parts(None)).unwrap_err();
+        let missing = layer.verify(&parts(None)).await.unwrap_err();
         assert_eq!(missing.kind(), RejectionKind::MissingCredentials);
         for bad in ["Basic abc", "Bearer", "Bearer a b", "token"] {
             assert_eq!(
-                layer.verify(&parts(Some(bad))).unwrap_err().kind(),
+                layer.verify(&parts(Some(bad))).await.unwrap_err().kind(),
                 RejectionKind::MalformedCredentials,
                 "{bad}"
             );
         }
     }
 
-    #[test]
-    fn expiry_uses_the_layer_clock_and_leeway() {
+    #[tokio::test]
+    async fn expiry_uses_the_layer_clock_and_leeway() {
         let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
         let clock = ManualClock::new(t0);
         let tokens = keys();
@@ -273,29 +324,29 @@ mod tests {
             .unwrap();
         let header = format!("Bearer {token}");
         let layer = SpikeBearerLayer::new(tokens.clone()).clock(clock.clone());
-        let user = layer.verify(&parts(Some(&header))).unwrap();
+        let user = layer.verify(&parts(Some(&header))).await.unwrap();
         assert_eq!(
             user.identity().expires_at(),
             Some(t0 + Duration::from_secs(60))
         );
         clock.advance(Duration::from_secs(59));
-        assert!(layer.verify(&parts(Some(&header))).is_ok());
+        assert!(layer.verify(&parts(Some(&header))).await.is_ok());
         clock.advance(Duration::from_secs(1));
-        let expired = layer.verify(&parts(Some(&header))).unwrap_err();
+        let expired = layer.verify(&parts(Some(&header))).await.unwrap_err();
         assert_eq!(expired.kind(), RejectionKind::StaleTimestamp);
         let lenient = layer.clone().leeway(Duration::from_secs(5));
-        assert!(lenient.verify(&parts(Some(&header))).is_ok());
+        assert!(lenient.verify(&parts(Some(&header))).await.is_ok());
     }
 
-    #[test]
-    fn require_exp_refuses_tokens_without_one() {
+    #[tokio::test]
+    async fn require_exp_refuses_tokens_without_one() {
         let tokens = keys();
         let token = tokens.issue("1", "u", SystemTime::now(), None).unwrap();
         let header = format!("Bearer {token}");
         let layer = SpikeBearerLayer::new(tokens);
-        assert!(layer.verify(&parts(Some(&header))).is_ok());
+        assert!(layer.verify(&parts(Some(&header))).await.is_ok());
         let strict = layer.require_exp(true);
-        let refused = strict.verify(&parts(Some(&header))).unwrap_err();
+        let refused = strict.verify(&parts(Some(&header))).await.unwrap_err();
         assert_eq!(refused.kind(), RejectionKind::MalformedCredentials);
     }
 }

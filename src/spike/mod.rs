@@ -124,7 +124,9 @@
 //! Bearer refusals: no `Authorization` header 401 `missing_credentials`; not `Bearer <token>`, not
 //! a JWT, an algorithm other than HS256, no `exp` under [`require_exp`](SpikeBearerLayer::require_exp)
 //! 401 `malformed_credentials`; a signature no accepted token key made 401 `invalid_credentials`;
-//! expired 401 `timestamp_out_of_window`. gRPC requests get `grpc-status: 16`.
+//! expired 401 `timestamp_out_of_window`; with [`applications`](SpikeBearerLayer::applications),
+//! an application no longer live 401 `invalid_credentials` and a failing store 503. gRPC requests
+//! get `grpc-status: 16` (14 for 503).
 //!
 //! # Security
 //!
@@ -138,8 +140,10 @@
 //! - **Revocation is rotation.** A token cannot be revoked alone. [`SpikeTokenKeys::rotate`] makes
 //!   a new key sign; tokens of the replaced key keep working while it is a previous key, and
 //!   [`SpikeTokenKeys::retire_previous`] (or a previous key's `not_after`) ends them all at once.
-//!   Revoking or removing an application's HMAC key stops new exchanges for it, not the tokens it
-//!   already has: rotate the token key for that.
+//!   Revoking or removing an application's HMAC key stops new exchanges for it; its users' tokens
+//!   are refused too only if the layer checks applications
+//!   ([`SpikeBearerLayer::applications`], one key-store lookup per request), otherwise only a
+//!   token-key rotation ends them.
 //! - **HS256 only.** The algorithm is fixed on the server, not taken from the token: `none`,
 //!   HS384, HS512 and every public-key algorithm are refused, so a token cannot pick a weaker or
 //!   a key-confusing algorithm. Token keys must be at least 32 bytes (RFC 7518 §3.2) and must not
