@@ -14,10 +14,9 @@ use tower_service::Service;
 use super::token::{SpikeTokenKeys, unix_seconds};
 use crate::clock::{Clock, SystemClock};
 use crate::error::StoreError;
-use crate::humanos::bearer_token;
 use crate::keys::{KeyStatus, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
-use crate::verify::headers::single;
+use crate::verify::headers::{bearer_token, single};
 use crate::verify::{ResponseBody, ResponseFuture, Verified};
 
 /// The user a verified Spike access token names, inside [`Verified`]; its

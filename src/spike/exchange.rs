@@ -18,7 +18,7 @@ use tower_service::Service;
 use super::token::SpikeTokenKeys;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BoxError, StoreError};
-use crate::keys::{Key, KeyStatus, KeyStore};
+use crate::keys::{Key, KeyStore};
 use crate::mac::{Tag, hmac_sha256};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::secret::Secret;
@@ -78,7 +78,6 @@ struct ExchangeConfig {
     challenge: HeaderValue,
     body_limit: usize,
     lifetime: Option<Duration>,
-    placeholder: Arc<Key>,
 }
 
 impl SpikeExchange {
@@ -95,7 +94,6 @@ impl SpikeExchange {
                 challenge: HeaderValue::from_static("HMAC realm=\"spike\""),
                 body_limit: EXCHANGE_BODY_LIMIT,
                 lifetime: None,
-                placeholder: Arc::new(Key::new("", Secret::placeholder())),
             }),
         }
     }
@@ -171,17 +169,13 @@ impl ExchangeConfig {
             .get(&request.application_id)
             .await
             .map_err(unavailable)?;
-        // An unknown application is checked against a placeholder secret, so it costs the same MAC
-        // work as a known one; the refusal is decided after that work.
-        let (key, refusal) = match &found {
-            None => (&self.placeholder, Some(RejectionKind::UnknownKey)),
-            Some(key) => match key.status_at(now) {
-                KeyStatus::Live => (key, None),
-                KeyStatus::Expired => (key, Some(RejectionKind::KeyExpired)),
-                KeyStatus::Revoked => (key, Some(RejectionKind::KeyRevoked)),
-            },
-        };
-        let matched = signature_matches(key, now, &request.user_id, &request.signature);
+        let (key, refusal) = Key::for_check(found.as_deref(), now);
+        let matched = key
+            .candidates(now)
+            .into_iter()
+            .find(|(_, secret)| user_mac(secret, &request.user_id).ct_matches(&request.signature))
+            .and_then(|(index, _)| index)
+            .is_some();
         if let Some(kind) = refusal {
             return Err(Rejection::new(kind));
         }
@@ -211,21 +205,6 @@ impl ExchangeConfig {
             .respond(rejection, &context)
             .map(ResponseBody::rejection)
     }
-}
-
-/// Whether `tag` is the MAC of `user_id` under a live secret of `key`. Without any live secret the
-/// placeholder's work is spent all the same.
-fn signature_matches(key: &Key, now: std::time::SystemTime, user_id: &str, tag: &Tag) -> bool {
-    let mut live = key
-        .secrets()
-        .iter()
-        .filter(|s| s.is_live_at(now))
-        .peekable();
-    if live.peek().is_none() {
-        let _ = user_mac(&Secret::placeholder(), user_id).ct_matches(tag);
-        return false;
-    }
-    live.any(|s| user_mac(s.secret(), user_id).ct_matches(tag))
 }
 
 impl<B> Service<Request<B>> for SpikeExchange
