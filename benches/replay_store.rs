@@ -1,5 +1,5 @@
-//! `MokaReplayStore` insert-if-absent throughput (one thread, two threads) and resident memory per
-//! remembered key at 1,000,000 entries. See BENCHMARKS.md.
+//! Insert-if-absent throughput (one thread, two threads) and resident memory per remembered key at
+//! 1,000,000 entries, of `MokaReplayStore` and `CompactReplayStore`. See BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench replay_store`
 //!
@@ -8,7 +8,8 @@
 //! clock starts. "Contended" runs two threads on one shared store at once, each with its own keys,
 //! and reports their combined rate.
 //!
-//! Memory: measured in a child process of its own (this program started again with `memory`), so
+//! Memory: measured in a child process of its own per store (this program started again with
+//! `memory <store>`), so
 //! that nothing else allocated here is counted: `VmRSS` from `/proc/self/status` after building the
 //! store, then after inserting 1,000,000 fresh keys, divided by the number of entries.
 
@@ -19,6 +20,7 @@ use std::process::Command;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::{MokaReplayStore, ReplayKey, ReplayStore};
 
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -43,7 +45,7 @@ fn keys(thread: u64, count: u64) -> Vec<ReplayKey> {
 }
 
 /// Inserts every key once; returns the time taken. Every insert must be a first use.
-fn insert_all(store: &MokaReplayStore, keys: &[ReplayKey]) -> Duration {
+fn insert_all(store: &dyn ReplayStore, keys: &[ReplayKey]) -> Duration {
     let start = Instant::now();
     for key in keys {
         let fresh = ready(store.insert_if_absent(black_box(key), TTL)).unwrap();
@@ -52,12 +54,20 @@ fn insert_all(store: &MokaReplayStore, keys: &[ReplayKey]) -> Duration {
     start.elapsed()
 }
 
-fn throughput() {
+fn new_store(name: &str) -> Box<dyn ReplayStore> {
+    match name {
+        "moka" => Box::new(MokaReplayStore::new()),
+        "compact" => Box::new(CompactReplayStore::new()),
+        _ => panic!("unknown store {name}"),
+    }
+}
+
+fn throughput(name: &str) {
     let single = keys(0, ENTRIES);
-    let store = MokaReplayStore::new();
-    let took = insert_all(&store, &single);
+    let store = new_store(name);
+    let took = insert_all(&*store, &single);
     println!(
-        "replay_store/single: {} fresh inserts in {:.3} s = {:.0} checks/s ({:.0} ns/check)",
+        "replay_store/{name}/single: {} fresh inserts in {:.3} s = {:.0} checks/s ({:.0} ns/check)",
         ENTRIES,
         took.as_secs_f64(),
         ENTRIES as f64 / took.as_secs_f64(),
@@ -71,7 +81,7 @@ fn throughput() {
     }
     let took = start.elapsed();
     println!(
-        "replay_store/single_replayed: {} replayed checks in {:.3} s = {:.0} checks/s",
+        "replay_store/{name}/single_replayed: {} replayed checks in {:.3} s = {:.0} checks/s",
         ENTRIES,
         took.as_secs_f64(),
         ENTRIES as f64 / took.as_secs_f64(),
@@ -80,12 +90,12 @@ fn throughput() {
 
     let per_thread = ENTRIES / 2;
     let sets = [keys(1, per_thread), keys(2, per_thread)];
-    let store = MokaReplayStore::new();
+    let store = new_store(name);
     let barrier = std::sync::Barrier::new(2);
     let start = Instant::now();
     std::thread::scope(|scope| {
         for set in &sets {
-            let (store, barrier) = (&store, &barrier);
+            let (store, barrier) = (&*store, &barrier);
             scope.spawn(move || {
                 barrier.wait();
                 insert_all(store, set)
@@ -94,7 +104,7 @@ fn throughput() {
     });
     let took = start.elapsed();
     println!(
-        "replay_store/contended_2_threads: {} fresh inserts in {:.3} s = {:.0} checks/s combined",
+        "replay_store/{name}/contended_2_threads: {} fresh inserts in {:.3} s = {:.0} checks/s combined",
         per_thread * 2,
         took.as_secs_f64(),
         (per_thread * 2) as f64 / took.as_secs_f64(),
@@ -116,8 +126,8 @@ fn rss() -> u64 {
     kib * 1024
 }
 
-fn memory() {
-    let store = MokaReplayStore::new();
+fn memory(name: &str) {
+    let store = new_store(name);
     // One check before measuring, so that lazily built parts of the cache are already there.
     let warm = ReplayKey::new("bench", "warm", b"");
     assert!(ready(store.insert_if_absent(&warm, TTL)).unwrap());
@@ -128,9 +138,13 @@ fn memory() {
         assert!(ready(store.insert_if_absent(&key, TTL)).unwrap());
     }
     let after = rss();
-    assert!(store.len() > ENTRIES, "entries were evicted");
+    // Every key is still remembered.
+    for n in (0..ENTRIES).step_by(1000) {
+        let key = ReplayKey::new("bench", "TKN-0", &n.to_be_bytes());
+        assert!(!ready(store.insert_if_absent(&key, TTL)).unwrap());
+    }
     println!(
-        "replay_store/memory: VmRSS {} -> {} bytes after {} entries = {:.1} bytes/entry",
+        "replay_store/{name}/memory: VmRSS {} -> {} bytes after {} entries = {:.1} bytes/entry",
         before,
         after,
         ENTRIES,
@@ -141,17 +155,19 @@ fn memory() {
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, so run quickly there.
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "memory") {
-        memory();
+    if let Some(at) = args.iter().position(|a| a == "memory") {
+        memory(&args[at + 1]);
         return;
     }
     if !args.iter().any(|a| a == "--bench") {
         return;
     }
-    throughput();
-    let status = Command::new(std::env::current_exe().expect("current exe"))
-        .arg("memory")
-        .status()
-        .expect("memory measurement process");
-    assert!(status.success(), "memory measurement failed");
+    for name in ["moka", "compact"] {
+        throughput(name);
+        let status = Command::new(std::env::current_exe().expect("current exe"))
+            .args(["memory", name])
+            .status()
+            .expect("memory measurement process");
+        assert!(status.success(), "memory measurement failed");
+    }
 }

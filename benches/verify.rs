@@ -17,8 +17,10 @@
 //! - `verify`: one request through the scheme's tower layer (the public API a server mounts),
 //!   built outside the timed region: header parsing, key lookup in a `MemoryKeyStore`, the body
 //!   streamed in 16 KiB chunks (as hyper delivers it) into the MAC and kept for the inner service,
-//!   the constant-time compare, the replay store where the scheme has one, and a trivial inner
-//!   service. The layer's futures complete without waiting, so they are polled once with a no-op
+//!   the constant-time compare, the replay store where the scheme has one (Inqud: its default
+//!   `MokaReplayStore`, and `verify_compact_store` with `CompactReplayStore`; every request has a
+//!   fresh salt, signed outside the timed region, so each check records a new entry and the store
+//!   grows through the run as it would in service), and a trivial inner service. The layer's futures complete without waiting, so they are polled once with a no-op
 //!   waker instead of an async runtime, which would add its own cost to every iteration.
 
 use std::collections::VecDeque;
@@ -38,6 +40,7 @@ use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::proficient::{self, ProficientHmac, ProficientVerifyLayer};
+use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, sign_user};
 use tower_hmac::{Key, ManualClock, MemoryKeyStore, Secret};
 
@@ -197,7 +200,14 @@ fn inqud_hmac(c: &mut Criterion) {
     let secret = Secret::new("YOUR_TOKEN_SECRET").unwrap();
     let keys = MemoryKeyStore::new().with(Key::new("TKN-bench", secret.clone()));
     // The default layer: a MokaReplayStore remembering every accepted salt for 24 h.
-    let service = InqudVerifyLayer::new(keys).layer(service_fn(ok));
+    let layer = InqudVerifyLayer::new(keys);
+    let service = layer
+        .clone()
+        .layer(service_fn(ok::<tower_hmac::VerifiedBody>));
+    // The same with the compact store.
+    let compact = layer
+        .replay_store(CompactReplayStore::new())
+        .layer(service_fn(ok::<tower_hmac::VerifiedBody>));
     let fixed_salt = format!("{:064x}", 0);
     // A fresh salt for every request: a repeated one is a replay and is refused.
     let counter = AtomicU64::new(1);
@@ -211,24 +221,22 @@ fn inqud_hmac(c: &mut Criterion) {
             let parts: &[&[u8]] = &[&body, fixed_salt.as_bytes()];
             b.iter(|| raw_hmac(secret.expose(), black_box(parts)))
         });
-        bench_layer(
-            &mut group,
-            BenchmarkId::new("verify", size),
-            &service,
-            || {
-                let salt = format!("{:064x}", counter.fetch_add(1, Ordering::Relaxed));
-                Request::post("/v1/user/payments/payout")
-                    .header("x-token-api-id", "TKN-bench")
-                    .header(
-                        "x-hmac-sha256-signature",
-                        inqud::signature(&secret, &body, &salt),
-                    )
-                    .header("x-salt", salt)
-                    .header("content-length", size)
-                    .body(Chunked::new(&pieces))
-                    .unwrap()
-            },
-        );
+        let make = || {
+            let salt = format!("{:064x}", counter.fetch_add(1, Ordering::Relaxed));
+            Request::post("/v1/user/payments/payout")
+                .header("x-token-api-id", "TKN-bench")
+                .header(
+                    "x-hmac-sha256-signature",
+                    inqud::signature(&secret, &body, &salt),
+                )
+                .header("x-salt", salt)
+                .header("content-length", size)
+                .body(Chunked::new(&pieces))
+                .unwrap()
+        };
+        bench_layer(&mut group, BenchmarkId::new("verify", size), &service, make);
+        let id = BenchmarkId::new("verify_compact_store", size);
+        bench_layer(&mut group, id, &compact, make);
     }
     group.finish();
 }
