@@ -22,6 +22,8 @@
 //!   fresh salt, signed outside the timed region, so each check records a new entry and the store
 //!   grows through the run as it would in service), and a trivial inner service. The layer's futures complete without waiting, so they are polled once with a no-op
 //!   waker instead of an async runtime, which would add its own cost to every iteration.
+//! - `no_layer` (Humanos only): the same request through the inner service alone, i.e. what
+//!   moving, answering and dropping a request costs without any verification.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -178,20 +180,19 @@ fn humanos(c: &mut Criterion) {
             };
             b.iter(|| raw_hmac(secret.expose(), black_box(parts)))
         });
-        bench_layer(
-            &mut group,
-            BenchmarkId::new("verify", size),
-            &service,
-            || {
-                Request::post("/v0/process/generate")
-                    .header("authorization", "Bearer YOUR_API_KEY")
-                    .header("x-timestamp", &ts)
-                    .header("x-signature", &signature)
-                    .header("content-length", size)
-                    .body(Chunked::new(&pieces))
-                    .unwrap()
-            },
-        );
+        let make = || {
+            Request::post("/v0/process/generate")
+                .header("authorization", "Bearer YOUR_API_KEY")
+                .header("x-timestamp", &ts)
+                .header("x-signature", &signature)
+                .header("content-length", size)
+                .body(Chunked::new(&pieces))
+                .unwrap()
+        };
+        bench_layer(&mut group, BenchmarkId::new("verify", size), &service, make);
+        // The same request through the inner service alone: what the harness itself costs.
+        let id = BenchmarkId::new("no_layer", size);
+        bench_layer(&mut group, id, &service_fn(ok::<Chunked>), make);
     }
     group.finish();
 }
