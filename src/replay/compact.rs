@@ -51,6 +51,9 @@ struct Table {
     slots: Vec<Slot>,
     // Slots that are not empty (live or expired).
     used: usize,
+    // No entry expires before this (`u64::MAX`: no entry), so a full store skips the tables that
+    // have nothing to drop instead of rebuilding every one of them on every refused check.
+    earliest: u64,
 }
 
 /// What one locked attempt found.
@@ -65,6 +68,7 @@ impl Table {
         Self {
             slots: vec![Slot::default(); len],
             used: 0,
+            earliest: u64::MAX,
         }
     }
 
@@ -85,6 +89,7 @@ impl Table {
             if let Some(empty) = empty {
                 *empty = slot;
                 self.used += 1;
+                self.earliest = self.earliest.min(slot.deadline);
             }
         }
         before.saturating_sub(self.used)
@@ -183,6 +188,7 @@ impl CompactReplayStore {
         // that ends the path (the table is never full: see the rebuild below).
         let mut reusable = None;
         let mut empty = None;
+        let mut refreshed = false;
         for slot in table.probe(tag) {
             if slot.deadline == 0 {
                 empty = Some(slot);
@@ -195,16 +201,22 @@ impl CompactReplayStore {
                 }
                 // The same key, expired: remembered again from now.
                 slot.deadline = deadline;
-                return Attempt::Inserted;
+                refreshed = true;
+                break;
             }
             if expired && reusable.is_none() {
                 reusable = Some(slot);
             }
         }
 
+        if refreshed {
+            table.earliest = table.earliest.min(deadline);
+            return Attempt::Inserted;
+        }
         if let Some(slot) = reusable {
             // Replaces an expired entry: the number held does not change.
             *slot = Slot { tag, deadline };
+            table.earliest = table.earliest.min(deadline);
             return Attempt::Inserted;
         }
         let Some(slot) = empty else {
@@ -215,6 +227,7 @@ impl CompactReplayStore {
         }
         *slot = Slot { tag, deadline };
         table.used += 1;
+        table.earliest = table.earliest.min(deadline);
         self.inner.held.fetch_add(1, Ordering::Relaxed);
         // Keep the load at most 4/5, expired entries included, so probes stay short and always
         // end at an empty slot.
@@ -225,12 +238,15 @@ impl CompactReplayStore {
         Attempt::Inserted
     }
 
-    /// Drops expired entries from every shard.
+    /// Drops expired entries from every shard that has some.
     fn drop_expired(&self) {
         for shard in self.inner.shards.iter() {
             let now = self.now_ms();
-            let dropped = Self::lock(shard).rebuild(now);
-            self.release(dropped);
+            let mut table = Self::lock(shard);
+            if table.earliest <= now {
+                let dropped = table.rebuild(now);
+                self.release(dropped);
+            }
         }
     }
 
