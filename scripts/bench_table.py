@@ -20,7 +20,7 @@ def median(path):
 
 
 def fmt_ns(ns):
-    return f"{ns / 1000:.2f} µs" if ns >= 1000 else f"{ns:.0f} ns"
+    return f"{ns / 1000:.2f} µs" if abs(ns) >= 1000 else f"{ns:.0f} ns"
 
 
 def size_label(size):
