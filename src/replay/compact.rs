@@ -107,7 +107,7 @@ impl Table {
 }
 
 impl CompactReplayStore {
-    /// Default capacity: ten million entries (about 500 MB at most at the table's lowest load).
+    /// Default capacity: ten million entries (240 to 600 MB of tables when full of live entries).
     pub const DEFAULT_CAPACITY: u64 = 10_000_000;
 
     /// A store with the default capacity.
