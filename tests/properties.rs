@@ -282,6 +282,50 @@ proptest! {
         // Once accepted, the same request is a replay.
         prop_assert_eq!(verify(&original, &body), Some(RejectionKind::Replayed));
     }
+
+    /// The signed message is `body ++ salt` with nothing between, so moving bytes across the
+    /// boundary keeps the signature valid while making a salt never seen before. Once the original
+    /// was accepted, every such re-split must be refused as a replay.
+    #[test]
+    fn inqud_moving_bytes_between_body_and_salt_does_not_replay(
+        token in token_id(),
+        secret in secret_bytes(),
+        salt in graphic(MAX_SALT_LEN),
+        tail in graphic(16),
+        head in proptest::collection::vec(any::<u8>(), 0..64),
+        at in any::<Index>(),
+    ) {
+        // A body ending in salt characters, so that they can move into the salt.
+        let body = [head.as_slice(), tail.as_bytes()].concat();
+        let secret = Secret::new(secret).unwrap();
+        let keys = MemoryKeyStore::new().with(Key::new(token.as_str(), secret.clone()));
+        let layer = InqudVerifyLayer::new(keys).clock(clock());
+        let sig = inqud::signature(&secret, &body, &salt);
+        let request = |salt: &str| {
+            parts(&[("x-token-api-id", &token), ("x-hmac-sha256-signature", &sig), ("x-salt", salt)])
+        };
+        ready(layer.verifier().verify(&request(&salt), &body)).unwrap();
+
+        // Salt characters moved to the end of the body.
+        let k = 1 + at.index(salt.len());
+        if k < salt.len() {
+            let moved = [body.as_slice(), &salt.as_bytes()[..k]].concat();
+            prop_assert_eq!(
+                kind(ready(layer.verifier().verify(&request(&salt[k..]), &moved))),
+                Some(RejectionKind::Replayed)
+            );
+        }
+        // Body characters moved to the start of the salt (while the salt stays within bounds).
+        let k = 1 + at.index(tail.len());
+        let new_salt = format!("{}{salt}", &tail[tail.len() - k..]);
+        if new_salt.len() <= MAX_SALT_LEN {
+            let shorter = &body[..body.len() - k];
+            prop_assert_eq!(
+                kind(ready(layer.verifier().verify(&request(&new_salt), shorter))),
+                Some(RejectionKind::Replayed)
+            );
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
