@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need when it is missing, then
-# `cargo test --all-features`. Extra arguments go to cargo test.
+# `cargo test --all-features` (HMAC from `ring`) and `cargo test` (the default pure-Rust HMAC; the
+# integration tests still get every other feature through the crate's dev-dependency on itself).
+# Extra arguments go to both cargo test runs.
 #
 #   redis-server   the Redis replay-store tests start their own on a free loopback port
 set -euo pipefail
@@ -24,4 +26,7 @@ if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server
 fi
 
-exec cargo test --all-features "$@"
+echo "== cargo test --all-features (ring HMAC backend)"
+cargo test --all-features "$@"
+echo "== cargo test (default pure-Rust HMAC backend)"
+cargo test "$@"

@@ -88,7 +88,7 @@ use crate::keys::{Key, KeyStore};
 use crate::mac::{MacInput, Tag, hmac_sha256};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::secret::Secret;
-use crate::verify::headers::single;
+use crate::verify::headers::{bearer_token, single};
 use crate::verify::{BodySigned, Proof, Scheme, Verify, VerifyLayer};
 
 /// The layer verifying Humanos requests.
@@ -273,15 +273,6 @@ pub fn signature(secret: &Secret, timestamp_ms: u64, body: &[u8]) -> String {
     hmac_sha256(secret, |mac| feed_message(&timestamp, body, mac)).to_hex()
 }
 
-/// `Bearer <token>`: the scheme word case-insensitively, then one or more spaces, then a token
-/// without spaces.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    let token = token.trim_start_matches(' ');
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
-        .then_some(token)
-}
-
 /// Digits only (no sign, no decimal point), at most what fits in a u64.
 fn parse_millis(text: &str) -> Result<u64, Rejection> {
     if !text.bytes().all(|b| b.is_ascii_digit()) {
@@ -296,18 +287,6 @@ fn parse_millis(text: &str) -> Result<u64, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn bearer_forms() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer  abc"), Some("abc"));
-        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearer"), None);
-        assert_eq!(bearer_token("Bearer "), None);
-        assert_eq!(bearer_token("Bearer a b"), None);
-        assert_eq!(bearer_token("Bearerabc"), None);
-    }
 
     #[test]
     fn millis_parsing_is_strict() {

@@ -11,12 +11,16 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::SystemTime;
 
 use crate::BoxFuture;
 use crate::error::StoreError;
+use crate::rejection::RejectionKind;
 use crate::secret::Secret;
+
+/// What an unknown key id is checked against, so that it costs the same MAC work as a known one.
+static PLACEHOLDER: LazyLock<Key> = LazyLock::new(|| Key::new("", Secret::placeholder()));
 
 /// One secret of a key, with an optional label and end of life.
 #[derive(Clone)]
@@ -176,6 +180,37 @@ impl Key {
 
     pub(crate) fn id_arc(&self) -> Arc<str> {
         Arc::clone(&self.id)
+    }
+
+    /// The key a credential is checked against, and the refusal already decided: an unknown id
+    /// is checked against a placeholder key, an expired or revoked key against its own secrets,
+    /// so that every case costs the same work and the refusal comes only after it.
+    pub(crate) fn for_check(found: Option<&Key>, now: SystemTime) -> (&Key, Option<RejectionKind>) {
+        match found {
+            None => (&PLACEHOLDER, Some(RejectionKind::UnknownKey)),
+            Some(key) => match key.status_at(now) {
+                KeyStatus::Live => (key, None),
+                KeyStatus::Expired => (key, Some(RejectionKind::KeyExpired)),
+                KeyStatus::Revoked => (key, Some(RejectionKind::KeyRevoked)),
+            },
+        }
+    }
+
+    /// The secrets to try, with their positions: the live ones, or, when none is live, the
+    /// placeholder's secret (position `None`, never a match) so that the work is the same.
+    pub(crate) fn candidates(&self, now: SystemTime) -> Vec<(Option<usize>, &Secret)> {
+        let live: Vec<_> = self
+            .secrets
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_live_at(now))
+            .map(|(index, s)| (Some(index), &s.secret))
+            .collect();
+        if live.is_empty() {
+            let placeholder = PLACEHOLDER.secrets.first().map(|s| &s.secret);
+            return placeholder.map(|s| (None, s)).into_iter().collect();
+        }
+        live
     }
 }
 

@@ -11,6 +11,7 @@
 //! | Humanos | [`humanos`] | signed (`"{ts}.{body}"`) | two-sided timestamp window; optional replay store |
 //! | Inqud | [`inqud`] | HMAC mode: signed (`body ++ salt`); simple mode: the token secret itself | HMAC mode: salt never seen before (replay store, on by default); simple mode: none |
 //! | Proficient | [`proficient`] | untouched (headers only; the external id is signed) | none: a per-user credential; HMAC required or optional per project |
+//! | Spike | `spike` (feature `spike`) | exchange: JSON body, HMAC of the user id; calls: header only (HS256 JWT) | per-user token; optional `exp` |
 //!
 //! # Building blocks
 //!
@@ -27,7 +28,9 @@
 //! | feature | default | enables |
 //! |---|---|---|
 //! | `axum` | no | [`Verified`] as an axum extractor |
+//! | `ring` | no | HMAC-SHA256 computed by `ring` instead of the pure-Rust `hmac`/`sha2` |
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
+//! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`) |
 //!
 //! # Security
 //!
@@ -54,7 +57,7 @@ mod clock;
 mod error;
 mod keys;
 pub mod mac;
-mod rejection;
+pub mod rejection;
 pub mod replay;
 mod secret;
 pub mod verify;
@@ -62,6 +65,8 @@ pub mod verify;
 pub mod humanos;
 pub mod inqud;
 pub mod proficient;
+#[cfg(feature = "spike")]
+pub mod spike;
 
 use std::future::Future;
 use std::pin::Pin;

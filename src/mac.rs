@@ -5,13 +5,66 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::secret::Secret;
 
-type HmacSha256 = Hmac<Sha256>;
+/// The HMAC-SHA256 implementation: RustCrypto's `hmac` + `sha2` (pure Rust) by default, `ring`
+/// with the `ring` feature. Both are fed incrementally and produce the same 32-byte tags; the
+/// comparison is ours (constant time, `subtle`) in both cases.
+mod backend {
+    #[cfg(not(feature = "ring"))]
+    pub(super) struct HmacSha256(hmac::Hmac<sha2::Sha256>);
+
+    #[cfg(not(feature = "ring"))]
+    impl HmacSha256 {
+        pub(super) fn new(key: &[u8]) -> Self {
+            use hmac::digest::KeyInit as _;
+            // HMAC takes keys of any length, so this never fails; should it ever, a zero-key state
+            // still yields a MAC no client produced, so the request fails closed.
+            Self(
+                hmac::Hmac::new_from_slice(key)
+                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+            )
+        }
+
+        pub(super) fn update(&mut self, part: &[u8]) {
+            hmac::Mac::update(&mut self.0, part);
+        }
+
+        pub(super) fn finalize(self) -> [u8; super::TAG_LEN] {
+            hmac::Mac::finalize(self.0).into_bytes().into()
+        }
+    }
+
+    #[cfg(feature = "ring")]
+    pub(super) struct HmacSha256(ring::hmac::Context);
+
+    #[cfg(feature = "ring")]
+    impl HmacSha256 {
+        pub(super) fn new(key: &[u8]) -> Self {
+            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
+            Self(ring::hmac::Context::with_key(&key))
+        }
+
+        pub(super) fn update(&mut self, part: &[u8]) {
+            self.0.update(part);
+        }
+
+        pub(super) fn finalize(self) -> [u8; super::TAG_LEN] {
+            let mut out = [0u8; super::TAG_LEN];
+            let tag = self.0.sign();
+            // HMAC-SHA256 tags are always 32 bytes; copy what is there without indexing.
+            for (dst, src) in out.iter_mut().zip(tag.as_ref()) {
+                *dst = *src;
+            }
+            out
+        }
+    }
+}
+
+use backend::HmacSha256;
 
 /// Length of an HMAC-SHA256 tag in bytes.
 pub const TAG_LEN: usize = 32;
@@ -134,7 +187,7 @@ impl MacStates {
         key: &[u8],
         prefix: impl FnOnce(&mut MacInput<'_>),
     ) {
-        let mut mac = new_mac(key);
+        let mut mac = HmacSha256::new(key);
         prefix(&mut MacInput { mac: &mut mac });
         self.states.push((index, mac));
     }
@@ -169,7 +222,7 @@ impl MacStates {
             suffix(&mut MacInput { mac: &mut mac });
             #[cfg(any(test, feature = "__count-work"))]
             work::mac();
-            let computed = Tag(mac.finalize().into_bytes().into());
+            let computed = Tag(mac.finalize());
             if computed.ct_matches(tag) && matched.is_none() {
                 matched = index;
             }
@@ -178,22 +231,15 @@ impl MacStates {
     }
 }
 
-fn new_mac(key: &[u8]) -> HmacSha256 {
-    // HMAC takes keys of any length, so this never fails; should it ever, a zero-key state still
-    // yields a MAC no client produced, so the request fails closed.
-    <HmacSha256 as hmac::Mac>::new_from_slice(key)
-        .unwrap_or_else(|_| <HmacSha256 as hmac::digest::KeyInit>::new(&Default::default()))
-}
-
 /// HMAC-SHA256 of the message that `feed` writes, keyed by `secret`.
 pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
     hmac_sha256_raw(secret.expose(), feed)
 }
 
 pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
-    let mut mac = new_mac(key);
+    let mut mac = HmacSha256::new(key);
     feed(&mut MacInput { mac: &mut mac });
-    Tag(mac.finalize().into_bytes().into())
+    Tag(mac.finalize())
 }
 
 /// Equality of a presented secret and a stored one that reveals neither content nor length

@@ -13,6 +13,7 @@
 //! | [`Replayed`](RejectionKind::Replayed) | 401 | `replayed` | 16 |
 //! | [`BodyTooLarge`](RejectionKind::BodyTooLarge) | 413 | `payload_too_large` | 8 `RESOURCE_EXHAUSTED` |
 //! | [`BodyUnreadable`](RejectionKind::BodyUnreadable) | 400 | `bad_request` | 3 `INVALID_ARGUMENT` |
+//! | [`InvalidRequest`](RejectionKind::InvalidRequest) | 400 | `invalid_request` | 3 `INVALID_ARGUMENT` |
 //! | [`StoreUnavailable`](RejectionKind::StoreUnavailable) | 503 | `unavailable` | 14 `UNAVAILABLE` |
 //!
 //! An unknown, expired or revoked key and a wrong signature get the same response, byte for byte,
@@ -60,6 +61,10 @@ pub enum RejectionKind {
     BodyTooLarge,
     /// The body could not be read (the connection failed mid-body).
     BodyUnreadable,
+    /// The body was read but is not the request the endpoint expects: malformed JSON, a missing
+    /// field, a field of the wrong type or form. The message names the field. Used by endpoints
+    /// that take credentials in the body, such as Spike's token exchange.
+    InvalidRequest,
     /// The key store or the replay store failed; the request was not let through.
     StoreUnavailable,
 }
@@ -69,7 +74,7 @@ impl RejectionKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::BodyUnreadable => StatusCode::BAD_REQUEST,
+            Self::BodyUnreadable | Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
         }
@@ -79,7 +84,7 @@ impl RejectionKind {
     pub fn grpc_status(self) -> u8 {
         match self {
             Self::BodyTooLarge => 8,
-            Self::BodyUnreadable => 3,
+            Self::BodyUnreadable | Self::InvalidRequest => 3,
             Self::StoreUnavailable => 14,
             _ => 16,
         }
@@ -98,6 +103,7 @@ impl RejectionKind {
             Self::Replayed => "replayed",
             Self::BodyTooLarge => "payload_too_large",
             Self::BodyUnreadable => "bad_request",
+            Self::InvalidRequest => "invalid_request",
             Self::StoreUnavailable => "unavailable",
         }
     }
@@ -124,6 +130,7 @@ impl RejectionKind {
             Self::Replayed => "this request was already used",
             Self::BodyTooLarge => "the request body is too large",
             Self::BodyUnreadable => "the request body could not be read",
+            Self::InvalidRequest => "the request body is not valid",
             Self::StoreUnavailable => "authentication is temporarily unavailable",
         }
     }
@@ -254,7 +261,7 @@ where
     }
 }
 
-/// The default responses described in the [module docs](self).
+/// The default responses described in the [module docs](crate::rejection).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DefaultResponder;
 
@@ -373,6 +380,19 @@ mod tests {
         let res = respond(&Rejection::new(RejectionKind::StoreUnavailable), None);
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[RETRY_AFTER], "1");
+        let res = respond(
+            &Rejection::with_message(
+                RejectionKind::InvalidRequest,
+                "application_user_id is required",
+            ),
+            None,
+        );
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+        assert!(res.headers().get(WWW_AUTHENTICATE).is_none());
+        assert_eq!(
+            res.body().as_ref(),
+            br#"{"error":"invalid_request","message":"application_user_id is required"}"#
+        );
     }
 
     #[test]
@@ -389,6 +409,7 @@ mod tests {
             (RejectionKind::BodyTooLarge, "8"),
             (RejectionKind::StoreUnavailable, "14"),
             (RejectionKind::BodyUnreadable, "3"),
+            (RejectionKind::InvalidRequest, "3"),
         ] {
             let res = respond(&Rejection::new(kind), Some("application/grpc"));
             assert_eq!(res.headers()["grpc-status"], code);

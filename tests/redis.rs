@@ -12,12 +12,9 @@ use common::redis_server::RedisServer;
 use common::{now_ms, send, serve_axum};
 use http::{Request, StatusCode};
 use http_body_util::Full;
-use tower_hmac::humanos::{self, HumanosCaller, HumanosVerifyLayer};
+use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
 use tower_hmac::replay::RedisReplayStore;
 use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
-
-const API_KEY: &str = "YOUR_API_KEY";
-const SECRET: &str = "YOUR_SIGNATURE_SECRET";
 
 async fn store(server: &RedisServer) -> RedisReplayStore {
     RedisReplayStore::connect(&server.url())
@@ -111,40 +108,51 @@ async fn concurrent_checks_have_exactly_one_winner() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Through the layer, over loopback.
+// Through the Inqud layer (salts are its only freshness), over loopback.
+
+const TOKEN: &str = "TKN-6c1296b8-6929-443b-ac06-f732e0e27be1";
+const SECRET: &str = "dBajIp3wHnw5euxohPiZvsCEorG3Fhl9gsHl1UIBlsImHjWRdSJdp4Gh6e3y2PNs";
 
 fn app(store: RedisReplayStore) -> Router {
-    let keys = MemoryKeyStore::new().with(Key::new(API_KEY, Secret::new(SECRET).unwrap()));
+    let keys = MemoryKeyStore::new().with(Key::new(TOKEN, Secret::new(SECRET).unwrap()));
     Router::new()
         .route(
-            "/v0/process/generate",
-            post(|caller: Verified<HumanosCaller>, body: Bytes| async move {
+            "/v1/user/payments/payout",
+            post(|caller: Verified<InqudCaller>, body: Bytes| async move {
                 format!("{} {}", caller.key_id(), body.len())
             }),
         )
-        .layer(HumanosVerifyLayer::new(keys).replay_store(store))
+        .layer(InqudVerifyLayer::new(keys).replay_store(store))
 }
 
-fn signed(ts: u64, body: &str) -> Request<Full<Bytes>> {
-    let sig = humanos::signature(&Secret::new(SECRET).unwrap(), ts, body.as_bytes());
-    Request::post("/v0/process/generate")
-        .header("authorization", format!("Bearer {API_KEY}"))
-        .header("x-timestamp", ts.to_string())
-        .header("x-signature", sig)
+/// A payout signed with `salt`, as the vendor's Python client does.
+fn signed(salt: &str, body: &str) -> Request<Full<Bytes>> {
+    let sig = inqud::signature(&Secret::new(SECRET).unwrap(), body.as_bytes(), salt);
+    Request::post("/v1/user/payments/payout")
+        .header("x-token-api-id", TOKEN)
+        .header("x-hmac-sha256-signature", sig)
+        .header("x-salt", salt)
         .body(Full::new(Bytes::from(body.to_owned())))
         .unwrap()
 }
 
+/// A salt unique to this run, like the vendor's `secrets.token_hex(32)`.
+fn salt(tag: &str) -> String {
+    format!("{}-{tag}", now_ms())
+}
+
 #[tokio::test]
-async fn a_request_accepted_by_one_instance_is_refused_by_the_other() {
+async fn a_salt_accepted_by_one_instance_is_refused_by_the_other() {
     let server = RedisServer::start();
     let first = serve_axum(app(store(&server).await)).await;
     let second = serve_axum(app(store(&server).await)).await;
-    let ts = now_ms();
+    let salt = salt("shared");
 
-    let reply = send(first, signed(ts, "{\"n\":1}")).await;
+    let reply = send(first, signed(&salt, "{\"amount\": 50}")).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-    let reply = send(second, signed(ts, "{\"n\":1}")).await;
+    assert_eq!(reply.text(), format!("{TOKEN} 14"));
+    // The same salt with another, correctly signed body: still refused.
+    let reply = send(second, signed(&salt, "{\"amount\": 51}")).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         reply.body,
@@ -159,12 +167,13 @@ async fn sixty_four_copies_over_two_instances_give_one_200() {
         serve_axum(app(store(&server).await)).await,
         serve_axum(app(store(&server).await)).await,
     ];
-    let ts = now_ms();
+    let salt = salt("race");
     let mut tasks = Vec::new();
     for i in 0..64 {
         let addr = addrs[i % 2];
+        let salt = salt.clone();
         tasks.push(tokio::spawn(async move {
-            send(addr, signed(ts, "{\"pay\":50}")).await
+            send(addr, signed(&salt, "{\"pay\":50}")).await
         }));
     }
     let mut ok = 0;
@@ -184,13 +193,15 @@ async fn sixty_four_copies_over_two_instances_give_one_200() {
 async fn redis_down_means_503_and_recovery_is_automatic() {
     let mut server = RedisServer::start();
     let addr = serve_axum(app(store(&server).await)).await;
-    let base = now_ms();
 
-    assert_eq!(send(addr, signed(base, "a")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, signed(&salt("up"), "a")).await.status,
+        StatusCode::OK
+    );
 
     server.stop();
     for i in 1..=5 {
-        let reply = send(addr, signed(base + i, "b")).await;
+        let reply = send(addr, signed(&salt(&format!("down-{i}")), "b")).await;
         assert_eq!(
             reply.status,
             StatusCode::SERVICE_UNAVAILABLE,
@@ -208,7 +219,9 @@ async fn redis_down_means_503_and_recovery_is_automatic() {
     // The connection manager reconnects on its own; give it a few tries.
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for i in 0..50 {
-        status = send(addr, signed(base + 100 + i, "c")).await.status;
+        status = send(addr, signed(&salt(&format!("back-{i}")), "c"))
+            .await
+            .status;
         if status == StatusCode::OK {
             break;
         }
@@ -216,10 +229,10 @@ async fn redis_down_means_503_and_recovery_is_automatic() {
     }
     assert_eq!(status, StatusCode::OK);
     // Replays are refused again after the restart.
-    let ts = base + 1_000;
-    assert_eq!(send(addr, signed(ts, "d")).await.status, StatusCode::OK);
+    let again = salt("again");
+    assert_eq!(send(addr, signed(&again, "d")).await.status, StatusCode::OK);
     assert_eq!(
-        send(addr, signed(ts, "d")).await.status,
+        send(addr, signed(&again, "d")).await.status,
         StatusCode::UNAUTHORIZED
     );
 }
@@ -229,12 +242,14 @@ async fn slow_redis_times_out_closed() {
     let server = RedisServer::start();
     let store = store(&server).await.timeout(Duration::from_millis(150));
     let addr = serve_axum(app(store)).await;
-    let base = now_ms();
-    assert_eq!(send(addr, signed(base, "a")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, signed(&salt("before"), "a")).await.status,
+        StatusCode::OK
+    );
 
     server.freeze();
     let started = std::time::Instant::now();
-    let reply = send(addr, signed(base + 1, "b")).await;
+    let reply = send(addr, signed(&salt("frozen"), "b")).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         started.elapsed() < Duration::from_secs(2),
@@ -245,7 +260,9 @@ async fn slow_redis_times_out_closed() {
 
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for i in 0..50 {
-        status = send(addr, signed(base + 10 + i, "c")).await.status;
+        status = send(addr, signed(&salt(&format!("thawed-{i}")), "c"))
+            .await
+            .status;
         if status == StatusCode::OK {
             break;
         }
@@ -263,15 +280,16 @@ async fn lazy_store_starts_while_redis_is_down() {
         .unwrap()
         .timeout(Duration::from_millis(300));
     let addr = serve_axum(app(store)).await;
-    let base = now_ms();
     assert_eq!(
-        send(addr, signed(base, "a")).await.status,
+        send(addr, signed(&salt("lazy"), "a")).await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
     server.restart();
     let mut status = StatusCode::SERVICE_UNAVAILABLE;
     for i in 1..50 {
-        status = send(addr, signed(base + i, "a")).await.status;
+        status = send(addr, signed(&salt(&format!("lazy-{i}")), "a"))
+            .await
+            .status;
         if status == StatusCode::OK {
             break;
         }

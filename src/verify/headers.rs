@@ -44,6 +44,15 @@ pub(crate) fn single<'a>(
         .map_err(|_| Rejection::malformed(format!("{display} header must be printable ASCII")))
 }
 
+/// `Bearer <token>`: the scheme word case-insensitively, then one or more spaces, then a token
+/// without spaces.
+pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim_start_matches(' ');
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))
+        .then_some(token)
+}
+
 #[cfg(test)]
 mod tests {
     use http::HeaderValue;
@@ -86,5 +95,17 @@ mod tests {
                 RejectionKind::MalformedCredentials
             );
         }
+    }
+
+    #[test]
+    fn bearer_forms() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer  abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearer"), None);
+        assert_eq!(bearer_token("Bearer "), None);
+        assert_eq!(bearer_token("Bearer a b"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
     }
 }

@@ -267,7 +267,7 @@ pub struct ResponseFuture<B, E> {
 }
 
 impl<B, E> ResponseFuture<B, E> {
-    fn new(
+    pub(crate) fn new(
         future: impl Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static,
     ) -> Self {
         Self {

@@ -29,4 +29,6 @@ pub use self::scheme::{Proof, Scheme};
 #[cfg(feature = "axum")]
 pub use self::verified::MissingVerified;
 pub use self::verified::{MatchedSecret, Verified};
+#[cfg(feature = "spike")]
+pub(crate) use self::verifier::read_limited;
 pub use self::verifier::{DEFAULT_BODY_LIMIT, Verifier};

@@ -13,11 +13,10 @@ use super::scheme::{Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
 use crate::error::{BoxError, StoreError};
-use crate::keys::{Key, KeyStatus, KeyStore};
+use crate::keys::{Key, KeyStore};
 use crate::mac::{MacInput, MacStates, ct_eq_secret};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::replay::{ReplayKey, ReplayStore};
-use crate::secret::Secret;
 
 /// Default body limit of body-signing layers: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -36,7 +35,6 @@ pub struct Verifier<Sch> {
     challenge: HeaderValue,
     pub(crate) body_limit: usize,
     pub(crate) signs_body: bool,
-    placeholder: Arc<Key>,
 }
 
 impl<Sch: Scheme> Verifier<Sch> {
@@ -52,7 +50,6 @@ impl<Sch: Scheme> Verifier<Sch> {
             responder: Arc::new(DefaultResponder),
             body_limit: DEFAULT_BODY_LIMIT,
             signs_body: true,
-            placeholder: Arc::new(Key::new("", Secret::placeholder())),
         }
     }
 
@@ -128,33 +125,16 @@ impl<Sch: Scheme> Verifier<Sch> {
 
         let key_id = self.scheme.key_id(credentials);
         let found = self.keys.get(key_id).await.map_err(unavailable)?;
-        // An unknown key is checked against a placeholder secret, so it costs the same MAC work
-        // as a known one; the refusal is decided after that work.
-        let (key, refusal) = match &found {
-            None => (&self.placeholder, Some(RejectionKind::UnknownKey)),
-            Some(key) => match key.status_at(now) {
-                KeyStatus::Live => (key, None),
-                KeyStatus::Expired => (key, Some(RejectionKind::KeyExpired)),
-                KeyStatus::Revoked => (key, Some(RejectionKind::KeyRevoked)),
-            },
-        };
+        let (key, refusal) = Key::for_check(found.as_deref(), now);
         let proof = self.scheme.proof(credentials, key)?;
 
-        // Candidate secrets: the live ones, or the placeholder when none is left, so that the
-        // work is the same.
-        let live: Vec<usize> = (0..key.secrets().len())
-            .filter(|&i| key.secrets().get(i).is_some_and(|s| s.is_live_at(now)))
-            .collect();
+        let candidates = key.candidates(now);
         let mut macs = MacStates::new(self.scheme.body_separator());
         if let Proof::Mac(_) = proof {
-            let prefix = |mac: &mut MacInput<'_>| self.scheme.message_prefix(credentials, mac);
-            if live.is_empty() {
-                macs.push(None, self.placeholder_secret(), prefix);
-            }
-            for &index in &live {
-                if let Some(secret) = key.secrets().get(index) {
-                    macs.push(Some(index), secret.secret().expose(), prefix);
-                }
+            for &(index, secret) in &candidates {
+                macs.push(index, secret.expose(), |mac: &mut MacInput<'_>| {
+                    self.scheme.message_prefix(credentials, mac)
+                });
             }
         }
 
@@ -165,16 +145,10 @@ impl<Sch: Scheme> Verifier<Sch> {
                 |mac: &mut MacInput<'_>| self.scheme.message_suffix(credentials, mac),
                 tag,
             ),
-            Proof::Secret(given) => {
-                if live.is_empty() {
-                    let _ = ct_eq_secret(given, self.placeholder_secret());
-                }
-                live.iter().copied().find(|&index| {
-                    key.secrets()
-                        .get(index)
-                        .is_some_and(|s| ct_eq_secret(given, s.secret().expose()))
-                })
-            }
+            Proof::Secret(given) => candidates
+                .iter()
+                .find(|(_, secret)| ct_eq_secret(given, secret.expose()))
+                .and_then(|&(index, _)| index),
             Proof::Unsigned => None,
         };
         if let Some(kind) = refusal {
@@ -216,13 +190,6 @@ impl<Sch: Scheme> Verifier<Sch> {
         // refusal is never an answer to a caller without the secret.
         self.scheme.authorize(credentials, key)?;
         Ok((key.id_arc(), matched, body))
-    }
-
-    fn placeholder_secret(&self) -> &[u8] {
-        self.placeholder
-            .secrets()
-            .first()
-            .map_or(&[0x5c; 32][..], |s| s.secret().expose())
     }
 
     /// The response for `rejection`, built by the configured responder.
@@ -340,7 +307,6 @@ fn body_error(error: BoxError) -> Rejection {
     }
 }
 
-#[allow(dead_code)] // the Spike token exchange reads its JSON body with it
 /// Reads at most `limit` bytes of `body` into one buffer. A declared or actual length over the
 /// limit is 413; the rest of an oversized body is never buffered.
 pub(crate) async fn read_limited<B>(
@@ -372,7 +338,6 @@ impl<Sch: Clone> Clone for Verifier<Sch> {
             challenge: self.challenge.clone(),
             body_limit: self.body_limit,
             signs_body: self.signs_body,
-            placeholder: Arc::clone(&self.placeholder),
         }
     }
 }

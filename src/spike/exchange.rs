@@ -1,0 +1,542 @@
+//! `POST /auth/hmac`: an application's HMAC of a user id exchanged for that user's access token.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http_body::Body;
+use serde::Deserialize;
+use serde_json::Value;
+use tower_service::Service;
+
+use super::token::SpikeTokenKeys;
+use crate::clock::{Clock, SystemClock};
+use crate::error::{BoxError, StoreError};
+use crate::keys::{Key, KeyStore};
+use crate::mac::{Tag, hmac_sha256};
+use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
+use crate::secret::Secret;
+use crate::verify::{ResponseBody, ResponseFuture, read_limited};
+
+/// Default body limit of the exchange: 16 KiB, far more than the three fields need.
+pub const EXCHANGE_BODY_LIMIT: usize = 16 * 1024;
+
+/// Longest `application_user_id` (and `application_id` given as a string) accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// The `signature` a Spike client sends for `user_id`: lower-case hex of
+/// HMAC-SHA256(application's HMAC key, user id), as the vendor's `sign_user`.
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::spike::sign_user;
+///
+/// let key = Secret::new("HMAC_KEY_FROM_ADMIN_CONSOLE").unwrap();
+/// assert_eq!(
+///     sign_user(&key, "my_application_user_123"),
+///     "e070ea58e2b1d7d01a9570b89fc99e76c73cf3dc8aab4f31ae0136821f8f0199"
+/// );
+/// ```
+pub fn sign_user(key: &Secret, user_id: &str) -> String {
+    user_mac(key, user_id).to_hex()
+}
+
+fn user_mac(key: &Secret, user_id: &str) -> Tag {
+    hmac_sha256(key, |mac| mac.update(user_id.as_bytes()))
+}
+
+/// The Tower service answering Spike's token exchange: `POST` with the JSON body
+/// `{"application_id": ..., "application_user_id": "...", "signature": "<hex>"}`, answered with
+/// `200 {"access_token": "<jwt>"}`.
+///
+/// Mount it where the vendor's endpoint is, for example
+/// `Router::new().route("/v3/auth/hmac", axum::routing::post_service(exchange))`, or with
+/// `route_service` / `nest_service` (it answers other methods with 405 itself). Its error type is
+/// [`Infallible`]: every refusal is a response. See the [module docs](super) for the statuses.
+///
+/// The applications' HMAC keys come from a [`KeyStore`] keyed by application id (as a string: the
+/// number `9999` and the string `"9999"` name the same application); a key with several live
+/// secrets accepts a signature made with any of them, so application keys rotate like any other
+/// key of this crate.
+#[derive(Clone)]
+pub struct SpikeExchange {
+    config: Arc<ExchangeConfig>,
+}
+
+#[derive(Clone)]
+struct ExchangeConfig {
+    applications: Arc<dyn KeyStore>,
+    tokens: SpikeTokenKeys,
+    clock: Arc<dyn Clock>,
+    responder: Arc<dyn Responder>,
+    challenge: HeaderValue,
+    body_limit: usize,
+    lifetime: Option<Duration>,
+}
+
+impl SpikeExchange {
+    /// An exchange checking signatures against the application keys in `applications` and
+    /// signing tokens with `tokens`. Tokens never expire unless
+    /// [`token_lifetime`](Self::token_lifetime) is set.
+    pub fn new(applications: impl KeyStore, tokens: SpikeTokenKeys) -> Self {
+        Self {
+            config: Arc::new(ExchangeConfig {
+                applications: Arc::new(applications),
+                tokens,
+                clock: Arc::new(SystemClock),
+                responder: Arc::new(DefaultResponder),
+                challenge: HeaderValue::from_static("HMAC realm=\"spike\""),
+                body_limit: EXCHANGE_BODY_LIMIT,
+                lifetime: None,
+            }),
+        }
+    }
+
+    fn configure(mut self, change: impl FnOnce(&mut ExchangeConfig)) -> Self {
+        change(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// Issued tokens carry `iat` (now) and `exp` (now + `lifetime`), and so stop working after
+    /// `lifetime`; the exchange then hands out a new one. Off by default: without it a user's token
+    /// is the same on every exchange, as the vendor documents.
+    pub fn token_lifetime(self, lifetime: Duration) -> Self {
+        self.configure(|c| c.lifetime = Some(lifetime))
+    }
+
+    /// The largest body read, in bytes (default [`EXCHANGE_BODY_LIMIT`]). A larger body is
+    /// refused with 413 and not buffered past the limit.
+    pub fn body_limit(self, bytes: usize) -> Self {
+        self.configure(|c| c.body_limit = bytes)
+    }
+
+    /// Where "now" comes from, for key expiry and token `iat`/`exp` (default: the system clock).
+    pub fn clock(self, clock: impl Clock) -> Self {
+        self.configure(|c| c.clock = Arc::new(clock))
+    }
+
+    /// Replaces the default rejection responses (the 405 for a wrong method is not a rejection
+    /// and keeps its own response).
+    pub fn responder(self, responder: impl Responder) -> Self {
+        self.configure(|c| c.responder = Arc::new(responder))
+    }
+
+    /// Checks an exchange body already in memory and returns the access token, without a server.
+    pub async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
+        self.config.exchange(body).await
+    }
+}
+
+impl ExchangeConfig {
+    async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody<String>>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let (parts, body) = request.into_parts();
+        if parts.method != Method::POST {
+            return method_not_allowed();
+        }
+        let declared = parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let result = match read_limited(declared, body, self.body_limit).await {
+            Ok(bytes) => self.exchange(&bytes).await,
+            Err(rejection) => Err(rejection),
+        };
+        match result {
+            Ok(token) => token_response(&token),
+            Err(rejection) => {
+                log(&rejection);
+                self.respond(&rejection, &parts)
+            }
+        }
+    }
+
+    async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
+        let request = parse_request(body)?;
+        let now = self.clock.now();
+        let found = self
+            .applications
+            .get(&request.application_id)
+            .await
+            .map_err(unavailable)?;
+        let (key, refusal) = Key::for_check(found.as_deref(), now);
+        let matched = key
+            .candidates(now)
+            .into_iter()
+            .find(|(_, secret)| user_mac(secret, &request.user_id).ct_matches(&request.signature))
+            .and_then(|(index, _)| index)
+            .is_some();
+        if let Some(kind) = refusal {
+            return Err(Rejection::new(kind));
+        }
+        if !matched {
+            return Err(Rejection::new(RejectionKind::InvalidSignature));
+        }
+        self.tokens
+            .issue(
+                &request.application_id,
+                &request.user_id,
+                now,
+                self.lifetime,
+            )
+            .map_err(|error| {
+                // Cannot happen with the backend checked by SpikeTokenKeys::new; fail closed.
+                tracing::error!(%error, "spike: could not sign an access token");
+                Rejection::new(RejectionKind::StoreUnavailable)
+            })
+    }
+
+    fn respond(&self, rejection: &Rejection, parts: &Parts) -> Response<ResponseBody<String>> {
+        let context = RejectionContext {
+            request: parts,
+            challenge: &self.challenge,
+        };
+        self.responder
+            .respond(rejection, &context)
+            .map(ResponseBody::rejection)
+    }
+}
+
+impl<B> Service<Request<B>> for SpikeExchange
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Response = Response<ResponseBody<String>>;
+    type Error = Infallible;
+    type Future = ResponseFuture<String, Infallible>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let config = Arc::clone(&self.config);
+        ResponseFuture::new(async move { Ok(config.handle(request).await) })
+    }
+}
+
+impl fmt::Debug for SpikeExchange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpikeExchange")
+            .field("tokens", &self.config.tokens)
+            .field("body_limit", &self.config.body_limit)
+            .field("token_lifetime", &self.config.lifetime)
+            .finish_non_exhaustive()
+    }
+}
+
+fn token_response(token: &str) -> Response<ResponseBody<String>> {
+    let body = serde_json::json!({ "access_token": token }).to_string();
+    let mut res = Response::new(ResponseBody::inner(body));
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // A credential: no cache on the way may keep it (as RFC 6749 §5.1 asks of token responses).
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+fn method_not_allowed() -> Response<ResponseBody<String>> {
+    let body = serde_json::json!({
+        "error": "method_not_allowed",
+        "message": "the token exchange takes POST",
+    });
+    let mut res = Response::new(ResponseBody::rejection(Bytes::from(body.to_string())));
+    *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    let headers = res.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(ALLOW, HeaderValue::from_static("POST"));
+    res
+}
+
+fn log(rejection: &Rejection) {
+    let kind = rejection.kind();
+    if kind == RejectionKind::StoreUnavailable {
+        tracing::warn!(
+            scheme = "spike",
+            ?kind,
+            "token exchange refused: unavailable"
+        );
+    } else {
+        tracing::debug!(scheme = "spike", ?kind, "token exchange refused");
+    }
+}
+
+fn unavailable(error: StoreError) -> Rejection {
+    tracing::warn!(%error, "key store failed; failing closed");
+    Rejection::new(RejectionKind::StoreUnavailable)
+}
+
+/// A parsed and validated exchange body.
+#[derive(Debug)]
+pub(crate) struct ExchangeRequest {
+    application_id: String,
+    user_id: String,
+    signature: Tag,
+}
+
+/// The body as JSON; each field's type is checked afterwards so that errors can name it.
+/// Missing and `null` fields are both `Value::Null`. Unknown fields are ignored; a repeated field
+/// is an error (serde's derive refuses duplicates).
+#[derive(Deserialize)]
+struct RawRequest {
+    #[serde(default)]
+    application_id: Value,
+    #[serde(default)]
+    application_user_id: Value,
+    #[serde(default)]
+    signature: Value,
+}
+
+const APPLICATION_ID_FORM: &str = "application_id must be a non-negative integer or a string of 1 to 128 visible ASCII characters";
+const USER_ID_FORM: &str =
+    "application_user_id must be a string of 1 to 128 characters from A-Z a-z 0-9 - _ .";
+const SIGNATURE_TYPE: &str =
+    "signature must be a string: the hex HMAC-SHA256 of application_user_id";
+const SIGNATURE_FORM: &str =
+    "signature must be 64 hex digits: the HMAC-SHA256 of application_user_id";
+
+fn invalid(message: &'static str) -> Rejection {
+    Rejection::with_message(RejectionKind::InvalidRequest, message)
+}
+
+pub(crate) fn parse_request(body: &[u8]) -> Result<ExchangeRequest, Rejection> {
+    // serde's derive would also take a JSON array, positionally: only an object is the request.
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Err(invalid("the body must be a JSON object"));
+    }
+    let raw: RawRequest = serde_json::from_slice(body).map_err(|error| {
+        if error.is_data() {
+            invalid("the body must be a JSON object with each field given once")
+        } else {
+            invalid("the body is not valid JSON")
+        }
+    })?;
+
+    let application_id = match raw.application_id {
+        Value::Null => return Err(invalid("application_id is required")),
+        Value::Number(n) => n
+            .as_u64()
+            .map(|n| n.to_string())
+            .ok_or_else(|| invalid(APPLICATION_ID_FORM))?,
+        Value::String(s) if valid_application_id(&s) => s,
+        _ => return Err(invalid(APPLICATION_ID_FORM)),
+    };
+    let user_id = match raw.application_user_id {
+        Value::Null => return Err(invalid("application_user_id is required")),
+        Value::String(s) if valid_user_id(&s) => s,
+        _ => return Err(invalid(USER_ID_FORM)),
+    };
+    let signature = match raw.signature {
+        Value::Null => return Err(invalid("signature is required")),
+        Value::String(s) => {
+            Tag::from_hex(s.as_bytes()).map_err(|_| Rejection::malformed(SIGNATURE_FORM))?
+        }
+        _ => return Err(invalid(SIGNATURE_TYPE)),
+    };
+    Ok(ExchangeRequest {
+        application_id,
+        user_id,
+        signature,
+    })
+}
+
+/// 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as the vendor documents.
+pub(crate) fn valid_user_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// 1 to 128 visible ASCII characters (the vendor's ids are numbers; a string form is accepted).
+pub(crate) fn valid_application_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIG: &str = "e070ea58e2b1d7d01a9570b89fc99e76c73cf3dc8aab4f31ae0136821f8f0199";
+
+    fn parse(body: &str) -> Result<ExchangeRequest, Rejection> {
+        parse_request(body.as_bytes())
+    }
+
+    fn refused(body: &str) -> (RejectionKind, String) {
+        let r = parse(body).unwrap_err();
+        (r.kind(), r.message().to_owned())
+    }
+
+    #[test]
+    fn doc_example_body_parses() {
+        let req = parse(&format!(
+            r#"{{"application_id": 9999, "application_user_id": "my_application_user_123", "signature": "{SIG}"}}"#
+        ))
+        .unwrap();
+        assert_eq!(req.application_id, "9999");
+        assert_eq!(req.user_id, "my_application_user_123");
+        assert_eq!(req.signature.to_hex(), SIG);
+    }
+
+    #[test]
+    fn application_id_number_and_string_normalise_alike() {
+        for id in [
+            "9999",
+            r#""9999""#,
+            "0",
+            r#""abc-1""#,
+            "18446744073709551615",
+        ] {
+            let req = parse(&format!(
+                r#"{{"application_id": {id}, "application_user_id": "u", "signature": "{SIG}"}}"#
+            ))
+            .unwrap();
+            assert_eq!(req.application_id, id.trim_matches('"'));
+        }
+        for id in [
+            "-1",
+            "1.5",
+            "1.0",
+            "1e3",
+            "18446744073709551616",
+            "true",
+            "[]",
+            "{}",
+            r#""""#,
+            r#""a b""#,
+        ] {
+            assert_eq!(
+                refused(&format!(
+                    r#"{{"application_id": {id}, "application_user_id": "u", "signature": "{SIG}"}}"#
+                )),
+                (
+                    RejectionKind::InvalidRequest,
+                    APPLICATION_ID_FORM.to_owned()
+                ),
+                "{id}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_and_null_fields_are_named() {
+        for (body, field) in [
+            (
+                format!(r#"{{"application_user_id": "u", "signature": "{SIG}"}}"#),
+                "application_id",
+            ),
+            (
+                format!(r#"{{"application_id": 1, "signature": "{SIG}"}}"#),
+                "application_user_id",
+            ),
+            (
+                r#"{"application_id": 1, "application_user_id": "u"}"#.to_owned(),
+                "signature",
+            ),
+            (
+                format!(
+                    r#"{{"application_id": 1, "application_user_id": null, "signature": "{SIG}"}}"#
+                ),
+                "application_user_id",
+            ),
+        ] {
+            assert_eq!(
+                refused(&body),
+                (
+                    RejectionKind::InvalidRequest,
+                    format!("{field} is required")
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn user_id_rules() {
+        let ok = ["a", "A-z_0.9", &"x".repeat(128)];
+        for id in ok {
+            assert!(valid_user_id(id), "{id}");
+        }
+        let long = "x".repeat(129);
+        for id in ["", " ", "a b", "a/b", "a+b", "jos\u{e9}", "a\nb", &long] {
+            assert!(!valid_user_id(id), "{id:?}");
+        }
+        assert_eq!(
+            refused(&format!(
+                r#"{{"application_id": 1, "application_user_id": 5, "signature": "{SIG}"}}"#
+            )),
+            (RejectionKind::InvalidRequest, USER_ID_FORM.to_owned())
+        );
+    }
+
+    #[test]
+    fn signature_type_is_400_and_form_is_401() {
+        assert_eq!(
+            refused(r#"{"application_id": 1, "application_user_id": "u", "signature": 12}"#),
+            (RejectionKind::InvalidRequest, SIGNATURE_TYPE.to_owned())
+        );
+        for sig in [
+            "",
+            "zz",
+            &SIG[..62],
+            &format!("{SIG}00"),
+            &SIG.replace('e', "g"),
+        ] {
+            assert_eq!(
+                refused(&format!(
+                    r#"{{"application_id": 1, "application_user_id": "u", "signature": "{sig}"}}"#
+                )),
+                (
+                    RejectionKind::MalformedCredentials,
+                    SIGNATURE_FORM.to_owned()
+                ),
+                "{sig}"
+            );
+        }
+    }
+
+    #[test]
+    fn body_shape_errors() {
+        for (body, message) in [
+            ("", "the body must be a JSON object"),
+            ("[1, \"u\", \"s\"]", "the body must be a JSON object"),
+            ("null", "the body must be a JSON object"),
+            ("{", "the body is not valid JSON"),
+            ("{\"application_id\": 1,}", "the body is not valid JSON"),
+            ("{} trailing", "the body is not valid JSON"),
+            (
+                "{\"signature\": \"a\", \"signature\": \"b\"}",
+                "the body must be a JSON object with each field given once",
+            ),
+        ] {
+            assert_eq!(
+                refused(body),
+                (RejectionKind::InvalidRequest, message.to_owned()),
+                "{body}"
+            );
+        }
+        // Deep nesting hits serde_json's recursion limit, not the stack.
+        let deep = format!("{{\"x\": {}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert_eq!(refused(&deep).0, RejectionKind::InvalidRequest);
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        parse(&format!(
+            r#"{{"application_id": 1, "application_user_id": "u", "signature": "{SIG}", "extra": [1]}}"#
+        ))
+        .unwrap();
+    }
+}

@@ -1,0 +1,174 @@
+//! Spike: an HMAC of the user id exchanged once for a per-user HS256 access token.
+//!
+//! Spike's flow has two steps, and this module is the server side of both:
+//!
+//! 1. **Exchange** ([`SpikeExchange`]). The application signs its user's id with the HMAC key from
+//!    its admin console (`hex(HMAC-SHA256(key, user id))`, see [`sign_user`]) and posts
+//!
+//!    ```text
+//!    POST /v3/auth/hmac
+//!    {"application_id": 9999, "application_user_id": "my_application_user_123", "signature": "<hex>"}
+//!    ```
+//!
+//!    and gets `200 {"access_token": "<jwt>"}`. The token is an HS256 JWT with `iss` = the
+//!    application id (always a string) and `sub` = the user id, signed with a server-side token key
+//!    ([`SpikeTokenKeys`]) that is not the application's HMAC key.
+//! 2. **Calls** ([`SpikeBearerLayer`]). Later requests carry `Authorization: Bearer <jwt>`; the layer
+//!    verifies it and hands the inner service a [`Verified<SpikeUser>`](SpikeUser) whose
+//!    [`key_id`](crate::Verified::key_id) is the application id.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::{BodyExt as _, Full};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//! use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser, sign_user};
+//! use tower_hmac::{Key, MemoryKeyStore, Secret, Verified};
+//!
+//! // The application's HMAC key, as its admin console shows it, and the server's token key.
+//! let app_key = Secret::new("HMAC_KEY_FROM_ADMIN_CONSOLE").unwrap();
+//! let applications = MemoryKeyStore::new().with(Key::new("9999", app_key.clone()));
+//! let tokens = SpikeTokenKeys::new(Secret::new([42u8; 32]).unwrap()).unwrap();
+//!
+//! let exchange = SpikeExchange::new(applications, tokens.clone());
+//! let api = ServiceBuilder::new()
+//!     .layer(SpikeBearerLayer::new(tokens))
+//!     .service(service_fn(|req: Request<Full<Bytes>>| async move {
+//!         let user = req.extensions().get::<Verified<SpikeUser>>().unwrap();
+//!         Ok::<_, Infallible>(Response::new(format!("hello {}", user.identity().user_id())))
+//!     }));
+//!
+//! let post = |body: String| Request::post("/v3/auth/hmac").body(Full::new(Bytes::from(body))).unwrap();
+//!
+//! // Accepted: the signature of the doc's sign_user.
+//! let signature = sign_user(&app_key, "my_application_user_123");
+//! let body = format!(
+//!     r#"{{"application_id": 9999, "application_user_id": "my_application_user_123", "signature": "{signature}"}}"#
+//! );
+//! let res = exchange.clone().oneshot(post(body)).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::OK);
+//! let json: serde_json::Value =
+//!     serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+//! let token = json["access_token"].as_str().unwrap().to_owned();
+//!
+//! let call = |auth: String| {
+//!     Request::get("/v3/userinfo").header("authorization", auth).body(Full::default()).unwrap()
+//! };
+//! let res = api.clone().oneshot(call(format!("Bearer {token}"))).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::OK);
+//!
+//! // Rejected: the signature of another user id ...
+//! let wrong = sign_user(&app_key, "someone_else");
+//! let body = format!(
+//!     r#"{{"application_id": "9999", "application_user_id": "my_application_user_123", "signature": "{wrong}"}}"#
+//! );
+//! let res = exchange.clone().oneshot(post(body)).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+//!
+//! // ... a body without the user id ...
+//! let res = exchange.oneshot(post(r#"{"application_id": 9999}"#.into())).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+//!
+//! // ... and a call whose token was tampered with.
+//! let tampered = format!("Bearer {}x", &token[..token.len() - 1]);
+//! let res = api.oneshot(call(tampered)).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+//! # }
+//! ```
+//!
+//! # The exchange's answers
+//!
+//! | request | status | `error` |
+//! |---|---|---|
+//! | valid signature of a live application key | 200 `{"access_token": ...}` | |
+//! | method other than `POST` | 405, `Allow: POST` | `method_not_allowed` |
+//! | body over the limit ([`EXCHANGE_BODY_LIMIT`] by default) | 413 | `payload_too_large` |
+//! | not a JSON object, invalid JSON, a field repeated | 400 | `invalid_request` |
+//! | a field missing (or `null`), of the wrong type, or out of its rules | 400, the message names the field | `invalid_request` |
+//! | `signature` a string but not 64 hex digits | 401 | `malformed_credentials` |
+//! | wrong signature; unknown, expired or revoked application | 401, identical bytes | `invalid_credentials` |
+//! | key store failure | 503 | `unavailable` |
+//!
+//! - `application_id`: the doc's example sends a number, its parameter table says string; both
+//!   are taken. A number must be a non-negative integer (up to `u64::MAX`; `1.0`, `-1`, `1e3` are
+//!   refused) and is looked up as its decimal string; a string must be 1 to 128 visible ASCII
+//!   characters and is looked up as is.
+//! - `application_user_id`: 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as documented.
+//! - `signature`: 64 hex digits, either case. A string of another form is a credential that
+//!   cannot be right, so it is answered like the other schemes' undecodable signatures (401
+//!   `malformed_credentials`); a non-string is a malformed request (400). Neither needs a key
+//!   lookup, and neither says anything about the application.
+//! - The body need not be sent as `application/json`; unknown fields are ignored.
+//!
+//! Refusals go through the [`Responder`](crate::Responder) (replace it with
+//! [`SpikeExchange::responder`]); 401s carry `WWW-Authenticate: HMAC realm="spike"`.
+//!
+//! # Why the bearer layer is not a [`Scheme`](crate::Scheme)
+//!
+//! An HS256 JWT is an HMAC-SHA256, but the generic [`VerifyLayer`](crate::VerifyLayer) does not
+//! fit it: it would have to split the token, decode base64url and rebuild the signing input by
+//! hand (JWT handling belongs to `jsonwebtoken`, which also enforces the algorithm); its key is
+//! looked up in the applications' [`KeyStore`](crate::KeyStore) by a client-named id, while the
+//! token keys are the server's own and never named by a client; and the identity comes out of the
+//! claims, which are trusted only after the signature verified, while
+//! [`Scheme::identity`](crate::Scheme::identity) is built from the unverified credentials. So
+//! [`SpikeBearerLayer`] is a small layer of its own that reuses the crate's [`Rejection`](crate::Rejection)s,
+//! [`Responder`](crate::Responder), [`ResponseBody`](crate::ResponseBody) and
+//! [`ResponseFuture`](crate::verify::ResponseFuture), and puts the same
+//! [`Verified`](crate::Verified) into the request extensions, so the axum extractor works. Like a
+//! [`HeadersOnly`](crate::HeadersOnly) layer it never touches the request body.
+//!
+//! Bearer refusals: no `Authorization` header 401 `missing_credentials`; not `Bearer <token>`, not
+//! a JWT, an algorithm other than HS256, no `exp` under [`require_exp`](SpikeBearerLayer::require_exp)
+//! 401 `malformed_credentials`; a signature no accepted token key made 401 `invalid_credentials`;
+//! expired 401 `timestamp_out_of_window`; with [`applications`](SpikeBearerLayer::applications),
+//! an application no longer live 401 `invalid_credentials` and a failing store 503. gRPC requests
+//! get `grpc-status: 16` (14 for 503).
+//!
+//! # Security
+//!
+//! - **The token never expires by default.** The vendor documents it as consistent through the
+//!   user's lifecycle, so the default claims are only `iss` and `sub`: the same user always gets
+//!   the same token, and whoever holds it can act as that user for as long as the token key signing
+//!   it is accepted. It is a long-lived credential: keep it out of logs and URLs, and send it over
+//!   TLS only. [`SpikeExchange::token_lifetime`] adds `iat` and `exp` (tokens then differ from one
+//!   exchange to the next and must be renewed), and [`SpikeBearerLayer::require_exp`] refuses
+//!   tokens without `exp`; `exp` is checked with the layer's [`Clock`](crate::Clock).
+//! - **Revocation is rotation.** A token cannot be revoked alone. [`SpikeTokenKeys::rotate`] makes
+//!   a new key sign; tokens of the replaced key keep working while it is a previous key, and
+//!   [`SpikeTokenKeys::retire_previous`] (or a previous key's `not_after`) ends them all at once.
+//!   Revoking or removing an application's HMAC key stops new exchanges for it; its users' tokens
+//!   are refused too only if the layer checks applications
+//!   ([`SpikeBearerLayer::applications`], one key-store lookup per request), otherwise only a
+//!   token-key rotation ends them.
+//! - **HS256 only.** The algorithm is fixed on the server, not taken from the token: `none`,
+//!   HS384, HS512 and every public-key algorithm are refused, so a token cannot pick a weaker or
+//!   a key-confusing algorithm. Token keys must be at least 32 bytes (RFC 7518 §3.2) and must not
+//!   be any application's HMAC key: a token signed with an application key is refused.
+//! - **Constant time, no oracle.** Exchange signatures are compared in constant time against every
+//!   live secret of the application's key; an unknown application is checked against a
+//!   placeholder secret so it costs the same MAC work, and is refused with the same bytes as a
+//!   wrong signature. JWT signatures are checked by `jsonwebtoken` (`hmac`'s constant-time
+//!   `verify_slice`).
+//! - **Limits.** The exchange body is read up to [`SpikeExchange::body_limit`] and never past it;
+//!   the `Authorization` header is at most 8 KiB. No input panics the parser.
+//! - **Crypto backend.** `jsonwebtoken` is built with RustCrypto only (the `hmac`/`sha2` this crate
+//!   already uses). [`SpikeTokenKeys::new`] selects its provider and checks it against a known
+//!   token at start-up, so a missing backend cannot surface as a panic on a request.
+//! - **The signature is a credential too.** The vendor's signed message is the user id alone, with
+//!   no timestamp or nonce, so a user's signature never changes: whoever captures an exchange body
+//!   can exchange it again at any time and get that user's token. Keep it as secret as the token.
+//!   A replay store would not help, since honest clients send the same body on every exchange; to
+//!   end a leaked signature, rotate the application's HMAC key (with
+//!   [`MemoryKeyStore::rotate`](crate::MemoryKeyStore::rotate) both secrets are live meanwhile).
+
+mod bearer;
+mod exchange;
+mod token;
+
+pub use self::bearer::{SpikeBearer, SpikeBearerLayer, SpikeUser};
+pub use self::exchange::{EXCHANGE_BODY_LIMIT, MAX_ID_LEN, SpikeExchange, sign_user};
+pub use self::token::{MIN_TOKEN_KEY_LEN, SpikeTokenKeys};
