@@ -1,25 +1,31 @@
 //! Property tests: what a client signs is accepted, and any single change is refused.
 //!
-//! For every scheme on main, arbitrary values the protocol allows (key ids, external ids, salts
+//! For every scheme, arbitrary values the protocol allows (key ids, external ids, salts
 //! and secrets within the documented alphabets and bounds, any body, timestamps anywhere inside
 //! the window) are signed with the crate's signer and must verify. Then one byte of one part is
 //! changed, and the request must be refused with the rejection that change determines. Checked
-//! with `Verifier::verify` and a `ManualClock`, no server. Case counts are kept modest so that
+//! with `Verifier::verify` and a `ManualClock`, no server (Spike, which has no `Verifier`, through
+//! `SpikeExchange::exchange` and its bearer layer as a tower service). Case counts are kept modest so that
 //! `cargo test` stays fast.
 
+use std::convert::Infallible;
 use std::time::{Duration, UNIX_EPOCH};
 
 use base64::Engine as _;
+use bytes::Bytes;
 use futures_util::FutureExt as _;
 use http::Request;
 use http::request::Parts;
+use http_body_util::{BodyExt as _, Full};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use tower::{Layer as _, ServiceExt as _, service_fn};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudMode, InqudVerifyLayer, MAX_SALT_LEN};
 use tower_hmac::proficient::{
     MAX_EXTERNAL_ID_LEN, ProficientHmac, ProficientVerifyLayer, user_hmac,
 };
+use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser, sign_user};
 use tower_hmac::{Key, ManualClock, MemoryKeyStore, Rejection, RejectionKind, Secret, Verified};
 
 const NOW_MS: u64 = 1_763_800_000_000;
@@ -476,5 +482,152 @@ proptest! {
                 prop_assert_eq!(rejection.kind(), RejectionKind::MissingCredentials);
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spike
+
+/// Application ids as the exchange accepts them in a string: 1 to 128 visible ASCII characters
+/// (no `"` or `\`, so that the test can write them into JSON unescaped).
+fn application_id() -> impl Strategy<Value = String> {
+    proptest::string::string_regex(r"[!#-\[\]-~]{1,128}").unwrap()
+}
+
+/// The documented user-id alphabet and bounds.
+fn user_id() -> impl Strategy<Value = String> {
+    proptest::string::string_regex(r"[A-Za-z0-9_.\-]{1,128}").unwrap()
+}
+
+const USER_ID_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.";
+
+fn exchange_body(application_id: &str, user_id: &str, signature: &str) -> Vec<u8> {
+    format!(
+        r#"{{"application_id": "{application_id}", "application_user_id": "{user_id}", "signature": "{signature}"}}"#
+    )
+    .into_bytes()
+}
+
+/// Runs the bearer layer on one `Authorization` value: the verified user, or the 401's `error`.
+fn bearer_call(layer: &SpikeBearerLayer, authorization: &str) -> Result<(String, String), String> {
+    let service = layer.layer(service_fn(|req: Request<Full<Bytes>>| async move {
+        let user = req.extensions().get::<Verified<SpikeUser>>().unwrap();
+        let body = format!("{}\n{}", user.key_id(), user.identity().user_id());
+        Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(body))))
+    }));
+    let request = Request::get("/v3/userinfo")
+        .header("authorization", authorization)
+        .body(Full::default())
+        .unwrap();
+    let response = ready(service.oneshot(request)).unwrap();
+    let status = response.status();
+    let body = ready(response.into_body().collect()).unwrap().to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    if status == http::StatusCode::OK {
+        let (app, user) = text.split_once('\n').unwrap();
+        Ok((app.to_owned(), user.to_owned()))
+    } else {
+        assert_eq!(status, http::StatusCode::UNAUTHORIZED, "{text}");
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        Err(json["error"].as_str().unwrap().to_owned())
+    }
+}
+
+const BASE64URL_ALPHABET: &[u8] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+proptest! {
+    #![proptest_config(config(96))]
+
+    /// The exchange: the signature of the user id under a live application key gets a token; a
+    /// signature with one digit changed, another user id under the same signature, or another
+    /// application id is refused with the one answer for every wrong credential.
+    #[test]
+    fn spike_exchange_signatures_verify_and_any_single_change_is_refused(
+        app in application_id(),
+        secret in secret_bytes(),
+        user in user_id(),
+        upper in any::<bool>(),
+        at in any::<Index>(),
+        pick in any::<Index>(),
+    ) {
+        let secret = Secret::new(secret).unwrap();
+        let tokens = SpikeTokenKeys::new(Secret::new([0x42; 32]).unwrap()).unwrap();
+        let exchange = SpikeExchange::new(
+            MemoryKeyStore::new().with(Key::new(app.as_str(), secret.clone())),
+            tokens.clone(),
+        );
+        let mut signature = sign_user(&secret, &user);
+        if upper {
+            signature = signature.to_uppercase();
+        }
+        let run = |body: Vec<u8>| ready(exchange.exchange(&body)).map_err(|r| r.kind());
+
+        let token = run(exchange_body(&app, &user, &signature)).unwrap();
+        prop_assert_eq!(
+            bearer_call(&SpikeBearerLayer::new(tokens), &format!("Bearer {token}")),
+            Ok((app.clone(), user.clone()))
+        );
+
+        let mut changed = signature.clone().into_bytes();
+        let i = at.index(changed.len());
+        changed[i] = other_hex_digit(changed[i], pick);
+        let changed = String::from_utf8(changed).unwrap();
+        prop_assert_eq!(
+            run(exchange_body(&app, &user, &changed)),
+            Err(RejectionKind::InvalidSignature)
+        );
+
+        let other_user = replace_char(&user, at, pick, USER_ID_ALPHABET);
+        prop_assert_eq!(
+            run(exchange_body(&app, &other_user, &signature)),
+            Err(RejectionKind::InvalidSignature)
+        );
+
+        // Another application id: unknown, refused as a wrong signature would be (the exchange
+        // answers both with the same bytes).
+        let alphabet: Vec<u8> = graphic_alphabet().into_iter().filter(|c| !b"\"\\".contains(c)).collect();
+        let other_app = replace_char(&app, at, pick, &alphabet);
+        let refused = run(exchange_body(&other_app, &user, &signature)).unwrap_err();
+        prop_assert_eq!(refused.code(), "invalid_credentials");
+    }
+
+    /// The bearer token: accepted as issued; any single character changed, in any of its three
+    /// segments, and the token is refused with a 401.
+    #[test]
+    fn spike_bearer_tokens_verify_and_any_single_change_is_refused(
+        app in application_id(),
+        user in user_id(),
+        key in proptest::collection::vec(any::<u8>(), 32..64),
+        at in any::<Index>(),
+        pick in any::<Index>(),
+    ) {
+        let app_key = Secret::new("application key").unwrap();
+        let tokens = SpikeTokenKeys::new(Secret::new(key).unwrap()).unwrap();
+        let exchange = SpikeExchange::new(
+            MemoryKeyStore::new().with(Key::new(app.as_str(), app_key.clone())),
+            tokens.clone(),
+        );
+        let body = exchange_body(&app, &user, &sign_user(&app_key, &user));
+        let token = ready(exchange.exchange(&body)).unwrap();
+        let layer = SpikeBearerLayer::new(tokens);
+        prop_assert_eq!(
+            bearer_call(&layer, &format!("Bearer {token}")),
+            Ok((app.clone(), user.clone()))
+        );
+
+        // Any character but the two dots, replaced by another base64url character.
+        let positions: Vec<usize> = token.bytes().enumerate().filter(|(_, c)| *c != b'.').map(|(i, _)| i).collect();
+        let i = positions[at.index(positions.len())];
+        let mut changed = token.clone().into_bytes();
+        let others: Vec<u8> = BASE64URL_ALPHABET.iter().copied().filter(|&c| c != changed[i]).collect();
+        changed[i] = others[pick.index(others.len())];
+        let changed = String::from_utf8(changed).unwrap();
+        let refused = bearer_call(&layer, &format!("Bearer {changed}")).unwrap_err();
+        prop_assert!(
+            refused == "invalid_credentials" || refused == "malformed_credentials",
+            "{changed}: {refused}"
+        );
     }
 }
