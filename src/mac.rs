@@ -239,6 +239,8 @@ pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag
 pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
     let mut mac = HmacSha256::new(key);
     feed(&mut MacInput { mac: &mut mac });
+    #[cfg(any(test, feature = "__count-work"))]
+    work::mac();
     Tag(mac.finalize())
 }
 
@@ -270,7 +272,8 @@ pub mod work {
     /// The work done on this thread since the last [`take`].
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
     pub struct Work {
-        /// HMAC computations finished by the verifier (one per candidate secret or placeholder).
+        /// HMAC computations finished (one per candidate secret or placeholder), by the verifier and
+        /// by one-shot MACs such as Spike's exchange check.
         pub macs: u64,
         /// Body bytes fed to those MACs, summed over the candidates.
         pub body_bytes: u64,

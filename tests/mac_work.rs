@@ -14,6 +14,7 @@ use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::mac::work::{self, Work};
 use tower_hmac::proficient::{ProficientHmac, ProficientVerifyLayer, user_hmac};
+use tower_hmac::spike::{SpikeExchange, SpikeTokenKeys, sign_user};
 use tower_hmac::{Key, KeySecret, ManualClock, MemoryKeyStore, RejectionKind, Secret};
 
 const NOW_MS: u64 = 1_763_800_000_000;
@@ -298,4 +299,46 @@ fn header_refusals_do_no_mac_work_whatever_the_key() {
         );
         assert_eq!(done, Work::default(), "{id}");
     }
+}
+
+/// Spike's token exchange: one MAC of the user id per request, whether the application is live,
+/// unknown, revoked or expired, and whether the signature is right.
+#[test]
+fn spike_exchange_every_application_lookup_costs_one_mac() {
+    const IDS: [&str; 4] = ["1001", "1002", "1003", "1004"];
+    let exchange = SpikeExchange::new(
+        keys(IDS),
+        SpikeTokenKeys::new(Secret::new([0x42; 32]).unwrap()).unwrap(),
+    )
+    .clock(ManualClock::new(now()));
+    let user = "my_application_user_123";
+    let good = sign_user(&secret(), user);
+    let wrong = sign_user(&Secret::new("other").unwrap(), user);
+    let cases = [
+        ("1001", &good, None),
+        ("1001", &wrong, Some("invalid_credentials")),
+        ("4242", &good, Some("invalid_credentials")),
+        ("1002", &good, Some("invalid_credentials")),
+        ("1003", &good, Some("invalid_credentials")),
+        ("1004", &good, Some("invalid_credentials")),
+    ];
+    for (id, signature, outcome) in cases {
+        let body = format!(
+            r#"{{"application_id": "{id}", "application_user_id": "{user}", "signature": "{signature}"}}"#
+        );
+        let (result, done) = measured(|| ready(exchange.exchange(body.as_bytes())));
+        assert_eq!(result.err().map(|r| r.kind().code()), outcome, "{id}");
+        assert_eq!(done.macs, 1, "{id} {outcome:?}");
+        assert_eq!(done.secret_compares, 0, "{id}");
+    }
+    // A signature that is not 64 hex digits is refused before any lookup: no MAC.
+    let body = format!(
+        r#"{{"application_id": "1001", "application_user_id": "{user}", "signature": "zz"}}"#
+    );
+    let (result, done) = measured(|| ready(exchange.exchange(body.as_bytes())));
+    assert_eq!(
+        result.unwrap_err().kind(),
+        RejectionKind::MalformedCredentials
+    );
+    assert_eq!(done, Work::default());
 }
