@@ -96,15 +96,20 @@
 //!   valid for as long as its salt is not known to the server. [`InqudVerifyLayer::new`] therefore
 //!   always installs a replay store (an in-process [`MokaReplayStore`]); every salt accepted in
 //!   HMAC mode is recorded for its token, after the signature verified, and a second request with
-//!   the same token and salt is refused (`replayed`), whatever its body. A salt is remembered for
+//!   the same token and salt is refused (`replayed`), whatever its body. The verified signature
+//!   is recorded as well: the message is `body ++ salt` with nothing between, so moving bytes
+//!   across that boundary (the salt's first characters to the end of the body, or the body's last
+//!   ones to the start of the salt) keeps the signature valid under a salt never seen before; such
+//!   a re-split is refused as `replayed` too. A salt is remembered for
 //!   [`salt_ttl`](InqudVerifyLayer::salt_ttl) (24 h by default), counted from its first accepted
 //!   use in the process's monotonic time (not the layer's [`clock`](InqudVerifyLayer::clock)):
 //!   **a request captured once can be replayed successfully after the TTL**, and a signed request
 //!   that never reached the server (held back by whoever captured it) stays valid indefinitely.
 //!   Choose a TTL longer
 //!   than any period during which a captured request must stay useless, and size the store for
-//!   your request rate times the TTL with
-//!   [`MokaReplayStore::with_capacity`]; a full store answers 503 rather than forgetting salts.
+//!   twice your request rate times the TTL (each accepted request records its salt and its
+//!   signature) with [`MokaReplayStore::with_capacity`]; a full store answers 503 rather than
+//!   forgetting salts.
 //! - **One history for all routes and instances.** The signature covers neither the method, nor
 //!   the path, nor the query: a captured request can be sent to another endpoint with the same
 //!   body. A salt burned by one route is refused on every route that shares the store, so clone one
