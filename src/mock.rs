@@ -21,6 +21,7 @@
 //! The Humanos and Inqud layers share one replay store (see [`router`]): an Inqud salt or a
 //! Humanos signature is accepted once.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -34,10 +35,10 @@ use crate::error::BoxError;
 use crate::humanos::{HumanosCaller, HumanosVerifyLayer};
 use crate::inqud::{InqudCaller, InqudMode, InqudModes, InqudVerifyLayer};
 use crate::keys::{Key, MemoryKeyStore};
-use crate::proficient::{ProficientHmac, ProficientUser, ProficientVerifyLayer};
+use crate::proficient::{self, ProficientHmac, ProficientUser, ProficientVerifyLayer};
 use crate::replay::{MokaReplayStore, ReplayStore};
 use crate::secret::Secret;
-use crate::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser};
+use crate::spike::{self, SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser};
 use crate::verify::Verified;
 
 /// Humanos's documented example API key.
@@ -196,8 +197,8 @@ pub fn router(config: &MockConfig) -> Result<Router, BoxError> {
     router_with_store(config, MokaReplayStore::new())
 }
 
-/// The mock's router, its Humanos and Inqud layers sharing `replay` (a
-/// [`RedisReplayStore`](crate::replay) to share it between several servers).
+/// The mock's router, its Humanos and Inqud layers sharing `replay` (a `replay::RedisReplayStore`,
+/// feature `redis`, to share it between several servers).
 pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
@@ -274,6 +275,63 @@ pub fn router_with_store(
         .merge(inqud)
         .merge(spike)
         .merge(proficient))
+}
+
+/// Ready-to-paste curl commands for every route of a mock served at `addr`, made with the first
+/// credentials of each provider in `config` (secrets included: meant for demo credentials). They
+/// are bash, with `openssl` for the signatures that depend on the time or a fresh salt; the mock
+/// example prints them on start.
+pub fn curl_examples(addr: SocketAddr, config: &MockConfig) -> Result<String, BoxError> {
+    let mut out = String::new();
+    let hmac = |secret: &str| format!("openssl dgst -sha256 -hmac '{secret}' | sed 's/^.* //'");
+    if let Some(c) = config.humanos.first() {
+        let (key, sig) = (&c.api_key, hmac(&c.secret));
+        out += &format!(
+            "# Humanos (API key {key})
+TS=$(date +%s%3N); SIG=$(printf '%s' \"$TS\" | {sig})
+curl -s http://{addr}/v0/processes -H 'Authorization: Bearer {key}' -H \"X-Timestamp: $TS\" -H \"X-Signature: $SIG\"; echo
+BODY='{{\"contacts\":[\"+351912345678\"],\"processIds\":[\"64c8e5f7d5a4f9123b7c9a1e\"]}}'
+TS=$(date +%s%3N); SIG=$(printf '%s.%s' \"$TS\" \"$BODY\" | {sig})
+curl -s http://{addr}/v0/process/generate -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' -H \"X-Timestamp: $TS\" -H \"X-Signature: $SIG\" -d \"$BODY\"; echo
+
+"
+        );
+    }
+    if let Some(c) = config.inqud.first() {
+        let (token, secret, sig) = (&c.token_id, &c.secret, hmac(&c.secret));
+        out += &format!(
+            "# Inqud (token {token}), simple mode, then HMAC mode with a fresh salt
+curl -s http://{addr}/v1/user/wallet/balances -H 'X-Token-API-Id: {token}' -H 'X-Token-API-Secret: {secret}'; echo
+BODY='{{\"amount\": 50, \"currency\": \"USD\"}}'
+SALT=$(openssl rand -hex 32); SIG=$(printf '%s%s' \"$BODY\" \"$SALT\" | {sig})
+curl -s http://{addr}/v1/user/payments/payout -H 'X-Token-API-Id: {token}' -H \"X-HMAC-SHA256-Signature: $SIG\" -H \"X-Salt: $SALT\" -H 'Content-Type: application/json' -d \"$BODY\"; echo
+
+"
+        );
+    }
+    if let Some(c) = config.spike.first() {
+        let user = "my_application_user_123";
+        let body = spike::exchange_body(&c.application_id, user, &Secret::new(c.key.as_str())?);
+        out += &format!(
+            "# Spike (application {app}): exchange the user's HMAC for a token, then call with it
+TOKEN=$(curl -s http://{addr}/v3/auth/hmac -H 'Content-Type: application/json' -d '{body}' | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')
+curl -s http://{addr}/v3/userinfo -H \"Authorization: Bearer $TOKEN\"; echo
+
+",
+            app = c.application_id
+        );
+    }
+    if let Some(c) = config.proficient.first() {
+        let user = "gtLIK8ELsHTr0Fajg28Ud9eFpJJ3";
+        let user_hmac = proficient::user_hmac(&Secret::new(c.secret.as_str())?, user);
+        out += &format!(
+            "# Proficient (project {key}, user {user})
+curl -s http://{addr}/interactions -H 'X-PROFICIENT-API-KEY: {key}' -H 'X-PROFICIENT-USER-EXTERNAL-ID: {user}' -H 'X-PROFICIENT-USER-HMAC: {user_hmac}'; echo
+",
+            key = c.api_key
+        );
+    }
+    Ok(out)
 }
 
 /// A handler's refusal of a body that is not JSON.

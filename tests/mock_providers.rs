@@ -463,3 +463,37 @@ async fn two_servers_sharing_redis_refuse_each_others_salts() {
         "this request was already used",
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_printed_curl_commands_work() {
+    let config = MockConfig::default();
+    let addr = serve(&config).await;
+    let script = mock::curl_examples(addr, &config).unwrap();
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("set -eo pipefail\n{script}"))
+        .output()
+        .expect("bash, curl and openssl are needed");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{output:?}");
+    let replies: Vec<serde_json::Value> = stdout
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let providers: Vec<_> = replies.iter().map(|r| r["provider"].as_str()).collect();
+    assert_eq!(
+        providers,
+        [
+            Some("humanos"),
+            Some("humanos"),
+            Some("inqud"),
+            Some("inqud"),
+            Some("spike"),
+            Some("proficient")
+        ],
+        "{stdout}"
+    );
+    assert_eq!(replies[3]["mode"], "hmac");
+    assert_eq!(replies[4]["application_user_id"], SPIKE_USER);
+}
