@@ -34,8 +34,12 @@ if [ ! -d tests/snippets/node_modules/node-fetch ]; then
 fi
 
 if ! python3 -c 'import requests' >/dev/null 2>&1; then
-  echo "== installing python3-requests (Debian package)"
-  apt_install python3-requests
+  # `python3` may be a pyenv interpreter that Debian's python3-requests does not reach: use its
+  # own pip first, Debian's package otherwise.
+  echo "== installing requests for $(command -v python3)"
+  python3 -m pip install --quiet --disable-pip-version-check requests \
+    || apt_install python3-requests
+  python3 -c 'import requests'
 fi
 
 echo "== cargo test --all-features (ring HMAC backend)"
