@@ -308,7 +308,9 @@ fn body_error(error: BoxError) -> Rejection {
 }
 
 /// Reads at most `limit` bytes of `body` into one buffer. A declared or actual length over the
-/// limit is 413; the rest of an oversized body is never buffered.
+/// limit is 413; the rest of an oversized body is never buffered. Only the Spike exchange, whose
+/// credentials are in the body itself, needs the whole body at once.
+#[cfg(feature = "spike")]
 pub(crate) async fn read_limited<B>(
     declared_len: Option<u64>,
     body: B,
