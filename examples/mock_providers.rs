@@ -1,98 +1,67 @@
-//! A mock provider server built from the crate's layers, with the vendors' documented demo
-//! credentials, so their own client snippets work against it unchanged but for the host.
+//! A mock of the four providers (Humanos, Inqud, Spike, Proficient) built from this crate's
+//! layers, with the vendors' documented example credentials, so their own client snippets work
+//! against it unchanged but for the host.
 //!
 //! ```text
-//! cargo run --release --example mock_providers              # listens on 127.0.0.1:8080
-//! cargo run --release --example mock_providers -- --addr 127.0.0.1:9000
+//! cargo run --release --example mock_providers                      # http://127.0.0.1:8080
+//! cargo run --release --example mock_providers -- --addr 0.0.0.0:9000
+//! cargo run --release --example mock_providers -- --config examples/mock_providers.toml
+//! cargo run --release --example mock_providers -- --redis redis://127.0.0.1:6379/
 //! ```
 //!
-//! Humanos: `GET /v0/processes`, `POST /v0/process/generate`, API key `YOUR_API_KEY`, signature
-//! secret `YOUR_SIGNATURE_SECRET`.
+//! The routes and their answers are documented in `tower_hmac::mock`. On start the server prints
+//! its address and curl commands for every route, made with the first credentials of each
+//! provider (the secrets are printed too: this is a mock, meant for demo credentials).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
-use axum::Router;
-use axum::routing::{get, post};
-use bytes::Bytes;
-use serde_json::{Value, json};
-use tower_hmac::humanos::{HumanosCaller, HumanosVerifyLayer};
-use tower_hmac::{Key, MemoryKeyStore, Secret, Verified};
+use clap::Parser;
+use tower_hmac::mock::{self, MockConfig};
+use tower_hmac::replay::RedisReplayStore;
 
-const HUMANOS_API_KEY: &str = "YOUR_API_KEY";
-const HUMANOS_SECRET: &str = "YOUR_SIGNATURE_SECRET";
-
-fn parse_addr() -> Result<SocketAddr, String> {
-    let mut args = std::env::args().skip(1);
-    let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--addr" => {
-                let value = args.next().ok_or("--addr needs HOST:PORT")?;
-                addr = value.parse().map_err(|e| format!("--addr {value}: {e}"))?;
-            }
-            "-h" | "--help" => {
-                return Err("usage: mock_providers [--addr HOST:PORT]".into());
-            }
-            other => return Err(format!("unknown argument {other}; try --help")),
-        }
-    }
-    Ok(addr)
-}
-
-fn humanos() -> Result<Router, tower_hmac::ConfigError> {
-    let keys = MemoryKeyStore::new().with(Key::new(HUMANOS_API_KEY, Secret::new(HUMANOS_SECRET)?));
-    Ok(Router::new()
-        .route("/v0/processes", get(humanos_processes))
-        .route("/v0/process/generate", post(humanos_generate))
-        .layer(HumanosVerifyLayer::new(keys)))
-}
-
-async fn humanos_processes(caller: Verified<HumanosCaller>) -> axum::Json<Value> {
-    axum::Json(json!({
-        "provider": "humanos",
-        "api_key": caller.key_id(),
-        "timestamp": caller.identity().timestamp_ms(),
-        "processes": [],
-    }))
-}
-
-async fn humanos_generate(caller: Verified<HumanosCaller>, body: Bytes) -> axum::Json<Value> {
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    axum::Json(json!({
-        "provider": "humanos",
-        "api_key": caller.key_id(),
-        "timestamp": caller.identity().timestamp_ms(),
-        "received": request,
-    }))
-}
-
-fn curl_examples(addr: SocketAddr) -> String {
-    format!(
-        r#"Humanos (API key {HUMANOS_API_KEY}, secret {HUMANOS_SECRET}):
-  TS=$(date +%s%3N); SIG=$(printf '%s' "$TS" | openssl dgst -sha256 -hmac '{HUMANOS_SECRET}' | sed 's/^.* //')
-  curl -s http://{addr}/v0/processes -H 'Authorization: Bearer {HUMANOS_API_KEY}' -H "X-Timestamp: $TS" -H "X-Signature: $SIG"
-
-  BODY='{{"contacts":["+351912345678"],"processIds":["64c8e5f7d5a4f9123b7c9a1e"]}}'
-  TS=$(date +%s%3N); SIG=$(printf '%s.%s' "$TS" "$BODY" | openssl dgst -sha256 -hmac '{HUMANOS_SECRET}' | sed 's/^.* //')
-  curl -s http://{addr}/v0/process/generate -H 'Authorization: Bearer {HUMANOS_API_KEY}' -H 'Content-Type: application/json' -H "X-Timestamp: $TS" -H "X-Signature: $SIG" -d "$BODY"
-"#
-    )
+/// Serve mock Humanos, Inqud, Spike and Proficient APIs verified by tower-hmac's layers.
+#[derive(Parser)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// TOML file replacing the built-in demo credentials (see examples/mock_providers.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Redis URL: keep the replay history (Inqud salts, Humanos signatures) in Redis, shared by
+    /// every mock server using it, instead of in this process.
+    #[arg(long)]
+    redis: Option<String>,
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr = match parse_addr() {
-        Ok(addr) => addr,
-        Err(message) => {
-            eprintln!("{message}");
-            std::process::exit(2);
-        }
+async fn main() {
+    if let Err(error) = run(Args::parse()).await {
+        eprintln!("mock_providers: {error}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let config = match &args.config {
+        Some(path) => MockConfig::from_toml(&std::fs::read_to_string(path)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?,
+        None => MockConfig::default(),
     };
-    let app = humanos()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let app = match &args.redis {
+        Some(url) => mock::router_with_store(&config, RedisReplayStore::connect_lazy(url)?)?,
+        None => mock::router(&config)?,
+    };
+    let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
-    println!("mock providers listening on http://{addr}\n");
-    println!("{}", curl_examples(addr));
+    println!("mock providers listening on http://{addr}");
+    match &args.redis {
+        Some(url) => println!("replay store: Redis at {url}"),
+        None => println!("replay store: in process"),
+    }
+    println!();
+    print!("{}", mock::curl_examples(addr, &config)?);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

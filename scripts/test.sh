@@ -5,6 +5,8 @@
 # Extra arguments go to both cargo test runs.
 #
 #   redis-server   the Redis replay-store tests start their own on a free loopback port
+#   node-fetch     (npm ci in tests/snippets) and python3's requests: the vendors' own client
+#                  snippets run against the mock provider server (tests/vendor_snippets.rs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +26,20 @@ apt_install() {
 if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "== installing redis-server (Debian package)"
   apt_install redis-server
+fi
+
+if [ ! -d tests/snippets/node_modules/node-fetch ]; then
+  echo "== installing the Node snippets' packages (npm ci in tests/snippets)"
+  (cd tests/snippets && npm ci --no-audit --no-fund)
+fi
+
+if ! python3 -c 'import requests' >/dev/null 2>&1; then
+  # `python3` may be a pyenv interpreter that Debian's python3-requests does not reach: use its
+  # own pip first, Debian's package otherwise.
+  echo "== installing requests for $(command -v python3)"
+  python3 -m pip install --quiet --disable-pip-version-check requests \
+    || apt_install python3-requests
+  python3 -c 'import requests'
 fi
 
 echo "== cargo test --all-features (ring HMAC backend)"

@@ -78,16 +78,20 @@
 //! - **Header forms.** The `Bearer` word is matched case-insensitively; hex signatures are
 //!   accepted in either case. Repeated, empty or non-ASCII headers are refused with 401.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
+use crate::clock::{Clock, SystemClock};
 use crate::keys::{Key, KeyStore};
 use crate::mac::{MacInput, Tag, hmac_sha256};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::secret::Secret;
+use crate::sign::{SignError, Signer, sensitive, set_headers};
 use crate::verify::headers::{bearer_token, single};
 use crate::verify::{BodySigned, Proof, Scheme, Verify, VerifyLayer};
 
@@ -282,6 +286,100 @@ fn parse_millis(text: &str) -> Result<u64, Rejection> {
     }
     text.parse::<u64>()
         .map_err(|_| Rejection::malformed("X-Timestamp header is out of range"))
+}
+
+/// The headers a Humanos client sends for `body` at `timestamp_ms`: `Authorization: Bearer
+/// <api key>`, `X-Timestamp` and `X-Signature`.
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::humanos::sign_request;
+///
+/// let secret = Secret::new("YOUR_SIGNATURE_SECRET").unwrap();
+/// let headers = sign_request("YOUR_API_KEY", &secret, 1_763_800_000_000, b"").unwrap();
+/// assert_eq!(headers["authorization"], "Bearer YOUR_API_KEY");
+/// assert_eq!(headers["x-timestamp"], "1763800000000");
+/// // Node: crypto.createHmac("sha256", "YOUR_SIGNATURE_SECRET").update("1763800000000").digest("hex")
+/// assert_eq!(
+///     headers["x-signature"],
+///     "5a19a21a38ea98a849bf26981bf9854f5e3354d7ed76c75c87811064472c6330"
+/// );
+/// ```
+pub fn sign_request(
+    api_key: &str,
+    secret: &Secret,
+    timestamp_ms: u64,
+    body: &[u8],
+) -> Result<http::HeaderMap, SignError> {
+    let mut headers = http::HeaderMap::with_capacity(3);
+    headers.insert(AUTHORIZATION, bearer_value(api_key)?);
+    headers.insert(X_TIMESTAMP, HeaderValue::from(timestamp_ms));
+    headers.insert(
+        X_SIGNATURE,
+        sensitive(
+            signature(secret, timestamp_ms, body).as_bytes(),
+            "X-Signature",
+        )?,
+    );
+    Ok(headers)
+}
+
+fn bearer_value(api_key: &str) -> Result<HeaderValue, SignError> {
+    sensitive(format!("Bearer {api_key}").as_bytes(), "Authorization")
+}
+
+/// Signs outgoing requests as a Humanos client: the body is read and signed, `X-Timestamp` is the
+/// signer's clock in milliseconds. Use it with a [`SignLayer`](crate::sign::SignLayer).
+pub struct HumanosSigner {
+    api_key: Box<str>,
+    secret: Secret,
+    clock: Arc<dyn Clock>,
+}
+
+impl HumanosSigner {
+    /// A signer for the API key `api_key` and its signature secret. Fails if the key cannot be
+    /// sent in a header.
+    pub fn new(api_key: impl Into<String>, secret: Secret) -> Result<Self, SignError> {
+        let api_key: String = api_key.into();
+        bearer_value(&api_key)?;
+        Ok(Self {
+            api_key: api_key.into(),
+            secret,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Where the timestamps come from (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+}
+
+impl fmt::Debug for HumanosSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HumanosSigner")
+            .field("api_key", &self.api_key)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Signer for HumanosSigner {
+    fn signs_body(&self) -> bool {
+        true
+    }
+
+    fn sign(&self, request: &mut Parts, body: &[u8]) -> Result<(), SignError> {
+        let now_ms = self
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let headers = sign_request(&self.api_key, &self.secret, now_ms, body)?;
+        set_headers(request, headers);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

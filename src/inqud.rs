@@ -96,15 +96,20 @@
 //!   valid for as long as its salt is not known to the server. [`InqudVerifyLayer::new`] therefore
 //!   always installs a replay store (an in-process [`MokaReplayStore`]); every salt accepted in
 //!   HMAC mode is recorded for its token, after the signature verified, and a second request with
-//!   the same token and salt is refused (`replayed`), whatever its body. A salt is remembered for
+//!   the same token and salt is refused (`replayed`), whatever its body. The verified signature
+//!   is recorded as well: the message is `body ++ salt` with nothing between, so moving bytes
+//!   across that boundary (the salt's first characters to the end of the body, or the body's last
+//!   ones to the start of the salt) keeps the signature valid under a salt never seen before; such
+//!   a re-split is refused as `replayed` too. A salt is remembered for
 //!   [`salt_ttl`](InqudVerifyLayer::salt_ttl) (24 h by default), counted from its first accepted
 //!   use in the process's monotonic time (not the layer's [`clock`](InqudVerifyLayer::clock)):
 //!   **a request captured once can be replayed successfully after the TTL**, and a signed request
 //!   that never reached the server (held back by whoever captured it) stays valid indefinitely.
 //!   Choose a TTL longer
 //!   than any period during which a captured request must stay useless, and size the store for
-//!   your request rate times the TTL with
-//!   [`MokaReplayStore::with_capacity`]; a full store answers 503 rather than forgetting salts.
+//!   twice your request rate times the TTL (each accepted request records its salt and its
+//!   signature) with [`MokaReplayStore::with_capacity`]; a full store answers 503 rather than
+//!   forgetting salts.
 //! - **One history for all routes and instances.** The signature covers neither the method, nor
 //!   the path, nor the query: a captured request can be sent to another endpoint with the same
 //!   body. A salt burned by one route is refused on every route that shares the store, so clone one
@@ -128,6 +133,7 @@
 //!   hex signatures are accepted in either case. Repeated, empty or non-ASCII headers are refused
 //!   with 401.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -140,6 +146,7 @@ use crate::mac::{MacInput, Tag, hmac_sha256};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::replay::MokaReplayStore;
 use crate::secret::Secret;
+use crate::sign::{SignError, Signer, header_value, sensitive, set_headers};
 use crate::verify::headers::single;
 use crate::verify::{BodySigned, Proof, Scheme, Verify, VerifyLayer};
 
@@ -477,6 +484,124 @@ fn parse_salt(salt: &str) -> Result<&str, Rejection> {
         ));
     }
     Ok(salt)
+}
+
+/// The headers of an Inqud request in HMAC mode: `X-Token-API-Id`, `X-HMAC-SHA256-Signature` over
+/// `body` and `salt`, and `X-Salt`. Use a salt never used before with this token ([`new_salt`]).
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::inqud::sign_request;
+///
+/// let secret = Secret::new("dBajIp3wHnw5euxohPiZvsCEorG3Fhl9gsHl1UIBlsImHjWRdSJdp4Gh6e3y2PNs").unwrap();
+/// let salt = "5f2b8e0c91d34a7f6e08b1c2d3e4f5a60718293a4b5c6d7e8f90a1b2c3d4e5f6";
+/// let headers =
+///     sign_request("TKN-6c1296b8-6929-443b-ac06-f732e0e27be1", &secret, b"", salt).unwrap();
+/// // tests/vectors/inqud.py, the vendor's Python signing code
+/// assert_eq!(
+///     headers["x-hmac-sha256-signature"],
+///     "30452326ae9997adc8d5bd3316cba894694eed8eb75fb10995df37d84b5ccf64"
+/// );
+/// assert_eq!(headers["x-salt"], salt);
+/// ```
+pub fn sign_request(
+    token_id: &str,
+    secret: &Secret,
+    body: &[u8],
+    salt: &str,
+) -> Result<http::HeaderMap, SignError> {
+    let mut headers = http::HeaderMap::with_capacity(3);
+    headers.insert(
+        X_TOKEN_API_ID,
+        header_value(token_id.as_bytes(), "X-Token-API-Id")?,
+    );
+    headers.insert(
+        X_HMAC_SHA256_SIGNATURE,
+        sensitive(
+            signature(secret, body, salt).as_bytes(),
+            "X-HMAC-SHA256-Signature",
+        )?,
+    );
+    headers.insert(X_SALT, header_value(salt.as_bytes(), "X-Salt")?);
+    Ok(headers)
+}
+
+/// The headers of an Inqud request in simple mode: `X-Token-API-Id` and the secret itself in
+/// `X-Token-API-Secret`.
+pub fn simple_headers(token_id: &str, secret: &Secret) -> Result<http::HeaderMap, SignError> {
+    let mut headers = http::HeaderMap::with_capacity(2);
+    headers.insert(
+        X_TOKEN_API_ID,
+        header_value(token_id.as_bytes(), "X-Token-API-Id")?,
+    );
+    headers.insert(
+        X_TOKEN_API_SECRET,
+        sensitive(secret.expose(), "X-Token-API-Secret")?,
+    );
+    Ok(headers)
+}
+
+/// A fresh salt as the vendor's client makes one: 32 random bytes from the operating system, as
+/// 64 lower-case hex digits.
+pub fn new_salt() -> Result<String, SignError> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(SignError::random)?;
+    Ok(hex::encode(bytes))
+}
+
+/// Signs outgoing requests as an Inqud client, in HMAC mode (a fresh [`new_salt`] per request,
+/// the body read and signed) or simple mode (the secret sent as is, the body untouched). Use it
+/// with a [`SignLayer`](crate::sign::SignLayer).
+pub struct InqudSigner {
+    token_id: Box<str>,
+    secret: Secret,
+    mode: InqudMode,
+}
+
+impl InqudSigner {
+    /// A signer in HMAC mode for the token `token_id` and its secret.
+    pub fn hmac(token_id: impl Into<String>, secret: Secret) -> Result<Self, SignError> {
+        Self::build(token_id.into(), secret, InqudMode::Hmac)
+    }
+
+    /// A signer in simple mode: every request carries the token secret itself.
+    pub fn simple(token_id: impl Into<String>, secret: Secret) -> Result<Self, SignError> {
+        Self::build(token_id.into(), secret, InqudMode::Simple)
+    }
+
+    fn build(token_id: String, secret: Secret, mode: InqudMode) -> Result<Self, SignError> {
+        simple_headers(&token_id, &secret)?;
+        Ok(Self {
+            token_id: token_id.into(),
+            secret,
+            mode,
+        })
+    }
+}
+
+impl fmt::Debug for InqudSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("InqudSigner")
+            .field("token_id", &self.token_id)
+            .field("secret", &self.secret)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
+impl Signer for InqudSigner {
+    fn signs_body(&self) -> bool {
+        self.mode == InqudMode::Hmac
+    }
+
+    fn sign(&self, request: &mut Parts, body: &[u8]) -> Result<(), SignError> {
+        let headers = match self.mode {
+            InqudMode::Hmac => sign_request(&self.token_id, &self.secret, body, &new_salt()?)?,
+            InqudMode::Simple => simple_headers(&self.token_id, &self.secret)?,
+        };
+        set_headers(request, headers);
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@
 //! - [`ReplayStore`] and [`MokaReplayStore`]: atomic insert-if-absent with a TTL.
 //! - [`Rejection`], [`RejectionKind`] and [`Responder`]: what went wrong and how it is answered.
 //! - [`verify`]: the generic layer; implement [`Scheme`] for a protocol not shipped here.
+//! - [`sign`]: the client side, signers for every scheme and a [`SignLayer`](sign::SignLayer) for
+//!   Tower and hyper clients (for tests against these layers, or for calling the vendors).
 //!
 //! # Feature flags
 //!
@@ -30,6 +32,7 @@
 //! | `axum` | no | [`Verified`] as an axum extractor |
 //! | `ring` | no | HMAC-SHA256 computed by `ring` instead of the pure-Rust `hmac`/`sha2` |
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
+//! | `mock` | no | `mock`: one axum router playing all four providers (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`) |
 //!
 //! # Security
@@ -60,10 +63,13 @@ pub mod mac;
 pub mod rejection;
 pub mod replay;
 mod secret;
+pub mod sign;
 pub mod verify;
 
 pub mod humanos;
 pub mod inqud;
+#[cfg(feature = "mock")]
+pub mod mock;
 pub mod proficient;
 #[cfg(feature = "spike")]
 pub mod spike;

@@ -205,6 +205,8 @@ impl MacStates {
         }
         for (_, mac) in &mut self.states {
             mac.update(chunk);
+            #[cfg(any(test, feature = "__count-work"))]
+            work::body_bytes(chunk.len());
         }
     }
 
@@ -218,6 +220,8 @@ impl MacStates {
         let mut matched = None;
         for (index, mut mac) in self.states {
             suffix(&mut MacInput { mac: &mut mac });
+            #[cfg(any(test, feature = "__count-work"))]
+            work::mac();
             let computed = Tag(mac.finalize());
             if computed.ct_matches(tag) && matched.is_none() {
                 matched = index;
@@ -235,6 +239,8 @@ pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag
 pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
     let mut mac = HmacSha256::new(key);
     feed(&mut MacInput { mac: &mut mac });
+    #[cfg(any(test, feature = "__count-work"))]
+    work::mac();
     Tag(mac.finalize())
 }
 
@@ -244,9 +250,59 @@ pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) 
 /// unknown key, checked against a placeholder, from a known one.)
 pub fn ct_eq_secret(presented: &[u8], stored: &[u8]) -> bool {
     use sha2::Digest as _;
+    #[cfg(any(test, feature = "__count-work"))]
+    work::secret_compare();
     let a = Sha256::digest(presented);
     let b = Sha256::digest(stored);
     a.as_slice().ct_eq(b.as_slice()).into()
+}
+
+/// Per-thread counters of the verifier's MAC and secret-compare work, for this crate's tests
+/// (feature `__count-work`): they prove that an unknown key costs the same work as a known one.
+/// Not part of the API.
+#[cfg(any(test, feature = "__count-work"))]
+#[doc(hidden)]
+pub mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static COUNTS: Cell<Work> = const { Cell::new(Work { macs: 0, body_bytes: 0, secret_compares: 0 }) };
+    }
+
+    /// The work done on this thread since the last [`take`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Work {
+        /// HMAC computations finished (one per candidate secret or placeholder), by the verifier and
+        /// by one-shot MACs such as Spike's exchange check.
+        pub macs: u64,
+        /// Body bytes fed to those MACs, summed over the candidates.
+        pub body_bytes: u64,
+        /// Presented secrets compared with a stored or placeholder one ([`ct_eq_secret`](super::ct_eq_secret)).
+        pub secret_compares: u64,
+    }
+
+    /// Returns the counts and resets them.
+    pub fn take() -> Work {
+        COUNTS.replace(Work::default())
+    }
+
+    fn bump(change: impl FnOnce(&mut Work)) {
+        let mut counts = COUNTS.get();
+        change(&mut counts);
+        COUNTS.set(counts);
+    }
+
+    pub(crate) fn mac() {
+        bump(|w| w.macs = w.macs.saturating_add(1));
+    }
+
+    pub(crate) fn body_bytes(len: usize) {
+        bump(|w| w.body_bytes = w.body_bytes.saturating_add(len as u64));
+    }
+
+    pub(crate) fn secret_compare() {
+        bump(|w| w.secret_compares = w.secret_compares.saturating_add(1));
+    }
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@
 //!   required-mode key) while a revoked or expired optional-mode key is answered
 //!   `invalid_credentials`.
 
+use std::fmt;
 use std::sync::Arc;
 
 use http::request::Parts;
@@ -122,6 +123,7 @@ use crate::keys::{Key, KeyStore};
 use crate::mac::{MacInput, TAG_LEN, Tag, hmac_sha256};
 use crate::rejection::Rejection;
 use crate::secret::Secret;
+use crate::sign::{SignError, Signer, header_value, sensitive, set_headers};
 use crate::verify::headers::single;
 use crate::verify::{HeadersOnly, Proof, Scheme, Verify, VerifyLayer};
 
@@ -350,6 +352,88 @@ fn parse_hmac(value: &str) -> Result<Tag, Rejection> {
              of HMAC-SHA256 (44 characters)"
         })
     })
+}
+
+/// The three headers of a Proficient request: `X-PROFICIENT-API-KEY`,
+/// `X-PROFICIENT-USER-EXTERNAL-ID` and, when `hmac` is given (see [`user_hmac`]),
+/// `X-PROFICIENT-USER-HMAC`.
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::proficient::{sign_request, user_hmac};
+///
+/// let secret = Secret::new(
+///     "hsec_mFLSkjGK6XLK1TUxL8wgiXrjwZCqcfmgbXTC0JmZFooSl9rQlzIrpsQHNor4guw2YOUP7vWA",
+/// )
+/// .unwrap();
+/// let hmac = user_hmac(&secret, "gtLIK8ELsHTr0Fajg28Ud9eFpJJ3");
+/// let headers = sign_request("pk_YOUR_KEY", "gtLIK8ELsHTr0Fajg28Ud9eFpJJ3", Some(&hmac)).unwrap();
+/// assert_eq!(headers["x-proficient-user-hmac"], "nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U=");
+/// ```
+pub fn sign_request(
+    api_key: &str,
+    external_id: &str,
+    hmac: Option<&str>,
+) -> Result<http::HeaderMap, SignError> {
+    let mut headers = http::HeaderMap::with_capacity(3);
+    headers.insert(X_API_KEY, header_value(api_key.as_bytes(), API_KEY)?);
+    headers.insert(
+        X_EXTERNAL_ID,
+        header_value(external_id.as_bytes(), EXTERNAL_ID)?,
+    );
+    if let Some(hmac) = hmac {
+        headers.insert(X_HMAC, sensitive(hmac.as_bytes(), HMAC)?);
+    }
+    Ok(headers)
+}
+
+/// Signs outgoing requests as one Proficient user: the same three headers on every request, the
+/// body untouched. Use it with a [`SignLayer`](crate::sign::SignLayer).
+pub struct ProficientSigner {
+    headers: http::HeaderMap,
+}
+
+impl ProficientSigner {
+    /// A signer for the user `external_id` of the project with publishable key `api_key`,
+    /// computing the user's HMAC with the project's `hsec_` secret (what your backend does).
+    pub fn new(api_key: &str, secret: &Secret, external_id: &str) -> Result<Self, SignError> {
+        Self::with_hmac(api_key, external_id, &user_hmac(secret, external_id))
+    }
+
+    /// A signer sending an HMAC your backend handed out (what a frontend does).
+    pub fn with_hmac(api_key: &str, external_id: &str, hmac: &str) -> Result<Self, SignError> {
+        Ok(Self {
+            headers: sign_request(api_key, external_id, Some(hmac))?,
+        })
+    }
+
+    /// A signer sending no HMAC, for projects where it is optional.
+    pub fn without_hmac(api_key: &str, external_id: &str) -> Result<Self, SignError> {
+        Ok(Self {
+            headers: sign_request(api_key, external_id, None)?,
+        })
+    }
+}
+
+impl fmt::Debug for ProficientSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProficientSigner")
+            .field("api_key", &self.headers.get(X_API_KEY))
+            .field("external_id", &self.headers.get(X_EXTERNAL_ID))
+            .field("hmac", &self.headers.get(X_HMAC).map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Signer for ProficientSigner {
+    fn signs_body(&self) -> bool {
+        false
+    }
+
+    fn sign(&self, request: &mut Parts, _body: &[u8]) -> Result<(), SignError> {
+        set_headers(request, self.headers.clone());
+        Ok(())
+    }
 }
 
 #[cfg(test)]

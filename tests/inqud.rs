@@ -579,6 +579,65 @@ async fn a_salt_is_accepted_once_whatever_the_body() {
     );
 }
 
+/// Regression (found by the property tests): the message is `body ++ salt` with nothing between,
+/// so a captured request stays validly signed when bytes move across that boundary, and each such
+/// re-split carries a salt never seen before. A captured GET (empty body, 64-digit salt) could be
+/// replayed 63 more times, its handler ignoring the body. The verified MAC is now recorded with the
+/// salt, so every re-split is a replay.
+#[tokio::test]
+async fn moving_bytes_between_body_and_salt_is_a_replay() {
+    let layer = layer();
+    let get = sign(b"", SALT);
+    verify(&layer, &hmac_parts(TOKEN, &get, SALT), b"")
+        .await
+        .unwrap();
+    for k in 1..SALT.len() {
+        let (into_body, rest) = SALT.split_at(k);
+        assert_eq!(
+            refused(&layer, &hmac_parts(TOKEN, &get, rest), into_body.as_bytes())
+                .await
+                .kind(),
+            RejectionKind::Replayed,
+            "{k} salt characters moved into the body"
+        );
+    }
+
+    // A POST: its body's last characters moved into the salt, or the salt's first into the body.
+    let body = b"amount=50&currency=USD";
+    let post = sign(body, "fresh-salt");
+    verify(&layer, &hmac_parts(TOKEN, &post, "fresh-salt"), body)
+        .await
+        .unwrap();
+    assert_eq!(
+        refused(
+            &layer,
+            &hmac_parts(TOKEN, &post, "USDfresh-salt"),
+            &body[..19]
+        )
+        .await
+        .kind(),
+        RejectionKind::Replayed
+    );
+    assert_eq!(
+        refused(
+            &layer,
+            &hmac_parts(TOKEN, &post, "resh-salt"),
+            b"amount=50&currency=USDf"
+        )
+        .await
+        .kind(),
+        RejectionKind::Replayed
+    );
+    // Another salt signed by the token's holder is still a new request.
+    verify(
+        &layer,
+        &hmac_parts(TOKEN, &sign(body, "other-salt"), "other-salt"),
+        body,
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn salts_are_per_token() {
     let keys = MemoryKeyStore::new()
@@ -695,8 +754,9 @@ async fn salt_ttl_bounds_how_long_a_salt_is_remembered() {
 
 #[tokio::test]
 async fn the_replay_store_is_replaceable_and_shareable() {
-    // A bounded store: full means 503, not forgetting salts.
-    let layer = layer().replay_store(MokaReplayStore::with_capacity(1));
+    // A bounded store: full means 503, not forgetting salts. Each accepted request takes two
+    // entries (its salt and its MAC).
+    let layer = layer().replay_store(MokaReplayStore::with_capacity(2));
     verify(&layer, &hmac_parts(TOKEN, &sign(b"", "one"), "one"), b"")
         .await
         .unwrap();
@@ -717,11 +777,11 @@ async fn the_replay_store_is_replaceable_and_shareable() {
         refused(&b, &request, b"").await.kind(),
         RejectionKind::Replayed
     );
-    assert_eq!(store.len(), 1);
+    assert_eq!(store.len(), 2);
 }
 
 #[tokio::test]
-async fn the_replay_key_is_scheme_token_and_salt() {
+async fn the_replay_keys_are_scheme_token_and_salt_then_the_mac() {
     struct Recording(std::sync::Mutex<Vec<ReplayKey>>);
     impl ReplayStore for Recording {
         fn insert_if_absent<'a>(
@@ -742,9 +802,15 @@ async fn the_replay_key_is_scheme_token_and_salt() {
     verify(&layer, &simple_parts(TOKEN, SECRET), b"")
         .await
         .unwrap();
-    assert_eq!(
-        *store.0.lock().unwrap(),
-        vec![ReplayKey::new("inqud", TOKEN, SALT.as_bytes())]
+    // The salt, then the verified MAC (so that the same signed message cannot come back under
+    // another salt).
+    let recorded = store.0.lock().unwrap().clone();
+    assert_eq!(recorded.len(), 2, "{recorded:?}");
+    assert_eq!(recorded[0], ReplayKey::new("inqud", TOKEN, SALT.as_bytes()));
+    assert_ne!(recorded[1], recorded[0]);
+    assert_ne!(
+        recorded[1],
+        ReplayKey::new("inqud", TOKEN, &hex::decode(sign(b"", SALT)).unwrap())
     );
 }
 

@@ -305,3 +305,89 @@ async fn unreachable_redis_fails_connect() {
     server.stop();
     assert!(RedisReplayStore::connect(&url).await.is_err());
 }
+
+/// gRPC callers see the outage as `UNAVAILABLE` (never `OK`, never `UNAUTHENTICATED`), and are
+/// served again once Redis is back. The server is tonic's health service behind the Humanos layer
+/// with its replay check on Redis; the client signs each call with the crate's `SignLayer`.
+#[tokio::test]
+async fn grpc_calls_get_unavailable_while_redis_is_down() {
+    use tonic::body::Body;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+    use tower::ServiceBuilder;
+    use tower_hmac::humanos::{HumanosSigner, HumanosVerifyLayer};
+    use tower_hmac::sign::{SignLayer, SignedBody};
+
+    const API_KEY: &str = "YOUR_API_KEY";
+    const SECRET: &str = "YOUR_SIGNATURE_SECRET";
+
+    let mut server = RedisServer::start();
+    let keys = MemoryKeyStore::new().with(Key::new(API_KEY, Secret::new(SECRET).unwrap()));
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter
+        .set_service_status("demo", tonic_health::ServingStatus::Serving)
+        .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let layer = HumanosVerifyLayer::new(keys).replay_store(store(&server).await);
+    tokio::spawn(
+        tonic::transport::Server::builder()
+            .layer(layer)
+            .add_service(health)
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let signed = ServiceBuilder::new()
+        .layer(SignLayer::new(
+            HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap(),
+        ))
+        .map_request(|req: Request<SignedBody<Body>>| req.map(Body::new))
+        .service(channel);
+    let mut client = HealthClient::new(signed);
+    let check = || HealthCheckRequest {
+        service: "demo".into(),
+    };
+
+    // Redis up: served. Calls are at least a millisecond apart, so their timestamps, and with them
+    // their signatures, differ: none is a replay of another.
+    let status = client.check(check()).await.unwrap().into_inner().status;
+    assert_eq!(
+        status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
+
+    server.stop();
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let status = client.check(check()).await.unwrap_err();
+        assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+        assert_eq!(
+            status.message(),
+            "authentication is temporarily unavailable"
+        );
+    }
+
+    server.restart();
+    let mut last = None;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        match client.check(check()).await {
+            Ok(_) => {
+                last = None;
+                break;
+            }
+            Err(status) => {
+                assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
+                last = Some(status);
+            }
+        }
+    }
+    assert!(
+        last.is_none(),
+        "still refused after Redis restarted: {last:?}"
+    );
+}

@@ -3,7 +3,9 @@
 //! A [`ReplayStore`] answers one question atomically: "was this key seen in the last `ttl`? If not,
 //! remember it." The layers ask it only after the request's MAC verified, so a caller without the
 //! secret cannot fill it. Keys are fixed-size [`ReplayKey`]s: a SHA-256 over the scheme, the key id
-//! and the nonce, never the raw strings.
+//! and the nonce, never the raw strings. When the nonce is not the MAC itself (Inqud's salt), the
+//! verified MAC is recorded under a second key, so that the same signed message is not accepted
+//! again with another nonce.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
 //! contract in far less memory and time per check (see BENCHMARKS.md). Behind a load balancer every instance must share one
@@ -37,6 +39,18 @@ impl ReplayKey {
     pub fn new(scheme: &str, key_id: &str, nonce: &[u8]) -> Self {
         let mut hash = Sha256::new();
         for part in [scheme.as_bytes(), key_id.as_bytes(), nonce] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        Self(hash.finalize().into())
+    }
+
+    /// The key for a verified MAC presented under `key_id` in `scheme`. It never equals a key made
+    /// by [`ReplayKey::new`]: its encoding starts with a length no string can have.
+    pub(crate) fn for_mac(scheme: &str, key_id: &str, tag: &[u8]) -> Self {
+        let mut hash = Sha256::new();
+        hash.update(u64::MAX.to_be_bytes());
+        for part in [scheme.as_bytes(), key_id.as_bytes(), tag] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part);
         }
@@ -97,6 +111,10 @@ mod tests {
         assert_eq!(
             ReplayKey::new("a", "b", b"c"),
             ReplayKey::new("a", "b", b"c")
+        );
+        assert_ne!(
+            ReplayKey::new("a", "b", b"c"),
+            ReplayKey::for_mac("a", "b", b"c")
         );
     }
 }

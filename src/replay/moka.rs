@@ -16,7 +16,8 @@ use crate::error::StoreError;
 /// that many live entries, new checks fail with a [`StoreError`] (the layer answers 503) instead of
 /// evicting remembered nonces, because an evicted nonce could be replayed. Only requests whose MAC
 /// verified are recorded, so only holders of a secret can fill it; size the capacity for your
-/// legitimate request rate times the TTL. Concurrent first uses may overshoot the bound by the
+/// legitimate request rate times the TTL (times two for Inqud, which records a salt and a MAC
+/// per request). Concurrent first uses may overshoot the bound by the
 /// number of requests in flight.
 ///
 /// Clones share the same cache.

@@ -14,6 +14,8 @@ use crate::error::StoreError;
 /// atomically, so of any number of concurrent copies of a request, on any number of instances,
 /// exactly one records the key. Keys are the same fixed-size [`ReplayKey`]s as the in-process
 /// store (raw bytes after the prefix), so an entry costs the same whatever the nonce's length.
+/// An Inqud HMAC check records two keys (the salt, then the verified MAC), so it costs two round
+/// trips and two entries.
 ///
 /// **Fails closed.** If Redis cannot be reached, answers an error, or does not answer within the
 /// [timeout](Self::timeout), the check fails and the layer answers 503 (gRPC `UNAVAILABLE`) with a

@@ -128,14 +128,36 @@ impl SpikeBearerLayer {
 }
 
 impl BearerConfig {
+    /// Checks the request; every refusal is logged here, once, with the application id (the key
+    /// id) when the token verified and only its application was refused.
     async fn check(&self, request: &Parts) -> Result<Verified<SpikeUser>, Rejection> {
         let now = self.clock.now();
-        let verified = self.check_token(request, now)?;
+        let verified = match self.check_token(request, now) {
+            Ok(verified) => verified,
+            Err(rejection) => {
+                log(&rejection, None);
+                return Err(rejection);
+            }
+        };
+        self.check_application(verified, now)
+            .await
+            .inspect_err(|(rejection, key_id)| log(rejection, Some(key_id)))
+            .map_err(|(rejection, _)| rejection)
+    }
+
+    /// With [`applications`](SpikeBearerLayer::applications), whether the token's application is
+    /// still live.
+    async fn check_application(
+        &self,
+        verified: Verified<SpikeUser>,
+        now: SystemTime,
+    ) -> Result<Verified<SpikeUser>, (Rejection, Arc<str>)> {
+        let key_id = || Arc::clone(&verified.key_id);
         if let Some(applications) = &self.applications {
             let key = applications
                 .get(verified.key_id())
                 .await
-                .map_err(unavailable)?;
+                .map_err(|error| (unavailable(error), key_id()))?;
             let refusal = match key.map(|k| k.status_at(now)) {
                 None => Some(RejectionKind::UnknownKey),
                 Some(KeyStatus::Live) => None,
@@ -143,7 +165,7 @@ impl BearerConfig {
                 Some(KeyStatus::Revoked) => Some(RejectionKind::KeyRevoked),
             };
             if let Some(kind) = refusal {
-                return Err(Rejection::new(kind));
+                return Err((Rejection::new(kind), key_id()));
             }
         }
         Ok(verified)
@@ -186,16 +208,6 @@ impl BearerConfig {
     }
 
     fn respond<B>(&self, rejection: &Rejection, parts: &Parts) -> Response<ResponseBody<B>> {
-        let kind = rejection.kind();
-        if kind == RejectionKind::StoreUnavailable {
-            tracing::warn!(
-                scheme = "spike",
-                ?kind,
-                "request refused: store unavailable"
-            );
-        } else {
-            tracing::debug!(scheme = "spike", ?kind, "request rejected");
-        }
         let context = RejectionContext {
             request: parts,
             challenge: &self.challenge,
@@ -273,6 +285,21 @@ where
                 Err(rejection) => Ok(config.respond(&rejection, &parts)),
             }
         })
+    }
+}
+
+/// One event per refused request: its kind and the application id when known. Never the token.
+fn log(rejection: &Rejection, key_id: Option<&str>) {
+    let kind = rejection.kind();
+    if kind == RejectionKind::StoreUnavailable {
+        tracing::warn!(
+            scheme = "spike",
+            ?kind,
+            key_id,
+            "request refused: store unavailable"
+        );
+    } else {
+        tracing::debug!(scheme = "spike", ?kind, key_id, "request rejected");
     }
 }
 

@@ -150,19 +150,33 @@ impl ExchangeConfig {
             .and_then(|v| v.parse::<u64>().ok());
         let result = match read_limited(declared, body, self.body_limit).await {
             Ok(bytes) => self.exchange(&bytes).await,
-            Err(rejection) => Err(rejection),
+            Err(rejection) => {
+                log(&rejection, None);
+                Err(rejection)
+            }
         };
         match result {
             Ok(token) => token_response(&token),
-            Err(rejection) => {
-                log(&rejection);
-                self.respond(&rejection, &parts)
-            }
+            Err(rejection) => self.respond(&rejection, &parts),
         }
     }
 
+    /// Parses and checks an exchange body; every refusal is logged here, once.
     async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
-        let request = parse_request(body)?;
+        let request = match parse_request(body) {
+            Ok(request) => request,
+            Err(rejection) => {
+                log(&rejection, None);
+                return Err(rejection);
+            }
+        };
+        let application_id = request.application_id.clone();
+        self.issue(request)
+            .await
+            .inspect_err(|rejection| log(rejection, Some(&application_id)))
+    }
+
+    async fn issue(&self, request: ExchangeRequest) -> Result<String, Rejection> {
         let now = self.clock.now();
         let found = self
             .applications
@@ -260,16 +274,19 @@ fn method_not_allowed() -> Response<ResponseBody<String>> {
     res
 }
 
-fn log(rejection: &Rejection) {
+/// One event per refused exchange: its kind and, once the body parsed, the application id (the
+/// exchange's key id). Never the signature, the user id or a secret.
+fn log(rejection: &Rejection, key_id: Option<&str>) {
     let kind = rejection.kind();
     if kind == RejectionKind::StoreUnavailable {
         tracing::warn!(
             scheme = "spike",
             ?kind,
+            key_id,
             "token exchange refused: unavailable"
         );
     } else {
-        tracing::debug!(scheme = "spike", ?kind, "token exchange refused");
+        tracing::debug!(scheme = "spike", ?kind, key_id, "token exchange refused");
     }
 }
 

@@ -166,9 +166,11 @@
 //!   [`MemoryKeyStore::rotate`](crate::MemoryKeyStore::rotate) both secrets are live meanwhile).
 
 mod bearer;
+mod client;
 mod exchange;
 mod token;
 
 pub use self::bearer::{SpikeBearer, SpikeBearerLayer, SpikeUser};
+pub use self::client::{SpikeSigner, bearer_headers, exchange_body};
 pub use self::exchange::{EXCHANGE_BODY_LIMIT, MAX_ID_LEN, SpikeExchange, sign_user};
 pub use self::token::{MIN_TOKEN_KEY_LEN, SpikeTokenKeys};

@@ -4,7 +4,7 @@
 //! request ─► Scheme::credentials ─► Scheme::check_fresh ─► KeyStore::get
 //!         ─► Scheme::proof ─► [bounded body read: BodySigned layers only]
 //!         ─► HMAC-SHA256 of Scheme::message under each live secret, constant-time compare
-//!         ─► ReplayStore::insert_if_absent(Scheme::replay_nonce) ─► Scheme::authorize (key policies)
+//!         ─► ReplayStore::insert_if_absent(Scheme::replay_nonce, then the MAC) ─► Scheme::authorize
 //!         ─► inner service, with Verified<Scheme::Identity> in the request extensions
 //! any failure ─► Rejection ─► Responder ─► response (the inner service is not called)
 //! ```

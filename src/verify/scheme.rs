@@ -96,7 +96,9 @@ pub trait Scheme: Send + Sync + 'static {
     }
 
     /// The value that must not be accepted twice, if the scheme has one. Recorded in the replay
-    /// store (when the layer has one) after the proof verified.
+    /// store (when the layer has one) after the proof verified, together with the verified MAC
+    /// when it is not the nonce itself, so that one signed message is accepted once even if the
+    /// scheme's encoding lets it travel with another nonce.
     fn replay_nonce<'c>(&self, credentials: &'c Self::Credentials) -> Option<&'c [u8]> {
         let _ = credentials;
         None

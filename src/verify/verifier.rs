@@ -164,13 +164,26 @@ impl<Sch: Scheme> Verifier<Sch> {
         };
 
         if let (Some(store), Some(nonce)) = (&self.replay, self.scheme.replay_nonce(credentials)) {
-            let replay_key = ReplayKey::new(self.scheme.name(), key_id, nonce);
-            let first_use = store
-                .insert_if_absent(&replay_key, self.scheme.replay_ttl())
-                .await
-                .map_err(unavailable)?;
-            if !first_use {
-                return Err(Rejection::new(RejectionKind::Replayed));
+            let name = self.scheme.name();
+            let ttl = self.scheme.replay_ttl();
+            let mut records = vec![ReplayKey::new(name, key_id, nonce)];
+            // The verified MAC is recorded too, unless it is the nonce already: a signed message
+            // is then accepted once, even where the scheme's encoding lets the same message be
+            // sent with another nonce (Inqud signs `body ++ salt` with nothing between, so bytes
+            // moved across that boundary give a new salt under the same signature).
+            if let Proof::Mac(tag) = proof
+                && nonce != tag.as_bytes()
+            {
+                records.push(ReplayKey::for_mac(name, key_id, tag.as_bytes()));
+            }
+            for record in &records {
+                let first_use = store
+                    .insert_if_absent(record, ttl)
+                    .await
+                    .map_err(unavailable)?;
+                if !first_use {
+                    return Err(Rejection::new(RejectionKind::Replayed));
+                }
             }
         }
         // Only a live key whose proof matched gets here (a refusal returned above), so a policy
@@ -295,7 +308,9 @@ fn body_error(error: BoxError) -> Rejection {
 }
 
 /// Reads at most `limit` bytes of `body` into one buffer. A declared or actual length over the
-/// limit is 413; the rest of an oversized body is never buffered.
+/// limit is 413; the rest of an oversized body is never buffered. Only the Spike exchange, whose
+/// credentials are in the body itself, needs the whole body at once.
+#[cfg(feature = "spike")]
 pub(crate) async fn read_limited<B>(
     declared_len: Option<u64>,
     body: B,

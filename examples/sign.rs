@@ -1,0 +1,159 @@
+//! A small signing CLI: prints the headers (or a ready curl command) of a request signed for one
+//! of the four schemes, with the crate's client-side signers.
+//!
+//! ```text
+//! cargo run --example sign -- humanos --api-key YOUR_API_KEY --secret YOUR_SIGNATURE_SECRET
+//! cargo run --example sign -- humanos --api-key YOUR_API_KEY --secret YOUR_SIGNATURE_SECRET \
+//!     --body '{"contacts":["+351912345678"]}' --curl http://127.0.0.1:8080/v0/process/generate
+//! cargo run --example sign -- inqud --token-id TKN-... --secret ... [--simple] [--body ...]
+//! cargo run --example sign -- proficient --api-key pk_... --secret hsec_... --user USER_ID
+//! cargo run --example sign -- spike --application-id 9999 --key HMAC_KEY_FROM_ADMIN_CONSOLE \
+//!     --user my_application_user_123 --curl http://127.0.0.1:8080/v3/auth/hmac
+//! ```
+//!
+//! Without `--curl` the headers are printed one per line (for Spike, the exchange body).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand};
+use http::HeaderMap;
+use tower_hmac::{Secret, humanos, inqud, proficient, spike};
+
+#[derive(Parser)]
+#[command(about = "Sign a request for Humanos, Inqud, Proficient or Spike")]
+struct Cli {
+    #[command(subcommand)]
+    scheme: Scheme,
+    /// Print a curl command for this URL instead of the bare headers.
+    #[arg(long, global = true)]
+    curl: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Scheme {
+    /// Authorization, X-Timestamp (now) and X-Signature over the timestamp and body.
+    Humanos {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long)]
+        secret: String,
+        /// The request body (POST); none for a GET.
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// X-Token-API-Id with X-HMAC-SHA256-Signature and a fresh X-Salt (or, with --simple, the
+    /// secret itself).
+    Inqud {
+        #[arg(long)]
+        token_id: String,
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value = "")]
+        body: String,
+        /// Simple mode: send X-Token-API-Secret instead of a signature.
+        #[arg(long)]
+        simple: bool,
+    },
+    /// X-PROFICIENT-API-KEY, X-PROFICIENT-USER-EXTERNAL-ID and X-PROFICIENT-USER-HMAC.
+    Proficient {
+        #[arg(long)]
+        api_key: String,
+        #[arg(long)]
+        secret: String,
+        #[arg(long)]
+        user: String,
+    },
+    /// The token-exchange body for POST /v3/auth/hmac.
+    Spike {
+        #[arg(long)]
+        application_id: String,
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        user: String,
+    },
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let cli = Cli::parse();
+    let (headers, body) = match cli.scheme {
+        Scheme::Humanos {
+            api_key,
+            secret,
+            body,
+        } => {
+            let now = u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?;
+            let secret = Secret::new(secret)?;
+            let headers = humanos::sign_request(&api_key, &secret, now, body.as_bytes())?;
+            (headers, body)
+        }
+        Scheme::Inqud {
+            token_id,
+            secret,
+            body,
+            simple,
+        } => {
+            let secret = Secret::new(secret)?;
+            let headers = if simple {
+                inqud::simple_headers(&token_id, &secret)?
+            } else {
+                inqud::sign_request(&token_id, &secret, body.as_bytes(), &inqud::new_salt()?)?
+            };
+            (headers, body)
+        }
+        Scheme::Proficient {
+            api_key,
+            secret,
+            user,
+        } => {
+            let hmac = proficient::user_hmac(&Secret::new(secret)?, &user);
+            (
+                proficient::sign_request(&api_key, &user, Some(&hmac))?,
+                String::new(),
+            )
+        }
+        Scheme::Spike {
+            application_id,
+            key,
+            user,
+        } => {
+            let body = spike::exchange_body(&application_id, &user, &Secret::new(key)?);
+            let mut headers = HeaderMap::new();
+            headers.insert(http::header::CONTENT_TYPE, "application/json".parse()?);
+            (headers, body)
+        }
+    };
+    match cli.curl {
+        Some(url) => println!("{}", curl(&url, &headers, &body)?),
+        None => {
+            for (name, value) in &headers {
+                println!("{name}: {}", value.to_str()?);
+            }
+            if !body.is_empty() {
+                println!("\n{body}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Single-quotes `text` for a POSIX shell.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+fn curl(
+    url: &str,
+    headers: &HeaderMap,
+    body: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let mut line = format!("curl -s {}", quote(url));
+    for (name, value) in headers {
+        line += &format!(" -H {}", quote(&format!("{name}: {}", value.to_str()?)));
+    }
+    if !body.is_empty() {
+        // --data-binary sends the bytes exactly as signed.
+        line += &format!(" --data-binary {}", quote(body));
+    }
+    Ok(line)
+}

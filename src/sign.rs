@@ -1,0 +1,445 @@
+//! The client side: signing outgoing requests the way each vendor's clients do.
+//!
+//! Every scheme module has a function that returns the credential headers of one request
+//! ([`humanos::sign_request`](crate::humanos::sign_request),
+//! [`inqud::sign_request`](crate::inqud::sign_request),
+//! [`proficient::sign_request`](crate::proficient::sign_request); for Spike the exchange body,
+//! `spike::exchange_body`, and then `spike::bearer_headers`, feature `spike`), and a [`Signer`] that a
+//! [`SignLayer`] applies to every request of a Tower or hyper client:
+//!
+//! | scheme | signer | body |
+//! |---|---|---|
+//! | Humanos | [`HumanosSigner`](crate::humanos::HumanosSigner): `X-Timestamp` from its [`Clock`](crate::Clock) | read and signed |
+//! | Inqud | [`InqudSigner`](crate::inqud::InqudSigner): a fresh random salt per request (HMAC mode) | read and signed (HMAC mode) |
+//! | Proficient | [`ProficientSigner`](crate::proficient::ProficientSigner): one user's three headers | untouched |
+//! | Spike | `spike::SpikeSigner`: `Authorization: Bearer` with the token the exchange returned | untouched |
+//!
+//! A body-signing signer makes the layer read the body first, up to
+//! [`body_limit`](SignLayer::body_limit) (1 MiB by default; more is a [`SignError`], never a
+//! truncated body), and send the very bytes it signed. A header-only signer leaves the body alone,
+//! so streaming uploads stay streaming.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::convert::Infallible;
+//!
+//! use bytes::Bytes;
+//! use http::{Request, Response, StatusCode};
+//! use http_body_util::Full;
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
+//! use tower_hmac::humanos::{HumanosSigner, HumanosVerifyLayer};
+//! use tower_hmac::sign::{SignLayer, SignedBody};
+//! use tower_hmac::{Key, MemoryKeyStore, Secret};
+//!
+//! let secret = Secret::new("YOUR_SIGNATURE_SECRET").unwrap();
+//! // A server, standing in for the vendor...
+//! let keys = MemoryKeyStore::new().with(Key::new("YOUR_API_KEY", secret.clone()));
+//! let server = ServiceBuilder::new()
+//!     .layer(HumanosVerifyLayer::new(keys))
+//!     .service(service_fn(|_req| async { Ok::<_, Infallible>(Response::new(String::new())) }));
+//!
+//! // ...and a client whose requests are signed on the way out. (A real client would be a hyper
+//! // or tonic client; here the signed request is handed straight to the server.)
+//! let client = ServiceBuilder::new()
+//!     .layer(SignLayer::new(HumanosSigner::new("YOUR_API_KEY", secret).unwrap()))
+//!     .service(service_fn(move |req: Request<SignedBody<Full<Bytes>>>| {
+//!         server.clone().oneshot(req)
+//!     }));
+//!
+//! let request = Request::post("/v0/process/generate")
+//!     .body(Full::new(Bytes::from_static(br#"{"contacts":["+351912345678"]}"#)))
+//!     .unwrap();
+//! let res = client.oneshot(request).await.unwrap();
+//! assert_eq!(res.status(), StatusCode::OK);
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::CONTENT_LENGTH;
+use http::request::Parts;
+use http::{HeaderName, HeaderValue, Request};
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::error::BoxError;
+
+/// Default limit of the body a [`SignLayer`] reads to sign it: 1 MiB, like the verifying layers.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// Puts a scheme's credentials on an outgoing request.
+///
+/// The schemes' signers implement it; implement it yourself for another protocol and use it with
+/// [`SignLayer`].
+pub trait Signer: Send + Sync + 'static {
+    /// Whether the signed message includes the body. If so, [`SignLayer`] reads the whole body
+    /// (up to its limit) before calling [`sign`](Self::sign); if not, it passes an empty slice and
+    /// never touches the body.
+    fn signs_body(&self) -> bool;
+
+    /// Sets the credential headers of a request whose body is `body`.
+    fn sign(&self, request: &mut Parts, body: &[u8]) -> Result<(), SignError>;
+}
+
+impl<T: Signer + ?Sized> Signer for Arc<T> {
+    fn signs_body(&self) -> bool {
+        (**self).signs_body()
+    }
+
+    fn sign(&self, request: &mut Parts, body: &[u8]) -> Result<(), SignError> {
+        (**self).sign(request, body)
+    }
+}
+
+/// Why a request could not be signed. Its messages never contain a secret or a signature.
+#[derive(Debug)]
+pub struct SignError {
+    kind: SignErrorKind,
+    message: String,
+}
+
+/// What kind of [`SignError`] it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignErrorKind {
+    /// A value (key id, user id, secret sent as is, ...) cannot be an HTTP header value.
+    InvalidHeader,
+    /// The body is longer than the layer's limit.
+    BodyTooLarge,
+    /// The body could not be read.
+    BodyUnreadable,
+    /// The operating system's random number generator failed.
+    Random,
+}
+
+impl SignError {
+    pub(crate) fn invalid_header(header: &str) -> Self {
+        Self {
+            kind: SignErrorKind::InvalidHeader,
+            message: format!("the value for the {header} header is not a valid header value"),
+        }
+    }
+
+    pub(crate) fn random(error: getrandom::Error) -> Self {
+        Self {
+            kind: SignErrorKind::Random,
+            message: format!("the random number generator failed: {error}"),
+        }
+    }
+
+    /// What went wrong.
+    pub fn kind(&self) -> SignErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for SignError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for SignError {}
+
+/// A header value, or the error naming the header (never the value).
+pub(crate) fn header_value(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
+    HeaderValue::from_bytes(value).map_err(|_| SignError::invalid_header(header))
+}
+
+/// A header value marked sensitive (kept out of HTTP/2 header compression tables).
+pub(crate) fn sensitive(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
+    let mut value = header_value(value, header)?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// Inserts `headers` into `request`, replacing earlier values of the same names.
+pub(crate) fn set_headers(request: &mut Parts, headers: http::HeaderMap) {
+    // The map yields a name with its first value and `None` with each further one.
+    let mut name: Option<HeaderName> = None;
+    for (next, value) in headers {
+        match (next, &name) {
+            (Some(next), _) => {
+                request.headers.insert(next.clone(), value);
+                name = Some(next);
+            }
+            (None, Some(name)) => {
+                request.headers.append(name.clone(), value);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// A layer signing every request with `S` before the inner client sends it.
+///
+/// The inner service receives `Request<`[`SignedBody<B>`](SignedBody)`>`; its error type becomes
+/// [`BoxError`], which carries either the inner error or a [`SignError`].
+#[derive(Debug)]
+pub struct SignLayer<S> {
+    signer: Arc<S>,
+    body_limit: usize,
+}
+
+impl<S: Signer> SignLayer<S> {
+    /// A layer signing with `signer`.
+    pub fn new(signer: S) -> Self {
+        Self {
+            signer: Arc::new(signer),
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+
+    /// The longest body read to be signed (default [`DEFAULT_BODY_LIMIT`]); a longer one is not
+    /// sent and the call fails with [`SignErrorKind::BodyTooLarge`].
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+}
+
+impl<S> Clone for SignLayer<S> {
+    fn clone(&self) -> Self {
+        Self {
+            signer: Arc::clone(&self.signer),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<S, Inner> Layer<Inner> for SignLayer<S> {
+    type Service = Sign<Inner, S>;
+
+    fn layer(&self, inner: Inner) -> Self::Service {
+        Sign {
+            inner,
+            signer: Arc::clone(&self.signer),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+/// The service built by [`SignLayer`].
+#[derive(Debug)]
+pub struct Sign<Inner, S> {
+    inner: Inner,
+    signer: Arc<S>,
+    body_limit: usize,
+}
+
+impl<Inner: Clone, S> Clone for Sign<Inner, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            signer: Arc::clone(&self.signer),
+            body_limit: self.body_limit,
+        }
+    }
+}
+
+impl<Inner, S, B> Service<Request<B>> for Sign<Inner, S>
+where
+    S: Signer,
+    Inner: Service<Request<SignedBody<B>>> + Clone + Send + 'static,
+    Inner::Future: Send + 'static,
+    Inner::Error: Into<BoxError>,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BoxError>,
+{
+    type Response = Inner::Response;
+    type Error = BoxError;
+    type Future = SignFuture<Inner::Response>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let signer = Arc::clone(&self.signer);
+        let limit = self.body_limit;
+        SignFuture {
+            inner: Box::pin(async move {
+                let (mut parts, body) = request.into_parts();
+                let body = if signer.signs_body() {
+                    let bytes = read_body(&parts, body, limit).await?;
+                    signer.sign(&mut parts, &bytes)?;
+                    SignedBody::buffered(bytes)
+                } else {
+                    signer.sign(&mut parts, &[])?;
+                    SignedBody::streaming(body)
+                };
+                inner
+                    .call(Request::from_parts(parts, body))
+                    .await
+                    .map_err(Into::into)
+            }),
+        }
+    }
+}
+
+async fn read_body<B>(parts: &Parts, body: B, limit: usize) -> Result<Bytes, SignError>
+where
+    B: Body,
+    B::Error: Into<BoxError>,
+{
+    let too_large = || SignError {
+        kind: SignErrorKind::BodyTooLarge,
+        message: format!("the request body is longer than the signing limit of {limit} bytes"),
+    };
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
+        Err(error) => Err(SignError {
+            kind: SignErrorKind::BodyUnreadable,
+            message: format!("the request body could not be read: {error}"),
+        }),
+    }
+}
+
+/// Response future of [`Sign`].
+pub struct SignFuture<R> {
+    inner: Pin<Box<dyn Future<Output = Result<R, BoxError>> + Send + 'static>>,
+}
+
+impl<R> Future for SignFuture<R> {
+    type Output = Result<R, BoxError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<R> fmt::Debug for SignFuture<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SignFuture(..)")
+    }
+}
+
+pin_project! {
+    /// The request body a [`SignLayer`] hands on: the bytes it read and signed, or the original
+    /// body untouched when the signer signs headers only.
+    pub struct SignedBody<B> {
+        #[pin]
+        kind: Kind<B>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    enum Kind<B> {
+        Streaming { #[pin] body: B },
+        Buffered { data: Option<Bytes> },
+    }
+}
+
+impl<B> SignedBody<B> {
+    fn streaming(body: B) -> Self {
+        Self {
+            kind: Kind::Streaming { body },
+        }
+    }
+
+    fn buffered(data: Bytes) -> Self {
+        Self {
+            kind: Kind::Buffered {
+                data: (!data.is_empty()).then_some(data),
+            },
+        }
+    }
+}
+
+impl<B> fmt::Debug for SignedBody<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            Kind::Streaming { .. } => f.write_str("SignedBody::Streaming(..)"),
+            Kind::Buffered { data } => write!(
+                f,
+                "SignedBody::Buffered({} bytes)",
+                data.as_ref().map_or(0, Bytes::len)
+            ),
+        }
+    }
+}
+
+impl<B> Body for SignedBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project().kind.project() {
+            KindProj::Streaming { body } => body.poll_frame(cx),
+            KindProj::Buffered { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.kind {
+            Kind::Streaming { body } => body.is_end_stream(),
+            Kind::Buffered { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.kind {
+            Kind::Streaming { body } => body.size_hint(),
+            Kind::Buffered { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_headers_replaces_and_keeps_repeated_names() {
+        let mut parts = Request::new(()).into_parts().0;
+        parts.headers.insert("x-a", HeaderValue::from_static("old"));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("x-a", HeaderValue::from_static("new"));
+        headers.insert("x-b", HeaderValue::from_static("b1"));
+        headers.append("x-b", HeaderValue::from_static("b2"));
+        set_headers(&mut parts, headers);
+        assert_eq!(parts.headers["x-a"], "new");
+        let b: Vec<_> = parts.headers.get_all("x-b").iter().collect();
+        assert_eq!(b, ["b1", "b2"]);
+        assert_eq!(parts.headers.len(), 3);
+    }
+
+    #[test]
+    fn errors_name_the_header_not_the_value() {
+        let error = header_value(b"secret\nvalue", "X-Token-API-Secret").unwrap_err();
+        assert_eq!(error.kind(), SignErrorKind::InvalidHeader);
+        assert_eq!(
+            error.to_string(),
+            "the value for the X-Token-API-Secret header is not a valid header value"
+        );
+        assert!(sensitive(b"abc", "X").unwrap().is_sensitive());
+    }
+}
