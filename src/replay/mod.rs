@@ -7,10 +7,12 @@
 //! verified MAC is recorded under a second key, so that the same signed message is not accepted
 //! again with another nonce.
 //!
-//! [`MokaReplayStore`] keeps them in process. Behind a load balancer every instance must share one
+//! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
+//! contract in far less memory and time per check (see BENCHMARKS.md). Behind a load balancer every instance must share one
 //! history, or a request accepted by one instance can be replayed against another: use
 //! `RedisReplayStore` (feature `redis`) there.
 
+mod compact;
 mod moka;
 #[cfg(feature = "redis")]
 mod redis;
@@ -22,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::BoxFuture;
 use crate::error::StoreError;
 
+pub use self::compact::CompactReplayStore;
 pub use self::moka::MokaReplayStore;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisReplayStore;

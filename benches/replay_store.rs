@@ -1,0 +1,173 @@
+//! Insert-if-absent throughput (one thread, two threads) and resident memory per remembered key at
+//! 1,000,000 entries, of `MokaReplayStore` and `CompactReplayStore`. See BENCHMARKS.md.
+//!
+//! Run: `cargo bench --bench replay_store`
+//!
+//! Throughput: each check is a `ReplayStore::insert_if_absent` of a key not seen before (what an
+//! accepted request costs), through the trait as the layers call it. Keys are computed before the
+//! clock starts. "Contended" runs two threads on one shared store at once, each with its own keys,
+//! and reports their combined rate.
+//!
+//! Memory: measured in a child process of its own per store (this program started again with
+//! `memory <store>`), so
+//! that nothing else allocated here is counted: `VmRSS` from `/proc/self/status` after building the
+//! store, then after inserting 1,000,000 fresh keys, divided by the number of entries.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::process::Command;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use tower_hmac::replay::CompactReplayStore;
+use tower_hmac::{MokaReplayStore, ReplayKey, ReplayStore};
+
+const TTL: Duration = Duration::from_secs(24 * 60 * 60);
+const ENTRIES: u64 = 1_000_000;
+
+/// Polls a future that completes without waiting (the in-process store) to its end.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    match future
+        .as_mut()
+        .poll(&mut Context::from_waker(Waker::noop()))
+    {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the in-process store waited"),
+    }
+}
+
+fn keys(thread: u64, count: u64) -> Vec<ReplayKey> {
+    (0..count)
+        .map(|n| ReplayKey::new("bench", &format!("TKN-{thread}"), &n.to_be_bytes()))
+        .collect()
+}
+
+/// Inserts every key once; returns the time taken. Every insert must be a first use.
+fn insert_all(store: &dyn ReplayStore, keys: &[ReplayKey]) -> Duration {
+    let start = Instant::now();
+    for key in keys {
+        let fresh = ready(store.insert_if_absent(black_box(key), TTL)).unwrap();
+        assert!(fresh, "a fresh key was reported as a replay");
+    }
+    start.elapsed()
+}
+
+fn new_store(name: &str) -> Box<dyn ReplayStore> {
+    match name {
+        "moka" => Box::new(MokaReplayStore::new()),
+        "compact" => Box::new(CompactReplayStore::new()),
+        _ => panic!("unknown store {name}"),
+    }
+}
+
+fn throughput(name: &str) {
+    let single = keys(0, ENTRIES);
+    let store = new_store(name);
+    let took = insert_all(&*store, &single);
+    println!(
+        "replay_store/{name}/single: {} fresh inserts in {:.3} s = {:.0} checks/s ({:.0} ns/check)",
+        ENTRIES,
+        took.as_secs_f64(),
+        ENTRIES as f64 / took.as_secs_f64(),
+        took.as_nanos() as f64 / ENTRIES as f64,
+    );
+
+    // Replays of keys already held: the other answer the store gives.
+    let start = Instant::now();
+    for key in &single {
+        assert!(!ready(store.insert_if_absent(black_box(key), TTL)).unwrap());
+    }
+    let took = start.elapsed();
+    println!(
+        "replay_store/{name}/single_replayed: {} replayed checks in {:.3} s = {:.0} checks/s",
+        ENTRIES,
+        took.as_secs_f64(),
+        ENTRIES as f64 / took.as_secs_f64(),
+    );
+    drop(store);
+
+    let per_thread = ENTRIES / 2;
+    let sets = [keys(1, per_thread), keys(2, per_thread)];
+    let store = new_store(name);
+    let barrier = std::sync::Barrier::new(2);
+    let start = Instant::now();
+    std::thread::scope(|scope| {
+        for set in &sets {
+            let (store, barrier) = (&*store, &barrier);
+            scope.spawn(move || {
+                barrier.wait();
+                insert_all(store, set)
+            });
+        }
+    });
+    let took = start.elapsed();
+    println!(
+        "replay_store/{name}/contended_2_threads: {} fresh inserts in {:.3} s = {:.0} checks/s combined",
+        per_thread * 2,
+        took.as_secs_f64(),
+        (per_thread * 2) as f64 / took.as_secs_f64(),
+    );
+}
+
+/// Resident set size of this process in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .expect("VmRSS line");
+    let kib: u64 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS value");
+    kib * 1024
+}
+
+fn memory(name: &str) {
+    let store = new_store(name);
+    // One check before measuring, so that lazily built parts of the cache are already there.
+    let warm = ReplayKey::new("bench", "warm", b"");
+    assert!(ready(store.insert_if_absent(&warm, TTL)).unwrap());
+    let before = rss();
+    for n in 0..ENTRIES {
+        // Keys are made one at a time, so no key list is resident.
+        let key = ReplayKey::new("bench", "TKN-0", &n.to_be_bytes());
+        assert!(ready(store.insert_if_absent(&key, TTL)).unwrap());
+    }
+    let after = rss();
+    // Every key is still remembered.
+    for n in (0..ENTRIES).step_by(1000) {
+        let key = ReplayKey::new("bench", "TKN-0", &n.to_be_bytes());
+        assert!(!ready(store.insert_if_absent(&key, TTL)).unwrap());
+    }
+    println!(
+        "replay_store/{name}/memory: VmRSS {} -> {} bytes after {} entries = {:.1} bytes/entry",
+        before,
+        after,
+        ENTRIES,
+        (after - before) as f64 / ENTRIES as f64,
+    );
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not, so run quickly there.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "memory") {
+        memory(&args[at + 1]);
+        return;
+    }
+    if !args.iter().any(|a| a == "--bench") {
+        return;
+    }
+    for name in ["moka", "compact"] {
+        throughput(name);
+        let status = Command::new(std::env::current_exe().expect("current exe"))
+            .args(["memory", name])
+            .status()
+            .expect("memory measurement process");
+        assert!(status.success(), "memory measurement failed");
+    }
+}
