@@ -166,17 +166,18 @@ impl<Sch: Scheme> Verifier<Sch> {
         if let (Some(store), Some(nonce)) = (&self.replay, self.scheme.replay_nonce(credentials)) {
             let name = self.scheme.name();
             let ttl = self.scheme.replay_ttl();
-            let mut records = vec![ReplayKey::new(name, key_id, nonce)];
+            let nonce_record = ReplayKey::new(name, key_id, nonce);
             // The verified MAC is recorded too, unless it is the nonce already: a signed message
             // is then accepted once, even where the scheme's encoding lets the same message be
             // sent with another nonce (Inqud signs `body ++ salt` with nothing between, so bytes
             // moved across that boundary give a new salt under the same signature).
-            if let Proof::Mac(tag) = proof
-                && nonce != tag.as_bytes()
-            {
-                records.push(ReplayKey::for_mac(name, key_id, tag.as_bytes()));
-            }
-            for record in &records {
+            let mac_record = match proof {
+                Proof::Mac(tag) if nonce != tag.as_bytes() => {
+                    Some(ReplayKey::for_mac(name, key_id, tag.as_bytes()))
+                }
+                _ => None,
+            };
+            for record in std::iter::once(&nonce_record).chain(mac_record.as_ref()) {
                 let first_use = store
                     .insert_if_absent(record, ttl)
                     .await
