@@ -33,6 +33,8 @@ use http::header::{CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, Response, StatusCode};
 
+use crate::error::StoreError;
+
 /// What went wrong, for logs, metrics and custom responders.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -186,6 +188,29 @@ impl Rejection {
 
     pub(crate) fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
         Self::with_message(RejectionKind::MalformedCredentials, message)
+    }
+
+    /// A key or replay store failed: the request is refused (503), never let through.
+    pub(crate) fn store_failed(error: StoreError) -> Self {
+        tracing::warn!(%error, "store failed; failing closed");
+        Self::new(RejectionKind::StoreUnavailable)
+    }
+
+    /// The one event every refused request gets, from every layer and service: the scheme, the
+    /// kind and the key id once it is known. Never a secret, a signature or a token.
+    pub(crate) fn log(&self, scheme: &'static str, key_id: Option<&str>) {
+        let kind = self.kind;
+        if kind == RejectionKind::StoreUnavailable {
+            tracing::warn!(
+                scheme,
+                ?kind,
+                key_id,
+                reason = self.message(),
+                "request refused: store unavailable"
+            );
+        } else {
+            tracing::debug!(scheme, ?kind, key_id, "request rejected");
+        }
     }
 }
 

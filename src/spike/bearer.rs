@@ -13,7 +13,6 @@ use tower_service::Service;
 
 use super::token::{SpikeTokenKeys, unix_seconds};
 use crate::clock::{Clock, SystemClock};
-use crate::error::StoreError;
 use crate::keys::{KeyStatus, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::verify::headers::{bearer_token, single};
@@ -135,13 +134,13 @@ impl BearerConfig {
         let verified = match self.check_token(request, now) {
             Ok(verified) => verified,
             Err(rejection) => {
-                log(&rejection, None);
+                rejection.log("spike", None);
                 return Err(rejection);
             }
         };
         self.check_application(verified, now)
             .await
-            .inspect_err(|(rejection, key_id)| log(rejection, Some(key_id)))
+            .inspect_err(|(rejection, key_id)| rejection.log("spike", Some(key_id)))
             .map_err(|(rejection, _)| rejection)
     }
 
@@ -157,7 +156,7 @@ impl BearerConfig {
             let key = applications
                 .get(verified.key_id())
                 .await
-                .map_err(|error| (unavailable(error), key_id()))?;
+                .map_err(|error| (Rejection::store_failed(error), key_id()))?;
             let refusal = match key.map(|k| k.status_at(now)) {
                 None => Some(RejectionKind::UnknownKey),
                 Some(KeyStatus::Live) => None,
@@ -286,26 +285,6 @@ where
             }
         })
     }
-}
-
-/// One event per refused request: its kind and the application id when known. Never the token.
-fn log(rejection: &Rejection, key_id: Option<&str>) {
-    let kind = rejection.kind();
-    if kind == RejectionKind::StoreUnavailable {
-        tracing::warn!(
-            scheme = "spike",
-            ?kind,
-            key_id,
-            "request refused: store unavailable"
-        );
-    } else {
-        tracing::debug!(scheme = "spike", ?kind, key_id, "request rejected");
-    }
-}
-
-fn unavailable(error: StoreError) -> Rejection {
-    tracing::warn!(%error, "key store failed; failing closed");
-    Rejection::new(RejectionKind::StoreUnavailable)
 }
 
 #[cfg(test)]

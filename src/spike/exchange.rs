@@ -17,7 +17,7 @@ use tower_service::Service;
 
 use super::token::SpikeTokenKeys;
 use crate::clock::{Clock, SystemClock};
-use crate::error::{BoxError, StoreError};
+use crate::error::BoxError;
 use crate::keys::{Key, KeyStore};
 use crate::mac::{Tag, hmac_sha256};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
@@ -151,7 +151,7 @@ impl ExchangeConfig {
         let result = match read_limited(declared, body, self.body_limit).await {
             Ok(bytes) => self.exchange(&bytes).await,
             Err(rejection) => {
-                log(&rejection, None);
+                rejection.log("spike", None);
                 Err(rejection)
             }
         };
@@ -166,14 +166,14 @@ impl ExchangeConfig {
         let request = match parse_request(body) {
             Ok(request) => request,
             Err(rejection) => {
-                log(&rejection, None);
+                rejection.log("spike", None);
                 return Err(rejection);
             }
         };
         let application_id = request.application_id.clone();
         self.issue(request)
             .await
-            .inspect_err(|rejection| log(rejection, Some(&application_id)))
+            .inspect_err(|rejection| rejection.log("spike", Some(&application_id)))
     }
 
     async fn issue(&self, request: ExchangeRequest) -> Result<String, Rejection> {
@@ -182,7 +182,7 @@ impl ExchangeConfig {
             .applications
             .get(&request.application_id)
             .await
-            .map_err(unavailable)?;
+            .map_err(Rejection::store_failed)?;
         let (key, refusal) = Key::for_check(found.as_deref(), now);
         let matched = key
             .candidates(now)
@@ -272,27 +272,6 @@ fn method_not_allowed() -> Response<ResponseBody<String>> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(ALLOW, HeaderValue::from_static("POST"));
     res
-}
-
-/// One event per refused exchange: its kind and, once the body parsed, the application id (the
-/// exchange's key id). Never the signature, the user id or a secret.
-fn log(rejection: &Rejection, key_id: Option<&str>) {
-    let kind = rejection.kind();
-    if kind == RejectionKind::StoreUnavailable {
-        tracing::warn!(
-            scheme = "spike",
-            ?kind,
-            key_id,
-            "token exchange refused: unavailable"
-        );
-    } else {
-        tracing::debug!(scheme = "spike", ?kind, key_id, "token exchange refused");
-    }
-}
-
-fn unavailable(error: StoreError) -> Rejection {
-    tracing::warn!(%error, "key store failed; failing closed");
-    Rejection::new(RejectionKind::StoreUnavailable)
 }
 
 /// A parsed and validated exchange body.

@@ -12,7 +12,7 @@ use super::body::ResponseBody;
 use super::scheme::{Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
-use crate::error::{BoxError, StoreError};
+use crate::error::BoxError;
 use crate::keys::{Key, KeyStore};
 use crate::mac::{MacInput, MacStates, ct_eq_secret};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
@@ -94,7 +94,7 @@ impl<Sch: Scheme> Verifier<Sch> {
         let credentials = match self.scheme.credentials(request) {
             Ok(credentials) => credentials,
             Err(rejection) => {
-                self.log(&rejection, None);
+                rejection.log(self.scheme.name(), None);
                 return Err(rejection);
             }
         };
@@ -109,7 +109,7 @@ impl<Sch: Scheme> Verifier<Sch> {
                 Ok((verified, body))
             }
             Err(rejection) => {
-                self.log(&rejection, Some(self.scheme.key_id(&credentials)));
+                rejection.log(self.scheme.name(), Some(self.scheme.key_id(&credentials)));
                 Err(rejection)
             }
         }
@@ -124,7 +124,11 @@ impl<Sch: Scheme> Verifier<Sch> {
         self.scheme.check_fresh(credentials, now)?;
 
         let key_id = self.scheme.key_id(credentials);
-        let found = self.keys.get(key_id).await.map_err(unavailable)?;
+        let found = self
+            .keys
+            .get(key_id)
+            .await
+            .map_err(Rejection::store_failed)?;
         let (key, refusal) = Key::for_check(found.as_deref(), now);
         let proof = self.scheme.proof(credentials, key)?;
 
@@ -181,7 +185,7 @@ impl<Sch: Scheme> Verifier<Sch> {
                 let first_use = store
                     .insert_if_absent(record, ttl)
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(Rejection::store_failed)?;
                 if !first_use {
                     return Err(Rejection::new(RejectionKind::Replayed));
                 }
@@ -207,27 +211,6 @@ impl<Sch: Scheme> Verifier<Sch> {
             .respond(rejection, &context)
             .map(ResponseBody::rejection)
     }
-
-    fn log(&self, rejection: &Rejection, key_id: Option<&str>) {
-        let scheme = self.scheme.name();
-        let kind = rejection.kind();
-        if kind == RejectionKind::StoreUnavailable {
-            tracing::warn!(
-                scheme,
-                ?kind,
-                key_id,
-                reason = rejection.message(),
-                "request refused: store unavailable"
-            );
-        } else {
-            tracing::debug!(scheme, ?kind, key_id, "request rejected");
-        }
-    }
-}
-
-fn unavailable(error: StoreError) -> Rejection {
-    tracing::warn!(%error, "store failed; failing closed");
-    Rejection::new(RejectionKind::StoreUnavailable)
 }
 
 /// Where the verifier gets the body from. The reader feeds every chunk to the MACs as it arrives.
