@@ -71,6 +71,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::BoxError;
+use crate::verify::PassOrBuffer;
 
 /// Default limit of the body a [`SignLayer`] reads to sign it: 1 MiB, like the verifying layers.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -338,30 +339,20 @@ pin_project! {
     /// body untouched when the signer signs headers only.
     pub struct SignedBody<B> {
         #[pin]
-        kind: Kind<B>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    enum Kind<B> {
-        Streaming { #[pin] body: B },
-        Buffered { data: Option<Bytes> },
+        kind: PassOrBuffer<B>,
     }
 }
 
 impl<B> SignedBody<B> {
     fn streaming(body: B) -> Self {
         Self {
-            kind: Kind::Streaming { body },
+            kind: PassOrBuffer::Pass { body },
         }
     }
 
     fn buffered(data: Bytes) -> Self {
         Self {
-            kind: Kind::Buffered {
-                data: (!data.is_empty()).then_some(data),
-            },
+            kind: PassOrBuffer::buffer(data),
         }
     }
 }
@@ -369,8 +360,8 @@ impl<B> SignedBody<B> {
 impl<B> fmt::Debug for SignedBody<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Streaming { .. } => f.write_str("SignedBody::Streaming(..)"),
-            Kind::Buffered { data } => write!(
+            PassOrBuffer::Pass { .. } => f.write_str("SignedBody::Streaming(..)"),
+            PassOrBuffer::Buffer { data } => write!(
                 f,
                 "SignedBody::Buffered({} bytes)",
                 data.as_ref().map_or(0, Bytes::len)
@@ -390,26 +381,15 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Streaming { body } => body.poll_frame(cx),
-            KindProj::Buffered { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-        }
+        self.project().kind.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Streaming { body } => body.is_end_stream(),
-            Kind::Buffered { data } => data.is_none(),
-        }
+        self.kind.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Streaming { body } => body.size_hint(),
-            Kind::Buffered { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
-        }
+        self.kind.size_hint()
     }
 }
 

@@ -64,33 +64,79 @@ impl Body for VerifiedBody {
 }
 
 pin_project! {
-    /// The response body of a verifying service: the inner service's body, or a rejection.
-    pub struct ResponseBody<B> {
-        #[pin]
-        kind: Kind<B>,
+    /// A body that is either another body, passed through untouched, or one buffer sent as a
+    /// single data frame. A verifying layer answers with one (the inner service's response body,
+    /// or a rejection), and so does a signing layer's request (a streamed body, or the bytes it
+    /// read and signed); both public types wrap this one.
+    #[project = PassOrBufferProj]
+    pub(crate) enum PassOrBuffer<B> {
+        Pass { #[pin] body: B },
+        Buffer { data: Option<Bytes> },
+    }
+}
+
+impl<B> PassOrBuffer<B> {
+    pub(crate) fn buffer(data: Bytes) -> Self {
+        Self::Buffer {
+            data: (!data.is_empty()).then_some(data),
+        }
+    }
+}
+
+impl<B> Body for PassOrBuffer<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        match self.project() {
+            PassOrBufferProj::Pass { body } => body.poll_frame(cx),
+            PassOrBufferProj::Buffer { data } => {
+                Poll::Ready(data.take().map(|d| Ok(Frame::data(d))))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Self::Pass { body } => body.is_end_stream(),
+            Self::Buffer { data } => data.is_none(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Pass { body } => body.size_hint(),
+            Self::Buffer { data } => {
+                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
+            }
+        }
     }
 }
 
 pin_project! {
-    #[project = KindProj]
-    enum Kind<B> {
-        Inner { #[pin] body: B },
-        Rejection { data: Option<Bytes> },
+    /// The response body of a verifying service: the inner service's body, or a rejection.
+    pub struct ResponseBody<B> {
+        #[pin]
+        kind: PassOrBuffer<B>,
     }
 }
 
 impl<B> ResponseBody<B> {
     pub(crate) fn inner(body: B) -> Self {
         Self {
-            kind: Kind::Inner { body },
+            kind: PassOrBuffer::Pass { body },
         }
     }
 
     pub(crate) fn rejection(data: Bytes) -> Self {
         Self {
-            kind: Kind::Rejection {
-                data: (!data.is_empty()).then_some(data),
-            },
+            kind: PassOrBuffer::buffer(data),
         }
     }
 }
@@ -104,8 +150,8 @@ impl<B> Default for ResponseBody<B> {
 impl<B> std::fmt::Debug for ResponseBody<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self.kind {
-            Kind::Inner { .. } => f.write_str("ResponseBody::Inner(..)"),
-            Kind::Rejection { data } => f
+            PassOrBuffer::Pass { .. } => f.write_str("ResponseBody::Inner(..)"),
+            PassOrBuffer::Buffer { data } => f
                 .debug_tuple("ResponseBody::Rejection")
                 .field(data)
                 .finish(),
@@ -124,25 +170,14 @@ where
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        match self.project().kind.project() {
-            KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Rejection { data } => Poll::Ready(data.take().map(|d| Ok(Frame::data(d)))),
-        }
+        self.project().kind.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        match &self.kind {
-            Kind::Inner { body } => body.is_end_stream(),
-            Kind::Rejection { data } => data.is_none(),
-        }
+        self.kind.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
-        match &self.kind {
-            Kind::Inner { body } => body.size_hint(),
-            Kind::Rejection { data } => {
-                SizeHint::with_exact(data.as_ref().map_or(0, |d| d.len() as u64))
-            }
-        }
+        self.kind.size_hint()
     }
 }

@@ -23,6 +23,7 @@ mod scheme;
 mod verified;
 mod verifier;
 
+pub(crate) use self::body::PassOrBuffer;
 pub use self::body::{ResponseBody, VerifiedBody};
 pub use self::layer::{BodyMode, BodySigned, HeadersOnly, ResponseFuture, Verify, VerifyLayer};
 pub use self::scheme::{Proof, Scheme};
