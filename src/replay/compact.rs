@@ -288,8 +288,7 @@ impl fmt::Debug for CompactReplayStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
-
+    use super::super::contract;
     use super::*;
 
     const HOUR: Duration = Duration::from_secs(3600);
@@ -304,28 +303,16 @@ mod tests {
         ReplayKey(bytes)
     }
 
-    #[tokio::test]
-    async fn second_insert_is_a_replay() {
+    #[test]
+    fn second_insert_is_a_replay() {
         let store = CompactReplayStore::new();
-        let key = ReplayKey::new("s", "k", b"salt");
-        assert!(store.insert_if_absent(&key, HOUR).await.unwrap());
-        assert!(!store.insert_if_absent(&key, HOUR).await.unwrap());
-        let other = ReplayKey::new("s", "k", b"salt2");
-        assert!(store.insert_if_absent(&other, HOUR).await.unwrap());
-        assert!(!store.insert_if_absent(&other, HOUR).await.unwrap());
+        contract::second_insert_is_a_replay(&store);
         assert_eq!(store.len(), 2);
     }
 
-    #[tokio::test]
-    async fn entries_expire_after_their_ttl() {
-        let store = CompactReplayStore::new();
-        let key = ReplayKey::new("s", "k", b"n");
-        let ttl = Duration::from_millis(30);
-        assert!(store.insert_if_absent(&key, ttl).await.unwrap());
-        assert!(!store.insert_if_absent(&key, ttl).await.unwrap());
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        assert!(store.insert_if_absent(&key, ttl).await.unwrap());
-        assert!(!store.insert_if_absent(&key, ttl).await.unwrap());
+    #[test]
+    fn entries_expire_after_their_ttl() {
+        contract::entries_expire_after_their_ttl(&CompactReplayStore::new());
     }
 
     #[test]
@@ -340,32 +327,9 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn full_store_fails_closed() {
-        let store = CompactReplayStore::with_capacity(2);
-        for n in [b"a", b"b"] {
-            assert!(
-                store
-                    .insert_if_absent(&ReplayKey::new("s", "k", n), HOUR)
-                    .await
-                    .unwrap()
-            );
-        }
-        let err = store
-            .insert_if_absent(&ReplayKey::new("s", "k", b"c"), HOUR)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "store unavailable: replay store is at capacity"
-        );
-        // A known key is still recognised as a replay when full.
-        assert!(
-            !store
-                .insert_if_absent(&ReplayKey::new("s", "k", b"a"), HOUR)
-                .await
-                .unwrap()
-        );
+    #[test]
+    fn full_store_fails_closed() {
+        contract::full_store_fails_closed(&CompactReplayStore::with_capacity(2));
     }
 
     #[test]
@@ -439,51 +403,15 @@ mod tests {
 
     #[test]
     fn concurrent_inserts_have_one_winner() {
-        let store = CompactReplayStore::new();
-        let wins = AtomicUsize::new(0);
-        let key = ReplayKey::new("s", "k", b"race");
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                scope.spawn(|| {
-                    for _ in 0..100 {
-                        if store.check(&key, HOUR).unwrap() {
-                            wins.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                });
-            }
-        });
-        assert_eq!(wins.load(Ordering::SeqCst), 1);
+        contract::concurrent_inserts_have_one_winner(&CompactReplayStore::new());
     }
 
     #[test]
     fn many_keys_raced_have_one_winner_each() {
-        const KEYS: usize = 20_000;
-        const THREADS: usize = 4;
+        const KEYS: u32 = 20_000;
         let store = CompactReplayStore::new();
-        let keys: Vec<_> = (0..KEYS)
-            .map(|n| ReplayKey::new("s", "k", &n.to_be_bytes()))
-            .collect();
-        let wins: Vec<_> = (0..KEYS).map(|_| AtomicUsize::new(0)).collect();
-        let start = std::sync::Barrier::new(THREADS);
-        std::thread::scope(|scope| {
-            for _ in 0..THREADS {
-                scope.spawn(|| {
-                    start.wait();
-                    for (key, wins) in keys.iter().zip(&wins) {
-                        if store.check(key, HOUR).unwrap() {
-                            wins.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                });
-            }
-        });
-        let doubled = wins
-            .iter()
-            .filter(|w| w.load(Ordering::SeqCst) != 1)
-            .count();
-        assert_eq!(doubled, 0, "keys without exactly one winner");
-        assert_eq!(store.len(), KEYS as u64);
+        contract::many_keys_raced_have_one_winner_each(&store, KEYS);
+        assert_eq!(store.len(), u64::from(KEYS));
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! `RedisReplayStore` (feature `redis`) there.
 
 mod compact;
+#[cfg(test)]
+mod contract;
 mod moka;
 #[cfg(feature = "redis")]
 mod redis;

@@ -131,118 +131,31 @@ impl fmt::Debug for MokaReplayStore {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
+    use super::super::contract;
     use super::*;
 
-    #[tokio::test]
-    async fn second_insert_is_a_replay() {
-        let store = MokaReplayStore::new();
-        let key = ReplayKey::new("s", "k", b"salt");
-        let ttl = Duration::from_secs(60);
-        assert!(store.insert_if_absent(&key, ttl).await.unwrap());
-        assert!(!store.insert_if_absent(&key, ttl).await.unwrap());
-        let other = ReplayKey::new("s", "k", b"salt2");
-        assert!(store.insert_if_absent(&other, ttl).await.unwrap());
+    #[test]
+    fn second_insert_is_a_replay() {
+        contract::second_insert_is_a_replay(&MokaReplayStore::new());
     }
 
-    #[tokio::test]
-    async fn entries_expire_after_their_ttl() {
-        let store = MokaReplayStore::new();
-        let key = ReplayKey::new("s", "k", b"n");
-        assert!(
-            store
-                .insert_if_absent(&key, Duration::from_millis(30))
-                .await
-                .unwrap()
-        );
-        tokio::time::sleep(Duration::from_millis(80)).await;
-        assert!(
-            store
-                .insert_if_absent(&key, Duration::from_millis(30))
-                .await
-                .unwrap()
-        );
+    #[test]
+    fn entries_expire_after_their_ttl() {
+        contract::entries_expire_after_their_ttl(&MokaReplayStore::new());
     }
 
-    #[tokio::test]
-    async fn full_store_fails_closed() {
-        let store = MokaReplayStore::with_capacity(2);
-        let ttl = Duration::from_secs(60);
-        for n in [b"a", b"b"] {
-            assert!(
-                store
-                    .insert_if_absent(&ReplayKey::new("s", "k", n), ttl)
-                    .await
-                    .unwrap()
-            );
-        }
-        let err = store
-            .insert_if_absent(&ReplayKey::new("s", "k", b"c"), ttl)
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "store unavailable: replay store is at capacity"
-        );
-        // A known key is still recognised as a replay when full.
-        assert!(
-            !store
-                .insert_if_absent(&ReplayKey::new("s", "k", b"a"), ttl)
-                .await
-                .unwrap()
-        );
+    #[test]
+    fn full_store_fails_closed() {
+        contract::full_store_fails_closed(&MokaReplayStore::with_capacity(2));
     }
 
     #[test]
     fn concurrent_inserts_have_one_winner() {
-        let store = MokaReplayStore::new();
-        let wins = Arc::new(AtomicUsize::new(0));
-        let key = ReplayKey::new("s", "k", b"race");
-        std::thread::scope(|scope| {
-            for _ in 0..8 {
-                let (store, wins) = (store.clone(), Arc::clone(&wins));
-                scope.spawn(move || {
-                    for _ in 0..100 {
-                        if store.check(&key, Duration::from_secs(60)).unwrap() {
-                            wins.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                });
-            }
-        });
-        assert_eq!(wins.load(Ordering::SeqCst), 1);
+        contract::concurrent_inserts_have_one_winner(&MokaReplayStore::new());
     }
 
     #[test]
     fn many_keys_raced_have_one_winner_each() {
-        // One race per key, started together on every thread: a check-then-insert window shows
-        // up as a key with two winners within a few thousand races.
-        const KEYS: usize = 5_000;
-        const THREADS: usize = 4;
-        let store = MokaReplayStore::new();
-        let keys: Vec<_> = (0..KEYS)
-            .map(|n| ReplayKey::new("s", "k", &n.to_be_bytes()))
-            .collect();
-        let wins: Vec<_> = (0..KEYS).map(|_| AtomicUsize::new(0)).collect();
-        let start = std::sync::Barrier::new(THREADS);
-        std::thread::scope(|scope| {
-            for _ in 0..THREADS {
-                scope.spawn(|| {
-                    start.wait();
-                    for (key, wins) in keys.iter().zip(&wins) {
-                        if store.check(key, Duration::from_secs(60)).unwrap() {
-                            wins.fetch_add(1, Ordering::SeqCst);
-                        }
-                    }
-                });
-            }
-        });
-        let doubled = wins
-            .iter()
-            .filter(|w| w.load(Ordering::SeqCst) != 1)
-            .count();
-        assert_eq!(doubled, 0, "keys without exactly one winner");
+        contract::many_keys_raced_have_one_winner_each(&MokaReplayStore::new(), 5_000);
     }
 }
