@@ -141,6 +141,22 @@ fn salt(tag: &str) -> String {
     format!("{}-{tag}", now_ms())
 }
 
+/// Sends freshly salted requests, 100 ms apart, until one is accepted or 50 were tried (the
+/// connection manager reconnects on its own once Redis is back); the last status.
+async fn status_once_back(addr: std::net::SocketAddr, tag: &str, body: &str) -> StatusCode {
+    let mut status = StatusCode::SERVICE_UNAVAILABLE;
+    for i in 0..50 {
+        status = send(addr, signed(&salt(&format!("{tag}-{i}")), body))
+            .await
+            .status;
+        if status == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    status
+}
+
 #[tokio::test]
 async fn a_salt_accepted_by_one_instance_is_refused_by_the_other() {
     let server = RedisServer::start();
@@ -217,17 +233,7 @@ async fn redis_down_means_503_and_recovery_is_automatic() {
 
     server.restart();
     // The connection manager reconnects on its own; give it a few tries.
-    let mut status = StatusCode::SERVICE_UNAVAILABLE;
-    for i in 0..50 {
-        status = send(addr, signed(&salt(&format!("back-{i}")), "c"))
-            .await
-            .status;
-        if status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_once_back(addr, "back", "c").await, StatusCode::OK);
     // Replays are refused again after the restart.
     let again = salt("again");
     assert_eq!(send(addr, signed(&again, "d")).await.status, StatusCode::OK);
@@ -258,17 +264,7 @@ async fn slow_redis_times_out_closed() {
     );
     server.thaw();
 
-    let mut status = StatusCode::SERVICE_UNAVAILABLE;
-    for i in 0..50 {
-        status = send(addr, signed(&salt(&format!("thawed-{i}")), "c"))
-            .await
-            .status;
-        if status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_once_back(addr, "thawed", "c").await, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -285,17 +281,7 @@ async fn lazy_store_starts_while_redis_is_down() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     server.restart();
-    let mut status = StatusCode::SERVICE_UNAVAILABLE;
-    for i in 1..50 {
-        status = send(addr, signed(&salt(&format!("lazy-{i}")), "a"))
-            .await
-            .status;
-        if status == StatusCode::OK {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status_once_back(addr, "lazy", "a").await, StatusCode::OK);
 }
 
 #[tokio::test]
