@@ -667,57 +667,35 @@ async fn hyper_service_sees_the_verified_caller_and_exact_body() {
 // ---------------------------------------------------------------------------------------------
 // tonic 0.14 over loopback, in front of tonic-health.
 
-mod grpc {
-    use std::future::Future;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
+/// tonic's client side of the Humanos scheme: the crate's `SignLayer` signs each call, then the
+/// signed body goes back into tonic's body type for the channel.
+type SignedGrpc = tower_hmac::sign::Sign<
+    tower::util::MapRequest<
+        tonic::transport::Channel,
+        fn(
+            http::Request<tower_hmac::sign::SignedBody<tonic::body::Body>>,
+        ) -> http::Request<tonic::body::Body>,
+    >,
+    humanos::HumanosSigner,
+>;
 
-    use bytes::Bytes;
-    use http_body_util::{BodyExt, Full};
-    use tonic::body::Body;
-    use tonic::transport::Channel;
-    use tower_hmac::{Secret, humanos};
-
-    /// Client-side signing: buffers the gRPC request body, signs it the Humanos way and sets the
-    /// three headers.
-    #[derive(Clone)]
-    pub struct SignedChannel {
-        pub channel: Channel,
-        pub api_key: &'static str,
-        pub secret: &'static str,
-        pub timestamp_ms: u64,
-    }
-
-    impl tower::Service<http::Request<Body>> for SignedChannel {
-        type Response = http::Response<Body>;
-        type Error = tonic::transport::Error;
-        type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
-
-        fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            tower::Service::poll_ready(&mut self.channel, cx)
-        }
-
-        fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-            let clone = self.channel.clone();
-            let mut channel = std::mem::replace(&mut self.channel, clone);
-            let (api_key, secret, ts) = (self.api_key, self.secret, self.timestamp_ms);
-            Box::pin(async move {
-                let (mut parts, body) = req.into_parts();
-                let bytes: Bytes = body.collect().await.unwrap().to_bytes();
-                let sig = humanos::signature(&Secret::new(secret).unwrap(), ts, &bytes);
-                parts.headers.insert(
-                    "authorization",
-                    format!("Bearer {api_key}").parse().unwrap(),
-                );
-                parts
-                    .headers
-                    .insert("x-timestamp", ts.to_string().parse().unwrap());
-                parts.headers.insert("x-signature", sig.parse().unwrap());
-                let req = http::Request::from_parts(parts, Body::new(Full::new(bytes)));
-                tower::Service::call(&mut channel, req).await
-            })
-        }
-    }
+/// A health client whose calls are signed with the secret `secret_text` at `timestamp_ms`.
+fn signed_client(
+    channel: tonic::transport::Channel,
+    secret_text: &str,
+    timestamp_ms: u64,
+) -> tonic_health::pb::health_client::HealthClient<SignedGrpc> {
+    let signer = humanos::HumanosSigner::new(API_KEY, secret(secret_text))
+        .unwrap()
+        .clock(tower_hmac::ManualClock::new(at_ms(timestamp_ms)));
+    let to_tonic: fn(_) -> _ = |req: http::Request<
+        tower_hmac::sign::SignedBody<tonic::body::Body>,
+    >| { req.map(tonic::body::Body::new) };
+    let service = ServiceBuilder::new()
+        .layer(tower_hmac::sign::SignLayer::new(signer))
+        .map_request(to_tonic)
+        .service(channel);
+    tonic_health::pb::health_client::HealthClient::new(service)
 }
 
 #[tokio::test]
@@ -751,22 +729,12 @@ async fn tonic_server_layer_in_front_of_health() {
     };
 
     // Signed: served.
-    let mut client = HealthClient::new(grpc::SignedChannel {
-        channel: channel.clone(),
-        api_key: API_KEY,
-        secret: SECRET,
-        timestamp_ms: now_ms(),
-    });
+    let mut client = signed_client(channel.clone(), SECRET, now_ms());
     let res = client.check(check()).await.unwrap();
     assert_eq!(res.into_inner().status, ServingStatus::Serving as i32);
 
     // Wrong secret: UNAUTHENTICATED, with the layer's message.
-    let mut client = HealthClient::new(grpc::SignedChannel {
-        channel: channel.clone(),
-        api_key: API_KEY,
-        secret: "WRONG",
-        timestamp_ms: now_ms(),
-    });
+    let mut client = signed_client(channel.clone(), "WRONG", now_ms());
     let status = client.check(check()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "the key or the signature is not valid");
@@ -778,12 +746,7 @@ async fn tonic_server_layer_in_front_of_health() {
     assert_eq!(status.message(), "missing Authorization header");
 
     // Stale timestamp.
-    let mut client = HealthClient::new(grpc::SignedChannel {
-        channel,
-        api_key: API_KEY,
-        secret: SECRET,
-        timestamp_ms: now_ms() - 600_000,
-    });
+    let mut client = signed_client(channel, SECRET, now_ms() - 600_000);
     let status = client.check(check()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "the request timestamp is too old");
