@@ -72,7 +72,25 @@ pub const TAG_LEN: usize = 32;
 /// A decoded signature as sent by a client: exactly 32 bytes.
 ///
 /// Decoding is strict: a wrong length or alphabet is an error, never a shorter compare.
-#[derive(Clone, Copy, PartialEq, Eq)]
+///
+/// A tag has no `PartialEq`, on purpose: the only way to compare two is
+/// [`ct_matches`](Self::ct_matches), in constant time, so a variable-time `==` cannot creep into a
+/// verifier.
+///
+/// ```compile_fail
+/// use tower_hmac::mac::Tag;
+///
+/// let (a, b) = (Tag::from_bytes([1; 32]), Tag::from_bytes([1; 32]));
+/// assert!(a == b); // does not compile: compare tags with `ct_matches`
+/// ```
+///
+/// ```
+/// use tower_hmac::mac::Tag;
+///
+/// let (a, b) = (Tag::from_bytes([1; 32]), Tag::from_bytes([1; 32]));
+/// assert!(a.ct_matches(&b));
+/// ```
+#[derive(Clone, Copy)]
 pub struct Tag([u8; TAG_LEN]);
 
 /// Why a signature could not be decoded.
@@ -326,19 +344,17 @@ mod tests {
 
     #[test]
     fn hex_is_strict_about_length_and_alphabet() {
-        assert_eq!(Tag::from_hex(b""), Err(DecodeError::Length));
+        assert_eq!(Tag::from_hex(b"").err(), Some(DecodeError::Length));
         assert_eq!(
-            Tag::from_hex(&RFC4231_2.as_bytes()[..62]),
-            Err(DecodeError::Length)
+            Tag::from_hex(&RFC4231_2.as_bytes()[..62]).err(),
+            Some(DecodeError::Length)
         );
         let mut bad = RFC4231_2.as_bytes().to_vec();
         bad[0] = b'g';
-        assert_eq!(Tag::from_hex(&bad), Err(DecodeError::Alphabet));
+        assert_eq!(Tag::from_hex(&bad).err(), Some(DecodeError::Alphabet));
         let upper = RFC4231_2.to_uppercase();
-        assert_eq!(
-            Tag::from_hex(upper.as_bytes()),
-            Tag::from_hex(RFC4231_2.as_bytes())
-        );
+        let upper = Tag::from_hex(upper.as_bytes()).unwrap();
+        assert!(upper.ct_matches(&Tag::from_hex(RFC4231_2.as_bytes()).unwrap()));
     }
 
     #[test]
@@ -347,17 +363,17 @@ mod tests {
         let good = b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U=";
         assert!(Tag::from_base64(good).is_ok());
         assert_eq!(
-            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE-arkyJjMFt9FD1Fxl_iNOD5U="),
-            Err(DecodeError::Alphabet)
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE-arkyJjMFt9FD1Fxl_iNOD5U=").err(),
+            Some(DecodeError::Alphabet)
         );
         assert_eq!(
-            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U"),
-            Err(DecodeError::Length)
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U").err(),
+            Some(DecodeError::Length)
         );
         // Non-canonical trailing bits ('V' instead of 'U' before the padding).
         assert_eq!(
-            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5V="),
-            Err(DecodeError::Alphabet)
+            Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5V=").err(),
+            Some(DecodeError::Alphabet)
         );
     }
 
