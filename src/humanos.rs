@@ -70,7 +70,12 @@
 //!   because the vendor does not document it: two identical requests signed in the same
 //!   millisecond, or an HTTP client retrying a request it believes was lost, carry the same
 //!   signature and the second would be refused. Turn it on when your clients never do either.
-//!   Signatures are remembered for `past + future` tolerance.
+//!   A signature is remembered until its timestamp has left the window (`X-Timestamp + past`).
+//! - **Held bodies.** The request is decided when its body is complete, not when its headers
+//!   arrive: a client that sends the headers and holds the body back is refused once its
+//!   timestamp has left the window, or its key was revoked or its secret retired meanwhile. The
+//!   body must arrive within [`body_timeout`](HumanosVerifyLayer::body_timeout) (5 s per MiB of the
+//!   limit by default), or the request is refused with 408 and nothing is recorded.
 //! - **Body.** The body is read up to [`body_limit`](HumanosVerifyLayer::body_limit) (1 MiB by
 //!   default) before the signature is checked; longer bodies get 413 and are not buffered.
 //! - **Proxies.** Anything that rewrites the body (re-encoding JSON, changing the charset,
@@ -251,8 +256,21 @@ impl Scheme for Humanos {
         Some(credentials.signature.as_bytes())
     }
 
-    fn replay_ttl(&self) -> Duration {
-        self.past.saturating_add(self.future)
+    /// Until the timestamp leaves the window: a request is accepted while
+    /// `X-Timestamp >= now - past`, so its signature must be remembered until
+    /// `X-Timestamp + past` (a future-dated request longer than a current one).
+    fn replay_ttl(&self, credentials: &HumanosCredentials, now: SystemTime) -> Duration {
+        let leaves = UNIX_EPOCH
+            .checked_add(Duration::from_millis(credentials.timestamp_ms))
+            .and_then(|ts| ts.checked_add(self.past));
+        match leaves {
+            // One more millisecond: timestamps have millisecond resolution.
+            Some(leaves) => leaves
+                .duration_since(now)
+                .unwrap_or(Duration::ZERO)
+                .saturating_add(Duration::from_millis(1)),
+            None => self.past.saturating_add(self.future),
+        }
     }
 
     fn identity(&self, credentials: HumanosCredentials, _checked: bool) -> HumanosCaller {

@@ -135,7 +135,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
@@ -421,7 +421,7 @@ impl Scheme for Inqud {
         }
     }
 
-    fn replay_ttl(&self) -> Duration {
+    fn replay_ttl(&self, _credentials: &InqudCredentials, _now: SystemTime) -> Duration {
         self.salt_ttl
     }
 

@@ -12,6 +12,7 @@
 //! | [`StaleTimestamp`](RejectionKind::StaleTimestamp), [`FutureTimestamp`](RejectionKind::FutureTimestamp) | 401 | `timestamp_out_of_window` | 16 |
 //! | [`Replayed`](RejectionKind::Replayed) | 401 | `replayed` | 16 |
 //! | [`BodyTooLarge`](RejectionKind::BodyTooLarge) | 413 | `payload_too_large` | 8 `RESOURCE_EXHAUSTED` |
+//! | [`BodyTimeout`](RejectionKind::BodyTimeout) | 408 | `request_timeout` | 4 `DEADLINE_EXCEEDED` |
 //! | [`BodyUnreadable`](RejectionKind::BodyUnreadable) | 400 | `bad_request` | 3 `INVALID_ARGUMENT` |
 //! | [`InvalidRequest`](RejectionKind::InvalidRequest) | 400 | `invalid_request` | 3 `INVALID_ARGUMENT` |
 //! | [`StoreUnavailable`](RejectionKind::StoreUnavailable) | 503 | `unavailable` | 14 `UNAVAILABLE` |
@@ -61,6 +62,8 @@ pub enum RejectionKind {
     Replayed,
     /// The body is larger than the configured limit.
     BodyTooLarge,
+    /// The body did not arrive within the layer's body deadline; nothing was recorded.
+    BodyTimeout,
     /// The body could not be read (the connection failed mid-body).
     BodyUnreadable,
     /// The body was read but is not the request the endpoint expects: malformed JSON, a missing
@@ -76,6 +79,7 @@ impl RejectionKind {
     pub fn status(self) -> StatusCode {
         match self {
             Self::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BodyUnreadable | Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::UNAUTHORIZED,
@@ -86,6 +90,7 @@ impl RejectionKind {
     pub fn grpc_status(self) -> u8 {
         match self {
             Self::BodyTooLarge => 8,
+            Self::BodyTimeout => 4,
             Self::BodyUnreadable | Self::InvalidRequest => 3,
             Self::StoreUnavailable => 14,
             _ => 16,
@@ -104,6 +109,7 @@ impl RejectionKind {
             Self::StaleTimestamp | Self::FutureTimestamp => "timestamp_out_of_window",
             Self::Replayed => "replayed",
             Self::BodyTooLarge => "payload_too_large",
+            Self::BodyTimeout => "request_timeout",
             Self::BodyUnreadable => "bad_request",
             Self::InvalidRequest => "invalid_request",
             Self::StoreUnavailable => "unavailable",
@@ -131,6 +137,7 @@ impl RejectionKind {
             Self::FutureTimestamp => "the request timestamp is too far in the future",
             Self::Replayed => "this request was already used",
             Self::BodyTooLarge => "the request body is too large",
+            Self::BodyTimeout => "the request body did not arrive in time",
             Self::BodyUnreadable => "the request body could not be read",
             Self::InvalidRequest => "the request body is not valid",
             Self::StoreUnavailable => "authentication is temporarily unavailable",
@@ -402,6 +409,13 @@ mod tests {
         let res = respond(&Rejection::new(RejectionKind::BodyTooLarge), None);
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert!(res.headers().get(WWW_AUTHENTICATE).is_none());
+        let res = respond(&Rejection::new(RejectionKind::BodyTimeout), None);
+        assert_eq!(res.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(res.headers().get(WWW_AUTHENTICATE).is_none());
+        assert_eq!(
+            res.body().as_ref(),
+            br#"{"error":"request_timeout","message":"the request body did not arrive in time"}"#
+        );
         let res = respond(&Rejection::new(RejectionKind::StoreUnavailable), None);
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[RETRY_AFTER], "1");
@@ -432,6 +446,7 @@ mod tests {
         assert!(res.body().is_empty());
         for (kind, code) in [
             (RejectionKind::BodyTooLarge, "8"),
+            (RejectionKind::BodyTimeout, "4"),
             (RejectionKind::StoreUnavailable, "14"),
             (RejectionKind::BodyUnreadable, "3"),
             (RejectionKind::InvalidRequest, "3"),

@@ -418,6 +418,49 @@ async fn replay_rejection_is_off_by_default_and_works_when_on() {
     assert!(check(&layer, signed(NOW + 2, b"{}")).await.is_ok());
 }
 
+/// A replay store that records the TTL of every key it is given (and remembers nothing).
+#[derive(Clone, Default)]
+struct TtlRecorder(Arc<std::sync::Mutex<Vec<Duration>>>);
+
+impl tower_hmac::ReplayStore for TtlRecorder {
+    fn insert_if_absent<'a>(
+        &'a self,
+        _key: &'a tower_hmac::ReplayKey,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.0.lock().unwrap().push(ttl);
+        Box::pin(async { Ok(true) })
+    }
+}
+
+#[tokio::test]
+async fn signatures_are_remembered_until_their_timestamp_leaves_the_window() {
+    // A signature must be remembered for as long as the same request could be accepted again:
+    // until `X-Timestamp + past`, counted from the timestamp, not from when it was recorded. A
+    // future-dated request stays acceptable longer than the past tolerance (300 s) after it is
+    // first seen; remembering it only that long would let it be replayed inside its window.
+    let recorder = TtlRecorder::default();
+    let layer = layer_at(NOW).replay_store(recorder.clone());
+    for (ts, expected_ms) in [
+        (NOW + 290_000, 590_001),
+        (NOW, 300_001),
+        (NOW - 299_000, 1_001),
+        (NOW - 300_000, 1),
+    ] {
+        check(&layer, signed(ts, b"{}")).await.unwrap();
+        let ttl = recorder.0.lock().unwrap().pop().unwrap();
+        assert_eq!(ttl, Duration::from_millis(expected_ms), "timestamp {ts}");
+    }
+    // With other tolerances, the past one decides.
+    let layer = layer_at(NOW)
+        .past_tolerance(Duration::from_secs(60))
+        .future_tolerance(Duration::from_secs(600))
+        .replay_store(recorder.clone());
+    check(&layer, signed(NOW + 600_000, b"{}")).await.unwrap();
+    let ttl = recorder.0.lock().unwrap().pop().unwrap();
+    assert_eq!(ttl, Duration::from_millis(660_001));
+}
+
 /// A key store that always fails.
 struct BrokenStore;
 

@@ -1,4 +1,3 @@
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -8,33 +7,31 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
 /// The request body handed to the inner service by a body-signing layer: the exact bytes whose
-/// signature was verified, already in memory.
+/// signature was verified, already in memory, yielded as one data frame.
 ///
-/// It holds the chunks as they arrived (they were fed to the MAC one by one), so the body is
-/// buffered once and never concatenated; it yields them as data frames in order.
+/// The layer holds them in one buffer (see [`Verifier`](super::Verifier) on how a body is read), so
+/// an inner service that collects the body (axum's `Bytes` extractor) gets that buffer back
+/// without another copy.
 #[derive(Debug, Default, Clone)]
 pub struct VerifiedBody {
-    chunks: VecDeque<Bytes>,
-    remaining: u64,
+    data: Option<Bytes>,
 }
 
 impl VerifiedBody {
-    pub(crate) fn new(chunks: Vec<Bytes>) -> Self {
-        let remaining = chunks.iter().map(|c| c.len() as u64).sum();
+    pub(crate) fn new(data: Bytes) -> Self {
         Self {
-            chunks: chunks.into(),
-            remaining,
+            data: (!data.is_empty()).then_some(data),
         }
     }
 
     /// Bytes not yet polled.
     pub fn len(&self) -> u64 {
-        self.remaining
+        self.data.as_ref().map_or(0, |d| d.len() as u64)
     }
 
     /// Whether every byte has been polled (or there were none).
     pub fn is_empty(&self) -> bool {
-        self.remaining == 0
+        self.data.is_none()
     }
 }
 
@@ -46,20 +43,15 @@ impl Body for VerifiedBody {
         self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        let this = self.get_mut();
-        let chunk = this.chunks.pop_front();
-        if let Some(chunk) = &chunk {
-            this.remaining = this.remaining.saturating_sub(chunk.len() as u64);
-        }
-        Poll::Ready(chunk.map(|c| Ok(Frame::data(c))))
+        Poll::Ready(self.get_mut().data.take().map(|d| Ok(Frame::data(d))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.chunks.is_empty()
+        self.data.is_none()
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.remaining)
+        SizeHint::with_exact(self.len())
     }
 }
 

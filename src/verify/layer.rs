@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use http::header::CONTENT_LENGTH;
 use http::{Request, Response};
@@ -108,6 +109,19 @@ impl<Sch: Scheme + Clone> VerifyLayer<Sch, BodySigned> {
     pub fn body_limit(self, bytes: usize) -> Self {
         self.configure(|v| v.body_limit = bytes)
     }
+
+    /// How long reading the body may take, from its first byte to its last (default: 5 s per
+    /// started MiB of the [`body_limit`](Self::body_limit), see [`default_body_timeout`]). A body
+    /// not complete by then is refused with 408 and nothing of the request is recorded.
+    ///
+    /// The deadline matters beyond freeing the connection: the request is decided when its body
+    /// is complete (timestamp window, key status), so a client holding its body back gains nothing,
+    /// but it holds a buffer of up to the limit meanwhile.
+    ///
+    /// [`default_body_timeout`]: super::default_body_timeout
+    pub fn body_timeout(self, timeout: Duration) -> Self {
+        self.configure(|v| v.body_timeout = Some(timeout))
+    }
 }
 
 impl<Sch, M> Clone for VerifyLayer<Sch, M> {
@@ -209,12 +223,13 @@ where
                 declared_len: declared,
                 body,
                 limit: verifier.body_limit,
+                timeout: verifier.body_timeout(),
             };
             let checked = verifier.check(&parts, body).await;
             match checked {
-                Ok((verified, chunks)) => {
+                Ok((verified, bytes)) => {
                     parts.extensions.insert(verified);
-                    let request = Request::from_parts(parts, VerifiedBody::new(chunks));
+                    let request = Request::from_parts(parts, VerifiedBody::new(bytes));
                     Ok(inner.call(request).await?.map(ResponseBody::inner))
                 }
                 Err(rejection) => Ok(verifier.respond(&rejection, &parts)),

@@ -2,8 +2,9 @@
 //!
 //! ```text
 //! request ─► Scheme::credentials ─► Scheme::check_fresh ─► KeyStore::get
-//!         ─► Scheme::proof ─► [bounded body read: BodySigned layers only]
+//!         ─► Scheme::proof ─► [bounded body read, within a deadline: BodySigned layers only]
 //!         ─► HMAC-SHA256 of Scheme::message under each live secret, constant-time compare
+//!         ─► [the read had to wait: Scheme::check_fresh and KeyStore::get again, as of now]
 //!         ─► ReplayStore::insert_if_absent(Scheme::replay_nonce, then the MAC) ─► Scheme::authorize
 //!         ─► inner service, with Verified<Scheme::Identity> in the request extensions
 //! any failure ─► Rejection ─► Responder ─► response (the inner service is not called)
@@ -32,4 +33,6 @@ pub use self::verified::MissingVerified;
 pub use self::verified::{MatchedSecret, Verified};
 #[cfg(feature = "spike")]
 pub(crate) use self::verifier::read_limited;
-pub use self::verifier::{DEFAULT_BODY_LIMIT, Verifier};
+pub use self::verifier::{
+    DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT_PER_MIB, Verifier, default_body_timeout,
+};

@@ -34,6 +34,11 @@ pub enum Proof<'c> {
 /// [`message_suffix`](Self::message_suffix)), the replay check on [`replay_nonce`](Self::replay_nonce),
 /// [`authorize`](Self::authorize) with the live key whose secret matched, and finally
 /// [`identity`](Self::identity).
+///
+/// Freshness and the key's status are decided as of the moment the request is accepted: when
+/// reading the body had to wait for the client, [`check_fresh`](Self::check_fresh) runs again
+/// with the time at the end of the read, and the key is looked up again (it must still be live
+/// and hold the secret that matched).
 pub trait Scheme: Send + Sync + 'static {
     /// The parsed credential headers.
     type Credentials: Send + Sync + 'static;
@@ -49,7 +54,8 @@ pub trait Scheme: Send + Sync + 'static {
     /// Parses the credential headers. Missing or malformed headers are rejections, never panics.
     fn credentials(&self, request: &Parts) -> Result<Self::Credentials, Rejection>;
 
-    /// Checks timestamp windows and the like. Runs before the key lookup.
+    /// Checks timestamp windows and the like. Runs before the key lookup, and again at the end
+    /// of a body read that had to wait.
     fn check_fresh(
         &self,
         credentials: &Self::Credentials,
@@ -104,8 +110,11 @@ pub trait Scheme: Send + Sync + 'static {
         None
     }
 
-    /// How long a nonce is remembered.
-    fn replay_ttl(&self) -> Duration {
+    /// How long a nonce recorded at `now` (when the request is accepted) must be remembered: as
+    /// long as the same request could still be accepted. A scheme with a timestamp window counts
+    /// it from the timestamp (until it leaves the window), not from `now`.
+    fn replay_ttl(&self, credentials: &Self::Credentials, now: SystemTime) -> Duration {
+        let _ = (credentials, now);
         Duration::from_secs(24 * 60 * 60)
     }
 

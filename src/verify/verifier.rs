@@ -1,12 +1,15 @@
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
 
-use bytes::{Buf, Bytes};
+use bytes::{Buf, Bytes, BytesMut};
 use http::request::Parts;
 use http::{HeaderValue, Response};
 use http_body::Body;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::{LengthLimitError, Limited};
 
 use super::body::ResponseBody;
 use super::scheme::{Proof, Scheme};
@@ -21,6 +24,16 @@ use crate::replay::{ReplayKey, ReplayStore};
 /// Default body limit of body-signing layers: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// The default body deadline, per started MiB of the body limit (and at least this): 5 s, so a
+/// client must send at least about 1.6 Mbit/s. Set another with `body_timeout` on the layer.
+pub const DEFAULT_BODY_TIMEOUT_PER_MIB: Duration = Duration::from_secs(5);
+
+/// The default body deadline for a body limit of `limit` bytes.
+pub fn default_body_timeout(limit: usize) -> Duration {
+    let mibs = limit.div_ceil(1024 * 1024).max(1);
+    DEFAULT_BODY_TIMEOUT_PER_MIB.saturating_mul(u32::try_from(mibs).unwrap_or(u32::MAX))
+}
+
 /// The verification pipeline of one scheme with its stores, clock and responder.
 ///
 /// Layers share one `Verifier` between all their services. [`Verifier::verify`] runs the whole
@@ -34,6 +47,8 @@ pub struct Verifier<Sch> {
     responder: Arc<dyn Responder>,
     challenge: HeaderValue,
     pub(crate) body_limit: usize,
+    /// `None`: derived from the limit ([`default_body_timeout`]).
+    pub(crate) body_timeout: Option<Duration>,
     pub(crate) signs_body: bool,
 }
 
@@ -49,8 +64,15 @@ impl<Sch: Scheme> Verifier<Sch> {
             replay: None,
             responder: Arc::new(DefaultResponder),
             body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: None,
             signs_body: true,
         }
+    }
+
+    /// How long reading the body may take: the configured deadline, or the default for the limit.
+    pub(crate) fn body_timeout(&self) -> Duration {
+        self.body_timeout
+            .unwrap_or_else(|| default_body_timeout(self.body_limit))
     }
 
     pub(crate) fn set_clock(&mut self, clock: impl Clock) {
@@ -120,6 +142,8 @@ impl<Sch: Scheme> Verifier<Sch> {
         credentials: &Sch::Credentials,
         body: R,
     ) -> Result<(Arc<str>, Option<MatchedSecret>, R::Output), Rejection> {
+        // Everything decided here, before the body, is only a first check that spares the body
+        // read; what decides is taken again as of acceptance, below.
         let now = self.clock.now();
         self.scheme.check_fresh(credentials, now)?;
 
@@ -142,7 +166,9 @@ impl<Sch: Scheme> Verifier<Sch> {
             }
         }
 
-        let body = body.read(&mut macs).await?;
+        // A request already known to be refused is read only for the MAC work (an unknown key
+        // must cost what a known one does); its bytes are not kept.
+        let read = body.read(&mut macs, refusal.is_none()).await?;
 
         let matched = match proof {
             Proof::Mac(tag) => macs.finish(
@@ -160,16 +186,24 @@ impl<Sch: Scheme> Verifier<Sch> {
         }
         let matched = match (proof, matched) {
             (Proof::Unsigned, _) => None,
-            (_, Some(index)) => Some(MatchedSecret {
-                index,
-                label: key.secrets().get(index).and_then(|s| s.label_arc()),
-            }),
+            (_, Some(index)) => Some(index),
             (_, None) => return Err(Rejection::new(RejectionKind::InvalidSignature)),
+        };
+
+        // The request is accepted now, not when its headers arrived: a client that held its body
+        // back must not carry a timestamp, a key or a secret past the end of its validity.
+        let now = if read.waited {
+            let now = self.clock.now();
+            self.scheme.check_fresh(credentials, now)?;
+            self.recheck_key(key, matched, now).await?;
+            now
+        } else {
+            now
         };
 
         if let (Some(store), Some(nonce)) = (&self.replay, self.scheme.replay_nonce(credentials)) {
             let name = self.scheme.name();
-            let ttl = self.scheme.replay_ttl();
+            let ttl = self.scheme.replay_ttl(credentials, now);
             let nonce_record = ReplayKey::new(name, key_id, nonce);
             // The verified MAC is recorded too, unless it is the nonce already: a signed message
             // is then accepted once, even where the scheme's encoding lets the same message be
@@ -194,7 +228,47 @@ impl<Sch: Scheme> Verifier<Sch> {
         // Only a live key whose proof matched gets here (a refusal returned above), so a policy
         // refusal is never an answer to a caller without the secret.
         self.scheme.authorize(credentials, key)?;
-        Ok((key.id_arc(), matched, body))
+        let matched = matched.map(|index| MatchedSecret {
+            index,
+            label: key.secrets().get(index).and_then(|s| s.label_arc()),
+        });
+        Ok((key.id_arc(), matched, read.output))
+    }
+
+    /// After a body read that had to wait: the key is looked up again, and it must still be live
+    /// at `now` and still hold, live, the secret that matched (`matched`, its position in `key`,
+    /// the key as found before the read). Revoking a key, ending its life or retiring a secret
+    /// while a client holds its body back thus refuses the request.
+    async fn recheck_key(
+        &self,
+        key: &Key,
+        matched: Option<usize>,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let current = self
+            .keys
+            .get(key.id())
+            .await
+            .map_err(Rejection::store_failed)?;
+        let (current, refusal) = Key::for_check(current.as_deref(), now);
+        if let Some(kind) = refusal {
+            return Err(Rejection::new(kind));
+        }
+        let Some(index) = matched else {
+            return Ok(());
+        };
+        let secret = key.secrets().get(index).map(|s| s.secret().expose());
+        let still_live = secret.is_some_and(|secret| {
+            current
+                .secrets()
+                .iter()
+                .any(|s| s.is_live_at(now) && ct_eq_secret(secret, s.secret().expose()))
+        });
+        if still_live {
+            Ok(())
+        } else {
+            Err(Rejection::new(RejectionKind::InvalidSignature))
+        }
     }
 
     /// The response for `rejection`, built by the configured responder.
@@ -213,15 +287,24 @@ impl<Sch: Scheme> Verifier<Sch> {
     }
 }
 
+/// What reading a body gave: the output for the inner service, and whether the read had to wait
+/// for the client (after which the request is decided again, as of the end of the read).
+pub(crate) struct Read<T> {
+    pub(crate) output: T,
+    pub(crate) waited: bool,
+}
+
 /// Where the verifier gets the body from. The reader feeds every chunk to the MACs as it arrives.
 pub(crate) trait ReadBody: Send {
     /// What the inner service gets afterwards.
     type Output: Send;
 
+    /// Reads the body into the MACs; keeps its bytes only if `keep`.
     fn read(
         self,
         macs: &mut MacStates,
-    ) -> impl Future<Output = Result<Self::Output, Rejection>> + Send;
+        keep: bool,
+    ) -> impl Future<Output = Result<Read<Self::Output>, Rejection>> + Send;
 }
 
 /// A body already in memory ([`Verifier::verify`]).
@@ -230,9 +313,12 @@ pub(crate) struct InMemory<'a>(pub(crate) &'a [u8]);
 impl ReadBody for InMemory<'_> {
     type Output = ();
 
-    async fn read(self, macs: &mut MacStates) -> Result<(), Rejection> {
+    async fn read(self, macs: &mut MacStates, _keep: bool) -> Result<Read<()>, Rejection> {
         macs.update_body(self.0);
-        Ok(())
+        Ok(Read {
+            output: (),
+            waited: false,
+        })
     }
 }
 
@@ -242,16 +328,20 @@ pub(crate) struct NoBody;
 impl ReadBody for NoBody {
     type Output = ();
 
-    async fn read(self, _macs: &mut MacStates) -> Result<(), Rejection> {
-        Ok(())
+    async fn read(self, _macs: &mut MacStates, _keep: bool) -> Result<Read<()>, Rejection> {
+        Ok(Read {
+            output: (),
+            waited: false,
+        })
     }
 }
 
-/// A request body read frame by frame, at most `limit` bytes of it.
+/// A request body read frame by frame: at most `limit` bytes of it, within `timeout`.
 pub(crate) struct Streamed<B> {
     pub(crate) declared_len: Option<u64>,
     pub(crate) body: B,
     pub(crate) limit: usize,
+    pub(crate) timeout: Duration,
 }
 
 impl<B> ReadBody for Streamed<B>
@@ -260,26 +350,146 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    /// The chunks as they arrived: the one buffer of the body, handed on without concatenation.
-    type Output = Vec<Bytes>;
+    /// The body in one buffer.
+    type Output = Bytes;
 
-    async fn read(self, macs: &mut MacStates) -> Result<Vec<Bytes>, Rejection> {
+    async fn read(self, macs: &mut MacStates, keep: bool) -> Result<Read<Bytes>, Rejection> {
         if self.declared_len.is_some_and(|len| len > self.limit as u64) {
             return Err(Rejection::new(RejectionKind::BodyTooLarge));
         }
-        let mut body = std::pin::pin!(Limited::new(self.body, self.limit));
-        let mut chunks = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(body_error)?;
-            if let Ok(mut data) = frame.into_data() {
+        let mut body = pin!(Limited::new(self.body, self.limit));
+        let mut held = Coalesced::new(self.declared_len, keep);
+        let mut deadline = Deadline::new(self.timeout);
+        let mut waited = false;
+        loop {
+            let frame = poll_fn(|cx| match body.as_mut().poll_frame(cx) {
+                Poll::Ready(frame) => Poll::Ready(Ok(frame)),
+                Poll::Pending => {
+                    waited = true;
+                    deadline.poll_expired(cx).map(Err)
+                }
+            })
+            .await?;
+            let Some(frame) = frame else { break };
+            if deadline.is_past() {
+                return Err(deadline.rejection());
+            }
+            if let Ok(mut data) = frame.map_err(body_error)?.into_data() {
                 let chunk = data.copy_to_bytes(data.remaining());
                 macs.update_body(&chunk);
-                if !chunk.is_empty() {
-                    chunks.push(chunk);
-                }
+                held.push(chunk);
             }
         }
-        Ok(chunks)
+        Ok(Read {
+            output: held.finish(),
+            waited,
+        })
+    }
+}
+
+/// The deadline of one body read. It starts with the read; the timer behind it is only set up
+/// the first time the body is not ready, so a body that is already in memory costs no timer.
+///
+/// It runs on Tokio's timer when the read runs inside a Tokio runtime (every server this crate is
+/// tested with). Elsewhere it is still checked each time a frame arrives, so a late body is
+/// refused; a body that never arrives is then left to the server's own timeouts.
+struct Deadline {
+    timeout: Duration,
+    started: Instant,
+    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Deadline {
+    fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            started: Instant::now(),
+            timer: None,
+        }
+    }
+
+    fn is_past(&self) -> bool {
+        self.started.elapsed() > self.timeout
+    }
+
+    fn rejection(&self) -> Rejection {
+        Rejection::with_message(
+            RejectionKind::BodyTimeout,
+            format!(
+                "the request body did not arrive within {} ms",
+                self.timeout.as_millis()
+            ),
+        )
+    }
+
+    /// Ready with the refusal once the deadline has passed; pending (and woken then) before.
+    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<Rejection> {
+        if self.is_past() {
+            return Poll::Ready(self.rejection());
+        }
+        if self.timer.is_none() && tokio::runtime::Handle::try_current().is_ok() {
+            let at = self.started.checked_add(self.timeout);
+            self.timer = at.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
+        }
+        let fired = self
+            .timer
+            .as_mut()
+            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
+        if fired {
+            Poll::Ready(self.rejection())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// The bytes of a body as it is read, in one buffer whatever the framing.
+///
+/// Each frame a server hands on is a slice of its read buffer and keeps that whole buffer alive,
+/// so a body sent as many small frames would hold many buffers if its frames were kept. A body
+/// that arrives as one frame is kept as it is (one buffer, no copy); from the second frame on,
+/// every byte is copied into one buffer, sized from `Content-Length` when the request declares
+/// one. A request whose bytes are not kept (`keep` false) holds nothing.
+struct Coalesced {
+    keep: bool,
+    declared_len: Option<u64>,
+    first: Option<Bytes>,
+    joined: BytesMut,
+}
+
+impl Coalesced {
+    fn new(declared_len: Option<u64>, keep: bool) -> Self {
+        Self {
+            keep,
+            declared_len,
+            first: None,
+            joined: BytesMut::new(),
+        }
+    }
+
+    fn push(&mut self, chunk: Bytes) {
+        if !self.keep || chunk.is_empty() {
+            return;
+        }
+        if self.first.is_none() && self.joined.is_empty() {
+            self.first = Some(chunk);
+            return;
+        }
+        if let Some(first) = self.first.take() {
+            // The limit was checked against the declared length before the read.
+            let declared = self.declared_len.and_then(|len| usize::try_from(len).ok());
+            let wanted = first.len().saturating_add(chunk.len());
+            self.joined.reserve(declared.unwrap_or(0).max(wanted));
+            self.joined.extend_from_slice(&first);
+        }
+        self.joined.extend_from_slice(&chunk);
+    }
+
+    fn finish(self) -> Bytes {
+        match self.first {
+            Some(first) => first,
+            None => self.joined.freeze(),
+        }
     }
 }
 
@@ -307,7 +517,7 @@ where
     if declared_len.is_some_and(|len| len > limit as u64) {
         return Err(Rejection::new(RejectionKind::BodyTooLarge));
     }
-    match Limited::new(body, limit).collect().await {
+    match http_body_util::BodyExt::collect(Limited::new(body, limit)).await {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(error) => Err(body_error(error)),
     }
@@ -323,6 +533,7 @@ impl<Sch: Clone> Clone for Verifier<Sch> {
             responder: Arc::clone(&self.responder),
             challenge: self.challenge.clone(),
             body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
             signs_body: self.signs_body,
         }
     }
@@ -334,6 +545,7 @@ impl<Sch: fmt::Debug> fmt::Debug for Verifier<Sch> {
             .field("scheme", &self.scheme)
             .field("replay_store", &self.replay.is_some())
             .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
             .finish_non_exhaustive()
     }
 }
