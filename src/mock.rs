@@ -19,8 +19,14 @@
 //! `400 invalid_request`). Refusals are the layers' own: 401 for every authentication failure,
 //! 400 for a malformed exchange body, 413 for a body over the limit.
 //!
-//! The Humanos and Inqud layers share one replay store (see [`router`]): an Inqud salt or a
-//! Humanos signature is accepted once.
+//! The Inqud layer records every salt in a replay store (see [`router`]), so a salt is accepted
+//! once. The Humanos layer has no replay store, as the layer has none by default: Humanos's
+//! protocol has no nonce, and honest requests can carry the same signature. Every bodiless request
+//! signs its timestamp alone, whatever its method, path and query string, so two GETs
+//! (`?page=1` and `?page=2`, say) signed with the same key in the same millisecond carry the same
+//! signature; so do two identical bodies signed in the same millisecond.
+//! [`MockConfig::humanos_replay`] turns the store on for Humanos too (sharing Inqud's): a signature
+//! is then accepted once, and the second of such requests gets `401 replayed`.
 //!
 //! # Serving
 //!
@@ -108,6 +114,12 @@ pub struct MockConfig {
     /// Proficient projects.
     #[serde(default)]
     pub proficient: Vec<ProficientConfig>,
+    /// Whether the Humanos layer refuses a signature it has already accepted (TOML key
+    /// `humanos_replay`, default `false`, the layer's own default). Every bodiless request signs
+    /// its timestamp alone, so with this on, two honest GETs signed with the same key in the same
+    /// millisecond collide and the second gets `401 replayed`.
+    #[serde(default)]
+    pub humanos_replay: bool,
 }
 
 /// One Humanos API key and its signature secret.
@@ -196,6 +208,7 @@ impl Default for MockConfig {
                 secret: PROFICIENT_SECRET.into(),
                 hmac_required: true,
             }],
+            humanos_replay: false,
         }
     }
 }
@@ -207,6 +220,7 @@ impl std::fmt::Debug for MockConfig {
             .field("inqud", &self.inqud.len())
             .field("spike", &self.spike.len())
             .field("proficient", &self.proficient.len())
+            .field("humanos_replay", &self.humanos_replay)
             .finish_non_exhaustive()
     }
 }
@@ -218,13 +232,15 @@ impl MockConfig {
     }
 }
 
-/// The mock's router, with an in-process replay store ([`MokaReplayStore`]).
+/// The mock's router, with an in-process replay store ([`MokaReplayStore`]) for Inqud (and for
+/// Humanos when [`MockConfig::humanos_replay`] is on).
 pub fn router(config: &MockConfig) -> Result<Router, BoxError> {
     router_with_store(config, MokaReplayStore::new())
 }
 
-/// The mock's router, its Humanos and Inqud layers sharing `replay` (a `replay::RedisReplayStore`,
-/// feature `redis`, to share it between several servers).
+/// The mock's router, its Inqud layer (and its Humanos layer when [`MockConfig::humanos_replay`]
+/// is on) recording into `replay` (a `replay::RedisReplayStore`, feature `redis`, to share it
+/// between several servers).
 pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
@@ -277,10 +293,14 @@ pub fn router_with_store(
     };
     let tokens = SpikeTokenKeys::new(token_key)?;
 
+    let mut humanos_layer = HumanosVerifyLayer::new(humanos_keys);
+    if config.humanos_replay {
+        humanos_layer = humanos_layer.replay_store(Arc::clone(&replay));
+    }
     let humanos = Router::new()
         .route("/v0/processes", get(humanos_processes))
         .route("/v0/process/generate", post(humanos_generate))
-        .layer(HumanosVerifyLayer::new(humanos_keys).replay_store(Arc::clone(&replay)));
+        .layer(humanos_layer);
     let inqud = Router::new()
         .route("/v1/user/wallet/balances", get(inqud_balances))
         .route("/v1/user/payments/payout", post(inqud_payout))

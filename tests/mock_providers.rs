@@ -178,22 +178,6 @@ async fn humanos_routes() {
         "the request timestamp is too old",
     );
 
-    // The same signed request twice: the mock remembers signatures.
-    let headers = humanos::sign_request(HUMANOS_KEY, &secret(HUMANOS_SECRET), ts + 3, b"").unwrap();
-    let request = || {
-        let mut r = get("/v0/processes");
-        r.headers_mut().extend(headers.clone());
-        r
-    };
-    assert_eq!(send(addr, request()).await.status, StatusCode::OK);
-    let reply = send(addr, request()).await;
-    refusal(
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "replayed",
-        "this request was already used",
-    );
-
     // A body over 1 MiB, signed by a client whose own limit is larger: 413.
     let big = vec![b' '; 1024 * 1024 + 1];
     let layer = humanos_at(HUMANOS_KEY, HUMANOS_SECRET, ts + 4).body_limit(2 * 1024 * 1024);
@@ -204,6 +188,53 @@ async fn humanos_routes() {
         "payload_too_large",
         "the request body is too large",
     );
+}
+
+/// Two GETs to `/v0/processes`, `?page=1` then `?page=2`, both signed with the demo key at the
+/// same millisecond: a bodiless request signs its timestamp alone, so they carry the same
+/// signature. Returns both replies.
+async fn two_gets_signed_in_the_same_millisecond(addr: SocketAddr) -> (Reply, Reply) {
+    let ts = now_ms();
+    let headers = humanos::sign_request(HUMANOS_KEY, &secret(HUMANOS_SECRET), ts, b"").unwrap();
+    let page = |n: u32| {
+        let mut r = get(&format!("/v0/processes?page={n}"));
+        r.headers_mut().extend(headers.clone());
+        r
+    };
+    (send(addr, page(1)).await, send(addr, page(2)).await)
+}
+
+#[tokio::test]
+async fn honest_requests_refused_two_humanos_gets_in_the_same_millisecond_both_pass_by_default() {
+    let addr = serve(&MockConfig::default()).await;
+    let (first, second) = two_gets_signed_in_the_same_millisecond(addr).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
+    assert_eq!(first.body, second.body);
+    assert_eq!(first.json()["api_key"], HUMANOS_KEY);
+}
+
+#[tokio::test]
+async fn honest_requests_refused_humanos_replay_on_refuses_the_second_of_two_gets() {
+    let from_toml = MockConfig::from_toml(&format!(
+        "humanos_replay = true\n[[humanos]]\napi_key = {HUMANOS_KEY:?}\nsecret = {HUMANOS_SECRET:?}\n"
+    ))
+    .unwrap();
+    let with_field = MockConfig {
+        humanos_replay: true,
+        ..MockConfig::default()
+    };
+    for config in [from_toml, with_field] {
+        let addr = serve(&config).await;
+        let (first, second) = two_gets_signed_in_the_same_millisecond(addr).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+        refusal(
+            &second,
+            StatusCode::UNAUTHORIZED,
+            "replayed",
+            "this request was already used",
+        );
+    }
 }
 
 #[tokio::test]
@@ -383,6 +414,7 @@ async fn the_sample_configuration_and_a_custom_one() {
         env!("CARGO_MANIFEST_DIR")
     );
     let sample = MockConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(!sample.humanos_replay);
     let addr = serve(&sample).await;
     let signer = ProficientSigner::new(PROFICIENT_KEY, &secret(PROFICIENT_SECRET), PROFICIENT_USER);
     let reply = signed(addr, SignLayer::new(signer.unwrap()), get("/interactions")).await;
