@@ -424,7 +424,8 @@ pub async fn serve(listener: TcpListener, router: Router, options: ServeOptions)
 }
 
 /// [`serve`], until `signal` completes: then no connection is accepted any more, idle ones are
-/// closed, and requests in flight are answered (within the request timeout) before it returns.
+/// closed, requests in flight are answered, and it returns once every connection has ended,
+/// which the two timeouts bound.
 ///
 /// HTTP/1.1 only, as the vendors' clients speak it: hyper has no header-read timeout for HTTP/2.
 /// An error accepting a connection (too many open files, say) is logged and the accept loop
