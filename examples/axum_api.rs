@@ -3,6 +3,8 @@
 //! ```text
 //! cargo run --example axum_api            # http://127.0.0.1:3000, prints a curl to try
 //! ```
+//!
+//! Served with a header-read timeout and a request timeout (`support/serve.rs`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,6 +13,9 @@ use axum::{Json, Router};
 use serde_json::{Value, json};
 use tower_hmac::humanos::{self, HumanosCaller, HumanosVerifyLayer};
 use tower_hmac::{Key, MemoryKeyStore, Secret, Verified};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 /// `GET /me`: who called, and the timestamp they signed.
 async fn me(caller: Verified<HumanosCaller>) -> Json<Value> {
@@ -46,6 +51,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     println!(
         "curl -s http://{addr}/me -H 'Authorization: Bearer YOUR_API_KEY' -H 'X-Timestamp: {now}' -H 'X-Signature: {signature}'"
     );
-    axum::serve(listener, app).await?;
+    serve::serve(listener, app).await;
     Ok(())
 }

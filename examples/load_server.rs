@@ -19,6 +19,9 @@
 //! script is printed and sent unchanged for the whole run: it stays valid for the layer's 300 s
 //! window, and this layer has no replay store unless one is configured (the vendor's protocol has
 //! no nonce). Run each Humanos measurement within five minutes of printing its script.
+//!
+//! Every route is served alike, with the examples' header-read and request timeouts
+//! (`support/serve.rs`), so their per-request timer costs both sides of each pair the same.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,6 +31,9 @@ use bytes::Bytes;
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::proficient::{self, ProficientHmac, ProficientVerifyLayer};
 use tower_hmac::{Key, MemoryKeyStore, Secret};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 const HUMANOS_KEY: &str = "load-api-key";
 const HUMANOS_SECRET: &str = "load-signature-secret";
@@ -81,7 +87,7 @@ fn serve(port: u16, workers: usize) {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind 127.0.0.1");
-        axum::serve(listener, router()).await.expect("serve");
+        serve::serve(listener, router()).await;
     });
 }
 

@@ -7,17 +7,21 @@
 //! cargo run --release --example mock_providers -- --addr 0.0.0.0:9000
 //! cargo run --release --example mock_providers -- --config examples/mock_providers.toml
 //! cargo run --release --example mock_providers -- --redis redis://127.0.0.1:6379/
+//! cargo run --release --example mock_providers -- --humanos-replay
+//! cargo run --release --example mock_providers -- --header-timeout 5 --request-timeout 60
 //! ```
 //!
-//! The routes and their answers are documented in `tower_hmac::mock`. On start the server prints
-//! its address and curl commands for every route, made with the first credentials of each
-//! provider (the secrets are printed too: this is a mock, meant for demo credentials).
+//! The routes and their answers are documented in `tower_hmac::mock`, and so are the timeouts
+//! (`tower_hmac::mock::serve`). On start the server prints its address and curl commands for every
+//! route, made with the first credentials of each provider (the secrets are printed too: this is
+//! a mock, meant for demo credentials).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
-use tower_hmac::mock::{self, MockConfig};
+use tower_hmac::mock::{self, MockConfig, ServeOptions};
 use tower_hmac::replay::RedisReplayStore;
 
 /// Serve mock Humanos, Inqud, Spike and Proficient APIs verified by tower-hmac's layers.
@@ -29,10 +33,24 @@ struct Args {
     /// TOML file replacing the built-in demo credentials (see examples/mock_providers.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Redis URL: keep the replay history (Inqud salts, Humanos signatures) in Redis, shared by
-    /// every mock server using it, instead of in this process.
+    /// Redis URL: keep the replay history (Inqud salts, and Humanos signatures with
+    /// --humanos-replay) in Redis, shared by every mock server using it, instead of in this
+    /// process.
     #[arg(long)]
     redis: Option<String>,
+    /// Refuse a Humanos signature seen before (`humanos_replay = true` in the TOML file does the
+    /// same). Off by default: two bodiless requests signed with the same key in the same
+    /// millisecond carry the same signature, and the second would get 401 replayed.
+    #[arg(long)]
+    humanos_replay: bool,
+    /// Seconds a client may take to send a request's headers, or stay idle between requests,
+    /// before its connection is closed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout: u64,
+    /// Seconds a request may take from its headers to its answer, body included; past them the
+    /// answer is 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout: u64,
 }
 
 #[tokio::main]
@@ -44,11 +62,12 @@ async fn main() {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => MockConfig::from_toml(&std::fs::read_to_string(path)?)
             .map_err(|e| format!("{}: {e}", path.display()))?,
         None => MockConfig::default(),
     };
+    config.humanos_replay |= args.humanos_replay;
     let app = match &args.redis {
         Some(url) => mock::router_with_store(&config, RedisReplayStore::connect_lazy(url)?)?,
         None => mock::router(&config)?,
@@ -60,12 +79,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
         Some(url) => println!("replay store: Redis at {url}"),
         None => println!("replay store: in process"),
     }
+    if config.humanos_replay {
+        println!("Humanos: a signature is accepted once");
+    } else {
+        println!("Humanos: no replay store (--humanos-replay turns it on)");
+    }
+    println!(
+        "timeouts: headers {} s, request {} s",
+        args.header_timeout, args.request_timeout
+    );
     println!();
     print!("{}", mock::curl_examples(addr, &config)?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let options = ServeOptions::default()
+        .header_read_timeout(Duration::from_secs(args.header_timeout))
+        .request_timeout(Duration::from_secs(args.request_timeout));
+    mock::serve_with_shutdown(listener, app, options, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

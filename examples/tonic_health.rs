@@ -6,6 +6,8 @@
 //! cargo run --example tonic_health
 //! ```
 
+use std::time::Duration;
+
 use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tonic::transport::Channel;
@@ -28,11 +30,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
 
     // The server: the Proficient layer in front of every gRPC service. It reads headers only, so
     // streaming calls stream through it.
+    //
+    // Timeouts: `timeout` bounds every call, from its headers to its answer (CANCELLED past it;
+    // a shorter `grpc-timeout` sent by the client wins). tonic serves HTTP/2, for which hyper has
+    // no header-read timeout: a call's headers arrive as frames on a connection that stays open
+    // between calls. Keepalive pings close a connection whose peer stopped answering; a peer
+    // that answers them keeps an idle connection open (`max_connection_age` would bound it).
     let (_reporter, health) = tonic_health::server::health_reporter();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     tokio::spawn(
         tonic::transport::Server::builder()
+            .timeout(Duration::from_secs(30))
+            .http2_keepalive_interval(Some(Duration::from_secs(30)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(10)))
             .layer(ProficientVerifyLayer::new(keys))
             .add_service(health)
             .serve_with_incoming(TcpIncoming::from(listener)),

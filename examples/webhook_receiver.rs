@@ -5,12 +5,17 @@
 //! ```text
 //! cargo run --example webhook_receiver     # http://127.0.0.1:3001/webhooks, prints a curl
 //! ```
+//!
+//! Served with a header-read timeout and a request timeout (`support/serve.rs`).
 
 use axum::Router;
 use axum::routing::post;
 use bytes::Bytes;
 use tower_hmac::inqud::{self, InqudCaller, InqudModes, InqudVerifyLayer};
 use tower_hmac::{Key, MemoryKeyStore, Secret, Verified};
+
+#[path = "support/serve.rs"]
+mod serve;
 
 const SENDER: &str = "TKN-webhook-sender";
 const SECRET: &str = "shared-webhook-secret";
@@ -46,6 +51,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         curl += &format!(" -H '{name}: {}'", value.to_str()?);
     }
     println!("listening on http://{addr}/webhooks; deliver (a second time: 401 replayed):\n{curl}");
-    axum::serve(listener, app).await?;
+    serve::serve(listener, app).await;
     Ok(())
 }

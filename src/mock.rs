@@ -3,7 +3,8 @@
 //! [`router`] returns one axum [`Router`] answering the vendors' published routes with the
 //! credentials of a [`MockConfig`]; by default ([`MockConfig::default`]) those are the example
 //! values of the vendors' own documentation, so their client snippets work against it unchanged
-//! but for the host. `examples/mock_providers.rs` serves it; tests can serve the same router.
+//! but for the host. [`serve`] serves it with timeouts (below); `examples/mock_providers.rs` runs
+//! both, and tests can serve exactly the same.
 //!
 //! | provider | routes | verified by |
 //! |---|---|---|
@@ -18,18 +19,49 @@
 //! `400 invalid_request`). Refusals are the layers' own: 401 for every authentication failure,
 //! 400 for a malformed exchange body, 413 for a body over the limit.
 //!
-//! The Humanos and Inqud layers share one replay store (see [`router`]): an Inqud salt or a
-//! Humanos signature is accepted once.
+//! The Inqud layer records every salt in a replay store (see [`router`]), so a salt is accepted
+//! once. The Humanos layer has no replay store, as the layer has none by default: Humanos's
+//! protocol has no nonce, and honest requests can carry the same signature. Every bodiless request
+//! signs its timestamp alone, whatever its method, path and query string, so two GETs
+//! (`?page=1` and `?page=2`, say) signed with the same key in the same millisecond carry the same
+//! signature; so do two identical bodies signed in the same millisecond.
+//! [`MockConfig::humanos_replay`] turns the store on for Humanos too (sharing Inqud's): a signature
+//! is then accepted once, and the second of such requests gets `401 replayed`.
+//!
+//! # Serving
+//!
+//! [`serve`] (and [`serve_with_shutdown`]) serve the router over HTTP/1.1 with two deadlines from
+//! [`ServeOptions`], so that no client can hold a connection open without sending a request:
+//!
+//! - a header-read timeout (hyper's, 10 s by default): a connection that does not finish sending
+//!   a request's headers in time, or stays idle between requests, is closed without an answer;
+//! - a request timeout (tower-http's [`TimeoutLayer`], 30 s by default): a request not answered in
+//!   time, such as one whose body stalls below its `Content-Length` on a route that reads it, gets
+//!   `408 Request Timeout`.
+//!
+//! A route that does not read the body (Proficient's, Spike's `userinfo`) answers without waiting
+//! for it; the connection is then closed, unless the rest of the body had already arrived.
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{get, post, post_service};
 use bytes::Bytes;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_layer::Layer;
 
 use crate::error::BoxError;
 use crate::humanos::{HumanosCaller, HumanosVerifyLayer};
@@ -82,6 +114,12 @@ pub struct MockConfig {
     /// Proficient projects.
     #[serde(default)]
     pub proficient: Vec<ProficientConfig>,
+    /// Whether the Humanos layer refuses a signature it has already accepted (TOML key
+    /// `humanos_replay`, default `false`, the layer's own default). Every bodiless request signs
+    /// its timestamp alone, so with this on, two honest GETs signed with the same key in the same
+    /// millisecond collide and the second gets `401 replayed`.
+    #[serde(default)]
+    pub humanos_replay: bool,
 }
 
 /// One Humanos API key and its signature secret.
@@ -170,6 +208,7 @@ impl Default for MockConfig {
                 secret: PROFICIENT_SECRET.into(),
                 hmac_required: true,
             }],
+            humanos_replay: false,
         }
     }
 }
@@ -181,6 +220,7 @@ impl std::fmt::Debug for MockConfig {
             .field("inqud", &self.inqud.len())
             .field("spike", &self.spike.len())
             .field("proficient", &self.proficient.len())
+            .field("humanos_replay", &self.humanos_replay)
             .finish_non_exhaustive()
     }
 }
@@ -192,13 +232,15 @@ impl MockConfig {
     }
 }
 
-/// The mock's router, with an in-process replay store ([`MokaReplayStore`]).
+/// The mock's router, with an in-process replay store ([`MokaReplayStore`]) for Inqud (and for
+/// Humanos when [`MockConfig::humanos_replay`] is on).
 pub fn router(config: &MockConfig) -> Result<Router, BoxError> {
     router_with_store(config, MokaReplayStore::new())
 }
 
-/// The mock's router, its Humanos and Inqud layers sharing `replay` (a `replay::RedisReplayStore`,
-/// feature `redis`, to share it between several servers).
+/// The mock's router, its Inqud layer (and its Humanos layer when [`MockConfig::humanos_replay`]
+/// is on) recording into `replay` (a `replay::RedisReplayStore`, feature `redis`, to share it
+/// between several servers).
 pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
@@ -251,10 +293,14 @@ pub fn router_with_store(
     };
     let tokens = SpikeTokenKeys::new(token_key)?;
 
+    let mut humanos_layer = HumanosVerifyLayer::new(humanos_keys);
+    if config.humanos_replay {
+        humanos_layer = humanos_layer.replay_store(Arc::clone(&replay));
+    }
     let humanos = Router::new()
         .route("/v0/processes", get(humanos_processes))
         .route("/v0/process/generate", post(humanos_generate))
-        .layer(HumanosVerifyLayer::new(humanos_keys).replay_store(Arc::clone(&replay)));
+        .layer(humanos_layer);
     let inqud = Router::new()
         .route("/v1/user/wallet/balances", get(inqud_balances))
         .route("/v1/user/payments/payout", post(inqud_payout))
@@ -332,6 +378,107 @@ curl -s http://{addr}/interactions -H 'X-PROFICIENT-API-KEY: {key}' -H 'X-PROFIC
         );
     }
     Ok(out)
+}
+
+/// How long [`serve`] waits for a client; see [`ServeOptions::default`].
+#[derive(Clone, Copy, Debug)]
+pub struct ServeOptions {
+    header_read_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl Default for ServeOptions {
+    /// Headers within 10 s, an answer within 30 s.
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl ServeOptions {
+    /// How long a client may take to send a request's headers (hyper's HTTP/1
+    /// `header_read_timeout`), counted from when the server starts waiting for them: the
+    /// connection's opening, or the end of the previous answer on a kept-alive connection, so an
+    /// idle connection is closed after it too. The connection is closed without an answer.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// How long a request may take from its headers to its answer, body included (tower-http's
+    /// [`TimeoutLayer`]). Past it the answer is `408 Request Timeout` with an empty body, and the
+    /// connection is closed if the body was not read to its end.
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+}
+
+/// Serves `router` (the mock's [`router`], or any axum router) on `listener` until the process
+/// ends: HTTP/1.1, with `options`' header-read and request timeouts. This is what
+/// `examples/mock_providers.rs` runs; see [`serve_with_shutdown`] to stop it.
+pub async fn serve(listener: TcpListener, router: Router, options: ServeOptions) {
+    serve_with_shutdown(listener, router, options, std::future::pending()).await;
+}
+
+/// [`serve`], until `signal` completes: then no connection is accepted any more, idle ones are
+/// closed, requests in flight are answered, and it returns once every connection has ended,
+/// which the two timeouts bound.
+///
+/// HTTP/1.1 only, as the vendors' clients speak it: hyper has no header-read timeout for HTTP/2.
+/// An error accepting a connection (too many open files, say) is logged and the accept loop
+/// retries after a second; it never stops the server.
+pub async fn serve_with_shutdown<F>(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    signal: F,
+) where
+    F: Future<Output = ()> + Send,
+{
+    let timeout =
+        TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, options.request_timeout);
+    let service = TowerToHyperService::new(timeout.layer(router));
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(options.header_read_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut signal = std::pin::pin!(signal);
+    loop {
+        let accepted = std::future::poll_fn(|cx| {
+            if signal.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            listener.poll_accept(cx).map(Some)
+        })
+        .await;
+        let stream = match accepted {
+            None => break,
+            Some(Ok((stream, _))) => stream,
+            Some(Err(error)) => {
+                if !matches!(
+                    error.kind(),
+                    io::ErrorKind::ConnectionRefused
+                        | io::ErrorKind::ConnectionAborted
+                        | io::ErrorKind::ConnectionReset
+                ) {
+                    tracing::warn!(%error, "mock server: accepting a connection failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                continue;
+            }
+        };
+        let connection = http.serve_connection(TokioIo::new(stream), service.clone());
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A connection's error (the client went away, a header timeout) ends that
+            // connection only.
+            let _ = connection.await;
+        });
+    }
+    graceful.shutdown().await;
 }
 
 /// A handler's refusal of a body that is not JSON.

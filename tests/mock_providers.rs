@@ -9,14 +9,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use common::redis_server::RedisServer;
-use common::{Reply, now_ms, send, serve_axum};
+use common::{Reply, now_ms, send};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_hmac::humanos::{self, HumanosSigner};
 use tower_hmac::inqud::{self, InqudSigner};
-use tower_hmac::mock::{self, MockConfig};
+use tower_hmac::mock::{self, MockConfig, ServeOptions};
 use tower_hmac::proficient::ProficientSigner;
 use tower_hmac::replay::RedisReplayStore;
 use tower_hmac::sign::{SignLayer, Signer};
@@ -40,7 +40,15 @@ fn secret(s: &str) -> Secret {
 }
 
 async fn serve(config: &MockConfig) -> SocketAddr {
-    serve_axum(mock::router(config).unwrap()).await
+    serve_router(mock::router(config).unwrap()).await
+}
+
+/// Serves `router` on a free loopback port as the mock example does, with the default timeouts.
+async fn serve_router(router: axum::Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(mock::serve(listener, router, ServeOptions::default()));
+    addr
 }
 
 /// Sends `request` to `addr` through a `SignLayer` with `layer`'s signer over a hyper client.
@@ -170,22 +178,6 @@ async fn humanos_routes() {
         "the request timestamp is too old",
     );
 
-    // The same signed request twice: the mock remembers signatures.
-    let headers = humanos::sign_request(HUMANOS_KEY, &secret(HUMANOS_SECRET), ts + 3, b"").unwrap();
-    let request = || {
-        let mut r = get("/v0/processes");
-        r.headers_mut().extend(headers.clone());
-        r
-    };
-    assert_eq!(send(addr, request()).await.status, StatusCode::OK);
-    let reply = send(addr, request()).await;
-    refusal(
-        &reply,
-        StatusCode::UNAUTHORIZED,
-        "replayed",
-        "this request was already used",
-    );
-
     // A body over 1 MiB, signed by a client whose own limit is larger: 413.
     let big = vec![b' '; 1024 * 1024 + 1];
     let layer = humanos_at(HUMANOS_KEY, HUMANOS_SECRET, ts + 4).body_limit(2 * 1024 * 1024);
@@ -196,6 +188,53 @@ async fn humanos_routes() {
         "payload_too_large",
         "the request body is too large",
     );
+}
+
+/// Two GETs to `/v0/processes`, `?page=1` then `?page=2`, both signed with the demo key at the
+/// same millisecond: a bodiless request signs its timestamp alone, so they carry the same
+/// signature. Returns both replies.
+async fn two_gets_signed_in_the_same_millisecond(addr: SocketAddr) -> (Reply, Reply) {
+    let ts = now_ms();
+    let headers = humanos::sign_request(HUMANOS_KEY, &secret(HUMANOS_SECRET), ts, b"").unwrap();
+    let page = |n: u32| {
+        let mut r = get(&format!("/v0/processes?page={n}"));
+        r.headers_mut().extend(headers.clone());
+        r
+    };
+    (send(addr, page(1)).await, send(addr, page(2)).await)
+}
+
+#[tokio::test]
+async fn honest_requests_refused_two_humanos_gets_in_the_same_millisecond_both_pass_by_default() {
+    let addr = serve(&MockConfig::default()).await;
+    let (first, second) = two_gets_signed_in_the_same_millisecond(addr).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+    assert_eq!(second.status, StatusCode::OK, "{}", second.text());
+    assert_eq!(first.body, second.body);
+    assert_eq!(first.json()["api_key"], HUMANOS_KEY);
+}
+
+#[tokio::test]
+async fn honest_requests_refused_humanos_replay_on_refuses_the_second_of_two_gets() {
+    let from_toml = MockConfig::from_toml(&format!(
+        "humanos_replay = true\n[[humanos]]\napi_key = {HUMANOS_KEY:?}\nsecret = {HUMANOS_SECRET:?}\n"
+    ))
+    .unwrap();
+    let with_field = MockConfig {
+        humanos_replay: true,
+        ..MockConfig::default()
+    };
+    for config in [from_toml, with_field] {
+        let addr = serve(&config).await;
+        let (first, second) = two_gets_signed_in_the_same_millisecond(addr).await;
+        assert_eq!(first.status, StatusCode::OK, "{}", first.text());
+        refusal(
+            &second,
+            StatusCode::UNAUTHORIZED,
+            "replayed",
+            "this request was already used",
+        );
+    }
 }
 
 #[tokio::test]
@@ -375,6 +414,7 @@ async fn the_sample_configuration_and_a_custom_one() {
         env!("CARGO_MANIFEST_DIR")
     );
     let sample = MockConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert!(!sample.humanos_replay);
     let addr = serve(&sample).await;
     let signer = ProficientSigner::new(PROFICIENT_KEY, &secret(PROFICIENT_SECRET), PROFICIENT_USER);
     let reply = signed(addr, SignLayer::new(signer.unwrap()), get("/interactions")).await;
@@ -425,7 +465,7 @@ async fn the_sample_configuration_and_a_custom_one() {
 async fn two_servers_sharing_redis_refuse_each_others_salts() {
     let redis = RedisServer::start();
     let config = MockConfig::default();
-    let a = serve_axum(
+    let a = serve_router(
         mock::router_with_store(
             &config,
             RedisReplayStore::connect_lazy(&redis.url()).unwrap(),
@@ -433,7 +473,7 @@ async fn two_servers_sharing_redis_refuse_each_others_salts() {
         .unwrap(),
     )
     .await;
-    let b = serve_axum(
+    let b = serve_router(
         mock::router_with_store(
             &config,
             RedisReplayStore::connect_lazy(&redis.url()).unwrap(),
