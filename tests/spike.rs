@@ -791,3 +791,74 @@ async fn checking_applications_ends_tokens_of_a_revoked_application() {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["error"], "unavailable");
 }
+
+fn alg_vectors() -> Value {
+    serde_json::from_str(include_str!("vectors/spike_alg.json")).unwrap()
+}
+
+/// The docs say every algorithm but HS256 is refused with 401 `malformed_credentials`: tried here
+/// with real RS256, ES256 and EdDSA signatures (made by Node's crypto, checked below against their
+/// public keys), an RS256 header over an HMAC made with the token key (key confusion), HS384,
+/// HS512 and `none`, all with the claims of a token the layer accepts.
+#[tokio::test]
+async fn public_key_and_other_algorithms_are_refused_as_malformed() {
+    let vectors = alg_vectors();
+    assert_eq!(
+        vectors["generated_by"],
+        "node tests/vectors/spike_alg.mjs > tests/vectors/spike_alg.json"
+    );
+    assert_eq!(vectors["token_key_hex"], hex::encode(TOKEN_KEY));
+    let (addr, _) = default_server().await;
+    let must_be_hs256 = json!({
+        "error": "malformed_credentials",
+        "message": "the access token must be signed with HS256",
+    });
+    let not_a_jwt = json!({
+        "error": "malformed_credentials",
+        "message": "the access token is not a well-formed HS256 JWT",
+    });
+    let expected: [(&str, Option<&Value>); 8] = [
+        ("HS256 with the token key", None),
+        ("RS256, RSA 2048 PKCS#1 v1.5", Some(&must_be_hs256)),
+        ("ES256, P-256 (JOSE r||s signature)", Some(&must_be_hs256)),
+        ("EdDSA, Ed25519", Some(&must_be_hs256)),
+        (
+            "RS256 header, HMAC-SHA256 with the token key",
+            Some(&must_be_hs256),
+        ),
+        ("HS384 with the token key", Some(&must_be_hs256)),
+        ("HS512 with the token key", Some(&must_be_hs256)),
+        ("none, empty signature", Some(&not_a_jwt)),
+    ];
+    let tokens = vectors["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), expected.len());
+    for (v, (name, refusal)) in tokens.iter().zip(expected) {
+        assert_eq!(v["name"], name);
+        let token = v["token"].as_str().unwrap();
+        let (header, payload, _) = segments(token);
+        assert_eq!(
+            decode_segment(&header),
+            json!({"alg": v["alg"], "typ": "JWT"})
+        );
+        assert_eq!(decode_segment(&payload), vectors["claims"]);
+        if let Some(jwk) = v.get("public_jwk") {
+            // A real signature: it verifies under its public key with its own algorithm.
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+            let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+            let alg: Algorithm = v["alg"].as_str().unwrap().parse().unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            jsonwebtoken::decode::<Value>(token, &key, &validation)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let reply = call_with(addr, token).await;
+        match refusal {
+            None => assert_eq!(reply.status, StatusCode::OK, "{name}: {}", reply.text()),
+            Some(body) => {
+                assert_bearer_401(&reply, "malformed_credentials");
+                assert_eq!(&reply.json(), body, "{name}");
+            }
+        }
+    }
+}
