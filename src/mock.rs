@@ -261,10 +261,10 @@ pub fn router_with_store(
         .layer(InqudVerifyLayer::new(inqud_keys).replay_store(replay));
     let spike = Router::new()
         .route("/v3/userinfo", get(spike_userinfo))
-        .layer(SpikeBearerLayer::new(tokens.clone()).applications(spike_apps.clone()))
+        .layer(SpikeBearerLayer::new(tokens.clone()).applications(spike_apps.clone())?)
         .route(
             "/v3/auth/hmac",
-            post_service(SpikeExchange::new(spike_apps, tokens)),
+            post_service(SpikeExchange::new(spike_apps, tokens)?),
         );
     let proficient = Router::new()
         .route("/interactions", get(proficient_interactions))
