@@ -249,6 +249,18 @@ pub fn router_with_store(
             Secret::new(bytes)?
         }
     };
+    // An application holding the token key could sign tokens for every application's users.
+    if let Some(app) = config
+        .spike
+        .iter()
+        .find(|app| crate::mac::ct_eq_secret(app.key.as_bytes(), token_key.expose()))
+    {
+        return Err(format!(
+            "spike_token_key is the key of Spike application {}: give the token key a secret of its own",
+            app.application_id
+        )
+        .into());
+    }
     let tokens = SpikeTokenKeys::new(token_key)?;
 
     let humanos = Router::new()

@@ -901,6 +901,39 @@ fn forged_for_2222() -> String {
 }
 
 #[tokio::test]
+async fn token_key_equal_to_an_application_key_is_a_mock_configuration_error() {
+    use tower_hmac::mock::{MockConfig, SpikeConfig, router};
+    let mut config = MockConfig {
+        spike: vec![
+            SpikeConfig {
+                application_id: "1111".into(),
+                key: KEY_1111.into(),
+            },
+            SpikeConfig {
+                application_id: "2222".into(),
+                key: KEY_2222.into(),
+            },
+        ],
+        spike_token_key: Some(KEY_1111.into()),
+        ..MockConfig::default()
+    };
+    let err = router(&config).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "spike_token_key is the key of Spike application 1111: give the token key a secret of its own"
+    );
+    assert!(!err.contains(KEY_1111));
+
+    // With a token key of its own, the same forgery is refused.
+    config.spike_token_key = Some("a token key of its own, 32 bytes or more".into());
+    let addr = serve_axum(router(&config).unwrap()).await;
+    assert_bearer_401(
+        &call_with(addr, &forged_for_2222()).await,
+        "invalid_credentials",
+    );
+}
+
+#[tokio::test]
 async fn token_key_equal_to_an_application_key_is_refused_when_the_exchange_is_built() {
     let err = SpikeExchange::new(two_applications(), key_1111_as_token_key()).unwrap_err();
     assert_eq!(err.to_string(), HOLDS_RESERVED);

@@ -170,6 +170,8 @@
 //!     application. This stops only tokens naming that application: a token it forged for
 //!     another application cannot be told apart, so only the configuration checks above
 //!     prevent that.
+//!   - The mock (`mock::router`, feature `mock`) refuses a `spike_token_key` equal to an
+//!     application's key, naming the application.
 //! - **Constant time, no oracle.** Exchange signatures are compared in constant time against every
 //!   live secret of the application's key; an unknown application is checked against a
 //!   placeholder secret so it costs the same MAC work, and is refused with the same bytes as a
