@@ -161,7 +161,8 @@
 //!     ([`try_insert`](crate::MemoryKeyStore::try_insert) errors; `insert`, `with` and `rotate`
 //!     leave the store unchanged and log an error); and [`SpikeTokenKeys::rotate`] or
 //!     [`with_previous`](SpikeTokenKeys::with_previous) to a secret such a store holds is a
-//!     `ConfigError`. The store's error event names the application id, never the key.
+//!     `ConfigError` (the stores of the exchanges and layers still alive are checked). The
+//!     store's error event names the application id (`key_id`), never the key.
 //!   - A store of your own keeps the default `reserve`, which accepts: it cannot police keys
 //!     written elsewhere, so keeping token keys out of it is your job (or override `reserve`).
 //!     As a backstop, on each request the exchange refuses to issue a token for an application
