@@ -292,7 +292,7 @@ fn spike(c: &mut Criterion) {
     let applications = MemoryKeyStore::new().with(Key::new("9999", app_key.clone()));
     let token_key = Secret::new([42u8; 32]).unwrap();
     let tokens = SpikeTokenKeys::new(token_key.clone()).unwrap();
-    let exchange = SpikeExchange::new(applications, tokens.clone());
+    let exchange = SpikeExchange::new(applications, tokens.clone()).unwrap();
     let bearer = SpikeBearerLayer::new(tokens).layer(service_fn(ok));
 
     let user = "my_application_user_123";

@@ -79,7 +79,7 @@ use std::pin::Pin;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::error::{BoxError, ConfigError, StoreError};
-pub use crate::keys::{Key, KeySecret, KeyStatus, KeyStore, MemoryKeyStore};
+pub use crate::keys::{Key, KeySecret, KeyStatus, KeyStore, MemoryKeyStore, ReservedSecrets};
 pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };

@@ -291,6 +291,18 @@ pub fn router_with_store(
             Secret::new(bytes)?
         }
     };
+    // An application holding the token key could sign tokens for every application's users.
+    if let Some(app) = config
+        .spike
+        .iter()
+        .find(|app| crate::mac::ct_eq_secret(app.key.as_bytes(), token_key.expose()))
+    {
+        return Err(format!(
+            "spike_token_key is the key of Spike application {}: give the token key a secret of its own",
+            app.application_id
+        )
+        .into());
+    }
     let tokens = SpikeTokenKeys::new(token_key)?;
 
     let mut humanos_layer = HumanosVerifyLayer::new(humanos_keys);
@@ -307,10 +319,10 @@ pub fn router_with_store(
         .layer(InqudVerifyLayer::new(inqud_keys).replay_store(replay));
     let spike = Router::new()
         .route("/v3/userinfo", get(spike_userinfo))
-        .layer(SpikeBearerLayer::new(tokens.clone()).applications(spike_apps.clone()))
+        .layer(SpikeBearerLayer::new(tokens.clone()).applications(spike_apps.clone())?)
         .route(
             "/v3/auth/hmac",
-            post_service(SpikeExchange::new(spike_apps, tokens)),
+            post_service(SpikeExchange::new(spike_apps, tokens)?),
         );
     let proficient = Router::new()
         .route("/interactions", get(proficient_interactions))

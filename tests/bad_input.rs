@@ -472,7 +472,8 @@ async fn spike_authorization_header() {
     let exchange = SpikeExchange::new(
         MemoryKeyStore::new().with(Key::new("9999", secret())),
         tokens.clone(),
-    );
+    )
+    .unwrap();
     let body = format!(
         r#"{{"application_id": 9999, "application_user_id": "u-1", "signature": "{}"}}"#,
         sign_user(&secret(), "u-1")

@@ -310,6 +310,7 @@ fn spike_exchange_every_application_lookup_costs_one_mac() {
         keys(IDS),
         SpikeTokenKeys::new(Secret::new([0x42; 32]).unwrap()).unwrap(),
     )
+    .unwrap()
     .clock(ManualClock::new(now()));
     let user = "my_application_user_123";
     let good = sign_user(&secret(), user);

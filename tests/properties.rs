@@ -557,7 +557,7 @@ proptest! {
         let exchange = SpikeExchange::new(
             MemoryKeyStore::new().with(Key::new(app.as_str(), secret.clone())),
             tokens.clone(),
-        );
+        ).unwrap();
         let mut signature = sign_user(&secret, &user);
         if upper {
             signature = signature.to_uppercase();
@@ -608,7 +608,7 @@ proptest! {
         let exchange = SpikeExchange::new(
             MemoryKeyStore::new().with(Key::new(app.as_str(), app_key.clone())),
             tokens.clone(),
-        );
+        ).unwrap();
         let body = exchange_body(&app, &user, &sign_user(&app_key, &user));
         let token = ready(exchange.exchange(&body)).unwrap();
         let layer = SpikeBearerLayer::new(tokens);

@@ -79,7 +79,7 @@ async fn serve(exchange: SpikeExchange, bearer: SpikeBearerLayer) -> SocketAddr 
 async fn default_server() -> (SocketAddr, SpikeTokenKeys) {
     let tokens = token_keys();
     let addr = serve(
-        SpikeExchange::new(applications(), tokens.clone()),
+        SpikeExchange::new(applications(), tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens.clone()),
     )
     .await;
@@ -237,7 +237,7 @@ async fn same_user_same_token_other_user_other_token() {
     let tokens = token_keys();
     let applications = applications().with(Key::new("7", app_key()));
     let addr = serve(
-        SpikeExchange::new(applications, tokens.clone()),
+        SpikeExchange::new(applications, tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens),
     )
     .await;
@@ -409,7 +409,7 @@ async fn wrong_signature_and_unknown_or_revoked_application_look_the_same() {
         .with(Key::new("revoked-app", app_key()).revoked())
         .with(Key::new("expired-app", app_key()).expires_at(UNIX_EPOCH));
     let addr = serve(
-        SpikeExchange::new(applications, tokens.clone()),
+        SpikeExchange::new(applications, tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens),
     )
     .await;
@@ -471,7 +471,7 @@ async fn application_key_rotation_accepts_both_secrets() {
         )
         .unwrap();
     let addr = serve(
-        SpikeExchange::new(applications, tokens.clone()),
+        SpikeExchange::new(applications, tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens),
     )
     .await;
@@ -516,7 +516,9 @@ async fn oversized_bodies_are_413() {
     assert_eq!(post_exchange(addr, fits).await.status, StatusCode::OK);
 
     // A configured limit, and a body without Content-Length (read through the limit).
-    let small = SpikeExchange::new(applications(), token_keys()).body_limit(64);
+    let small = SpikeExchange::new(applications(), token_keys())
+        .unwrap()
+        .body_limit(64);
     let body = body_for(json!(9999), "alice", &sig);
     assert!(body.len() > 64);
     let response = small
@@ -555,7 +557,7 @@ impl KeyStore for FailingStore {
 async fn key_store_failure_is_503() {
     let tokens = token_keys();
     let addr = serve(
-        SpikeExchange::new(FailingStore, tokens.clone()),
+        SpikeExchange::new(FailingStore, tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens),
     )
     .await;
@@ -652,6 +654,7 @@ async fn expiry_option_and_manual_clock() {
     let tokens = token_keys();
     let addr = serve(
         SpikeExchange::new(applications(), tokens.clone())
+            .unwrap()
             .token_lifetime(Duration::from_secs(3600))
             .clock(clock.clone()),
         SpikeBearerLayer::new(tokens).clock(clock.clone()),
@@ -682,7 +685,7 @@ async fn expiry_option_and_manual_clock() {
 async fn require_exp_refuses_lifelong_tokens() {
     let tokens = token_keys();
     let addr = serve(
-        SpikeExchange::new(applications(), tokens.clone()),
+        SpikeExchange::new(applications(), tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens).require_exp(true),
     )
     .await;
@@ -739,7 +742,9 @@ async fn responders_are_replaceable() {
     };
     let tokens = token_keys();
     let addr = serve(
-        SpikeExchange::new(applications(), tokens.clone()).responder(forbid),
+        SpikeExchange::new(applications(), tokens.clone())
+            .unwrap()
+            .responder(forbid),
         SpikeBearerLayer::new(tokens).responder(forbid),
     )
     .await;
@@ -760,8 +765,10 @@ async fn checking_applications_ends_tokens_of_a_revoked_application() {
     let tokens = token_keys();
     let applications = applications();
     let addr = serve(
-        SpikeExchange::new(applications.clone(), tokens.clone()),
-        SpikeBearerLayer::new(tokens.clone()).applications(applications.clone()),
+        SpikeExchange::new(applications.clone(), tokens.clone()).unwrap(),
+        SpikeBearerLayer::new(tokens.clone())
+            .applications(applications.clone())
+            .unwrap(),
     )
     .await;
     let token = token_for(addr, "alice").await;
@@ -775,7 +782,7 @@ async fn checking_applications_ends_tokens_of_a_revoked_application() {
 
     // Without the check, the same token outlives its application.
     let unchecked = serve(
-        SpikeExchange::new(applications, tokens.clone()),
+        SpikeExchange::new(applications, tokens.clone()).unwrap(),
         SpikeBearerLayer::new(tokens.clone()),
     )
     .await;
@@ -783,11 +790,326 @@ async fn checking_applications_ends_tokens_of_a_revoked_application() {
 
     // A failing store fails closed.
     let failing = serve(
-        SpikeExchange::new(MemoryKeyStore::new(), tokens.clone()),
-        SpikeBearerLayer::new(tokens).applications(FailingStore),
+        SpikeExchange::new(MemoryKeyStore::new(), tokens.clone()).unwrap(),
+        SpikeBearerLayer::new(tokens)
+            .applications(FailingStore)
+            .unwrap(),
     )
     .await;
     let reply = call_with(failing, &token).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.json()["error"], "unavailable");
+}
+
+fn alg_vectors() -> Value {
+    serde_json::from_str(include_str!("vectors/spike_alg.json")).unwrap()
+}
+
+/// The docs say every algorithm but HS256 is refused with 401 `malformed_credentials`: tried here
+/// with real RS256, ES256 and EdDSA signatures (made by Node's crypto, checked below against their
+/// public keys), an RS256 header over an HMAC made with the token key (key confusion), HS384,
+/// HS512 and `none`, all with the claims of a token the layer accepts.
+#[tokio::test]
+async fn public_key_and_other_algorithms_are_refused_as_malformed() {
+    let vectors = alg_vectors();
+    assert_eq!(
+        vectors["generated_by"],
+        "node tests/vectors/spike_alg.mjs > tests/vectors/spike_alg.json"
+    );
+    assert_eq!(vectors["token_key_hex"], hex::encode(TOKEN_KEY));
+    let (addr, _) = default_server().await;
+    let must_be_hs256 = json!({
+        "error": "malformed_credentials",
+        "message": "the access token must be signed with HS256",
+    });
+    let not_a_jwt = json!({
+        "error": "malformed_credentials",
+        "message": "the access token is not a well-formed HS256 JWT",
+    });
+    let expected: [(&str, Option<&Value>); 8] = [
+        ("HS256 with the token key", None),
+        ("RS256, RSA 2048 PKCS#1 v1.5", Some(&must_be_hs256)),
+        ("ES256, P-256 (JOSE r||s signature)", Some(&must_be_hs256)),
+        ("EdDSA, Ed25519", Some(&must_be_hs256)),
+        (
+            "RS256 header, HMAC-SHA256 with the token key",
+            Some(&must_be_hs256),
+        ),
+        ("HS384 with the token key", Some(&must_be_hs256)),
+        ("HS512 with the token key", Some(&must_be_hs256)),
+        ("none, empty signature", Some(&not_a_jwt)),
+    ];
+    let tokens = vectors["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), expected.len());
+    for (v, (name, refusal)) in tokens.iter().zip(expected) {
+        assert_eq!(v["name"], name);
+        let token = v["token"].as_str().unwrap();
+        let (header, payload, _) = segments(token);
+        assert_eq!(
+            decode_segment(&header),
+            json!({"alg": v["alg"], "typ": "JWT"})
+        );
+        assert_eq!(decode_segment(&payload), vectors["claims"]);
+        if let Some(jwk) = v.get("public_jwk") {
+            // A real signature: it verifies under its public key with its own algorithm.
+            let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+            let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+            let alg: Algorithm = v["alg"].as_str().unwrap().parse().unwrap();
+            let mut validation = jsonwebtoken::Validation::new(alg);
+            validation.required_spec_claims.clear();
+            validation.validate_exp = false;
+            jsonwebtoken::decode::<Value>(token, &key, &validation)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let reply = call_with(addr, token).await;
+        match refusal {
+            None => assert_eq!(reply.status, StatusCode::OK, "{name}: {}", reply.text()),
+            Some(body) => {
+                assert_bearer_401(&reply, "malformed_credentials");
+                assert_eq!(&reply.json(), body, "{name}");
+            }
+        }
+    }
+}
+
+// A token key equal to an application's HMAC key: that application could sign tokens naming any
+// application's users. Application 1111's key, long enough to be a token key too.
+const KEY_1111: &str = "APPLICATION_1111_KEY_OF_32_BYTES_OR_MORE";
+const KEY_2222: &str = "APPLICATION_2222_KEY";
+const HOLDS_RESERVED: &str = "a key holds a reserved secret (such as a Spike token key used as an application key); its id is logged: give it a secret of its own";
+const UNAVAILABLE: &str =
+    r#"{"error":"unavailable","message":"authentication is temporarily unavailable"}"#;
+
+fn two_applications() -> MemoryKeyStore {
+    MemoryKeyStore::new()
+        .with(Key::new("1111", Secret::new(KEY_1111).unwrap()))
+        .with(Key::new("2222", Secret::new(KEY_2222).unwrap()))
+}
+
+fn key_1111_as_token_key() -> SpikeTokenKeys {
+    SpikeTokenKeys::new(Secret::new(KEY_1111).unwrap()).unwrap()
+}
+
+/// The forged token of the finding: application 1111 signs, with its own key, a token naming
+/// user "victim" of application 2222.
+fn forged_for_2222() -> String {
+    encode(
+        Algorithm::HS256,
+        KEY_1111.as_bytes(),
+        &json!({"iss": "2222", "sub": "victim"}),
+    )
+}
+
+#[tokio::test]
+async fn token_key_equal_to_an_application_key_is_a_mock_configuration_error() {
+    use tower_hmac::mock::{MockConfig, SpikeConfig, router};
+    let mut config = MockConfig {
+        spike: vec![
+            SpikeConfig {
+                application_id: "1111".into(),
+                key: KEY_1111.into(),
+            },
+            SpikeConfig {
+                application_id: "2222".into(),
+                key: KEY_2222.into(),
+            },
+        ],
+        spike_token_key: Some(KEY_1111.into()),
+        ..MockConfig::default()
+    };
+    let err = router(&config).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "spike_token_key is the key of Spike application 1111: give the token key a secret of its own"
+    );
+    assert!(!err.contains(KEY_1111));
+
+    // With a token key of its own, the same forgery is refused.
+    config.spike_token_key = Some("a token key of its own, 32 bytes or more".into());
+    let addr = serve_axum(router(&config).unwrap()).await;
+    assert_bearer_401(
+        &call_with(addr, &forged_for_2222()).await,
+        "invalid_credentials",
+    );
+}
+
+#[tokio::test]
+async fn token_key_equal_to_an_application_key_is_refused_when_the_exchange_is_built() {
+    let err = SpikeExchange::new(two_applications(), key_1111_as_token_key()).unwrap_err();
+    assert_eq!(err.to_string(), HOLDS_RESERVED);
+    // The bearer layer checking applications reserves the keys in its store too.
+    let err = SpikeBearerLayer::new(key_1111_as_token_key())
+        .applications(two_applications())
+        .unwrap_err();
+    assert_eq!(err.to_string(), HOLDS_RESERVED);
+    // A previous token key is still accepted on tokens: it is reserved as well.
+    let with_previous = token_keys()
+        .with_previous(KeySecret::new(Secret::new(KEY_1111).unwrap()))
+        .unwrap();
+    let err = SpikeExchange::new(two_applications(), with_previous).unwrap_err();
+    assert_eq!(err.to_string(), HOLDS_RESERVED);
+}
+
+#[tokio::test]
+async fn application_key_added_later_equal_to_a_token_key_is_refused() {
+    let tokens = key_1111_as_token_key();
+    let applications = MemoryKeyStore::new().with(Key::new("2222", Secret::new(KEY_2222).unwrap()));
+    let addr = serve(
+        SpikeExchange::new(applications.clone(), tokens.clone()).unwrap(),
+        SpikeBearerLayer::new(tokens.clone())
+            .applications(applications.clone())
+            .unwrap(),
+    )
+    .await;
+    let exchange_1111 = |key: &str| {
+        let sig = sign_user(&Secret::new(key).unwrap(), "alice");
+        body_for(json!(1111), "alice", &sig)
+    };
+
+    // try_insert says so; insert and with leave the key out (and log an error).
+    let key_1111 = || Key::new("1111", Secret::new(KEY_1111).unwrap());
+    assert_eq!(
+        applications.try_insert(key_1111()).unwrap_err().to_string(),
+        HOLDS_RESERVED
+    );
+    applications.insert(key_1111());
+    let applications = applications.with(key_1111());
+    let reply = post_exchange(addr, exchange_1111(KEY_1111)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.text(), INVALID);
+
+    // Nor can an existing application rotate to it.
+    assert_eq!(
+        applications.rotate(
+            "2222",
+            KeySecret::new(Secret::new(KEY_1111).unwrap()),
+            SystemTime::now()
+        ),
+        None
+    );
+    let sig = sign_user(&Secret::new(KEY_1111).unwrap(), "victim");
+    let reply = post_exchange(addr, body_for(json!(2222), "victim", &sig)).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // The application's own key still works, and was not given an end of life.
+    let sig = sign_user(&Secret::new(KEY_2222).unwrap(), "victim");
+    let reply = post_exchange(addr, body_for(json!(2222), "victim", &sig)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+
+    // A key of its own is fine.
+    applications
+        .try_insert(Key::new("1111", Secret::new("ITS_OWN_KEY").unwrap()))
+        .unwrap();
+    let reply = post_exchange(addr, exchange_1111("ITS_OWN_KEY")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn token_key_rotated_to_an_application_key_is_refused() {
+    let tokens = token_keys();
+    let exchange = SpikeExchange::new(two_applications(), tokens.clone()).unwrap();
+    let addr = serve(exchange, SpikeBearerLayer::new(tokens.clone())).await;
+    let sig = sign_user(&Secret::new(KEY_2222).unwrap(), "victim");
+    let before = post_exchange(addr, body_for(json!(2222), "victim", &sig)).await;
+    assert_eq!(before.status, StatusCode::OK);
+
+    let err = tokens.rotate(Secret::new(KEY_1111).unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), HOLDS_RESERVED);
+    let err = tokens
+        .clone()
+        .with_previous(KeySecret::new(Secret::new(KEY_1111).unwrap()))
+        .unwrap_err();
+    assert_eq!(err.to_string(), HOLDS_RESERVED);
+
+    // Nothing changed: the same token is issued, and the forgery is refused.
+    let after = post_exchange(addr, body_for(json!(2222), "victim", &sig)).await;
+    assert_eq!(after.body, before.body);
+    assert_bearer_401(
+        &call_with(addr, &forged_for_2222()).await,
+        "invalid_credentials",
+    );
+    // A rotation to a key of its own goes through.
+    tokens.rotate(Secret::new([0x43; 32]).unwrap()).unwrap();
+
+    // A store only the bearer layer checks is remembered too.
+    let tokens = token_keys();
+    let _layer = SpikeBearerLayer::new(tokens.clone())
+        .applications(two_applications())
+        .unwrap();
+    assert_eq!(
+        tokens
+            .rotate(Secret::new(KEY_1111).unwrap())
+            .unwrap_err()
+            .to_string(),
+        HOLDS_RESERVED
+    );
+}
+
+/// A key store that reads its keys from elsewhere and so cannot refuse a key holding a reserved
+/// secret: `reserve` keeps its default, which accepts.
+struct UnpolicedStore(std::collections::HashMap<&'static str, std::sync::Arc<Key>>);
+
+impl KeyStore for UnpolicedStore {
+    fn get<'a>(
+        &'a self,
+        key_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<std::sync::Arc<Key>>, StoreError>> {
+        let key = self.0.get(key_id).cloned();
+        Box::pin(async move { Ok(key) })
+    }
+}
+
+fn unpoliced() -> std::sync::Arc<UnpolicedStore> {
+    std::sync::Arc::new(UnpolicedStore(
+        [
+            ("1111", Key::new("1111", Secret::new(KEY_1111).unwrap())),
+            ("2222", Key::new("2222", Secret::new(KEY_2222).unwrap())),
+        ]
+        .into_iter()
+        .map(|(id, key)| (id, std::sync::Arc::new(key)))
+        .collect(),
+    ))
+}
+
+#[tokio::test]
+async fn token_key_equal_to_an_application_key_in_a_store_that_cannot_police_is_refused_on_requests()
+ {
+    let tokens = key_1111_as_token_key();
+    let store = unpoliced();
+    let addr = serve(
+        SpikeExchange::new(std::sync::Arc::clone(&store), tokens.clone()).unwrap(),
+        SpikeBearerLayer::new(tokens.clone())
+            .applications(store)
+            .unwrap(),
+    )
+    .await;
+
+    // The exchange issues no token for the application holding a token key: 503, fail closed.
+    let sig = sign_user(&Secret::new(KEY_1111).unwrap(), "alice");
+    let reply = post_exchange(addr, body_for(json!(1111), "alice", &sig)).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.text(), UNAVAILABLE);
+    // Other applications are served.
+    let sig = sign_user(&Secret::new(KEY_2222).unwrap(), "bob");
+    let reply = post_exchange(addr, body_for(json!(2222), "bob", &sig)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let token = reply.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(call_with(addr, &token).await.status, StatusCode::OK);
+
+    // The bearer layer refuses tokens naming that application: 503 as well.
+    let own = encode(
+        Algorithm::HS256,
+        KEY_1111.as_bytes(),
+        &json!({"iss": "1111", "sub": "alice"}),
+    );
+    let reply = call_with(addr, &own).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.text(), UNAVAILABLE);
+
+    // What no request-time check can catch: the token names application 2222, whose key is its
+    // own, and nothing in it tells which key signed it. Only a store that polices its keys (or
+    // its owner) prevents this; the module docs say so.
+    assert_eq!(
+        call_with(addr, &forged_for_2222()).await.status,
+        StatusCode::OK
+    );
 }

@@ -491,7 +491,9 @@ fn spike_exchange_rejections() {
     let applications = MemoryKeyStore::new()
         .with(Key::new("9999", secret()))
         .with(Key::new("1111", secret()).revoked());
-    let exchange = SpikeExchange::new(applications, token_keys()).clock(clock());
+    let exchange = SpikeExchange::new(applications, token_keys())
+        .unwrap()
+        .clock(clock());
     let user = "my_application_user_123";
     let expected = mac(SECRET.as_bytes(), user.as_bytes());
     assert_eq!(sign_user(&secret(), user), hex::encode(expected));
@@ -548,7 +550,7 @@ fn spike_exchange_rejections() {
     });
     assert_one_rejection(&events, RejectionKind::UnknownKey, Some("4242"), &forbidden);
 
-    let failing = SpikeExchange::new(Failing, token_keys());
+    let failing = SpikeExchange::new(Failing, token_keys()).unwrap();
     let events = capture(|| {
         ready(failing.exchange(body("9999", &good).as_bytes())).unwrap_err();
     });
@@ -563,7 +565,9 @@ fn spike_exchange_rejections() {
 #[test]
 fn spike_bearer_rejections() {
     let applications = MemoryKeyStore::new().with(Key::new("9999", secret()));
-    let exchange = SpikeExchange::new(applications.clone(), token_keys()).clock(clock());
+    let exchange = SpikeExchange::new(applications.clone(), token_keys())
+        .unwrap()
+        .clock(clock());
     let user = "my_application_user_123";
     let body = format!(
         r#"{{"application_id": 9999, "application_user_id": "{user}", "signature": "{}"}}"#,
@@ -619,17 +623,84 @@ fn spike_bearer_rejections() {
     // The token verified, its application is gone: the application id is named.
     let checking = SpikeBearerLayer::new(token_keys())
         .clock(clock())
-        .applications(MemoryKeyStore::new());
+        .applications(MemoryKeyStore::new())
+        .unwrap();
     let events = run(&checking, Some(&format!("Bearer {token}")));
     assert_one_rejection(&events, RejectionKind::UnknownKey, Some("9999"), &forbidden);
     let failing = SpikeBearerLayer::new(token_keys())
         .clock(clock())
-        .applications(Failing);
+        .applications(Failing)
+        .unwrap();
     let events = run(&failing, Some(&format!("Bearer {token}")));
     assert_one_rejection(
         &events,
         RejectionKind::StoreUnavailable,
         Some("9999"),
+        &forbidden,
+    );
+}
+
+/// A store holding one key, which cannot refuse a key holding a reserved secret.
+struct OneKey(Arc<Key>);
+
+impl KeyStore for OneKey {
+    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+        let found = (self.0.id() == key_id).then(|| Arc::clone(&self.0));
+        Box::pin(std::future::ready(Ok(found)))
+    }
+}
+
+/// An application key equal to a token key: the events name the application, never the key.
+#[test]
+fn spike_token_key_equal_to_an_application_key() {
+    let token_key = Secret::new(TOKEN_KEY.to_vec()).unwrap();
+    let user = "my_application_user_123";
+    let expected = mac(TOKEN_KEY, user.as_bytes());
+    let forbidden = forbidden(&[&expected]);
+    let no_secret = |events: &[Captured]| {
+        for event in events {
+            for secret in &forbidden {
+                assert!(
+                    !event.fields.values().any(|v| v.contains(secret.as_str())),
+                    "{event:?}"
+                );
+            }
+        }
+    };
+    let errors = |events: &[Captured]| -> Vec<BTreeMap<String, String>> {
+        events
+            .iter()
+            .filter(|e| e.level == Level::ERROR)
+            .map(|e| e.fields.clone())
+            .collect()
+    };
+
+    // Refused by a memory store the token keys are reserved in.
+    let tokens = token_keys();
+    let store = MemoryKeyStore::new();
+    let _exchange = SpikeExchange::new(store.clone(), tokens.clone()).unwrap();
+    let events = capture(|| store.insert(Key::new("1111", token_key.clone())));
+    assert_eq!(errors(&events).len(), 1, "{events:#?}");
+    assert_eq!(errors(&events)[0]["key_id"], "1111");
+    no_secret(&events);
+
+    // Let through by a store that cannot police: the exchange refuses on the request.
+    let store = OneKey(Arc::new(Key::new("1111", token_key.clone())));
+    let exchange = SpikeExchange::new(store, tokens).unwrap().clock(clock());
+    let body = format!(
+        r#"{{"application_id": 1111, "application_user_id": "{user}", "signature": "{}"}}"#,
+        hex::encode(expected)
+    );
+    let events = capture(|| {
+        let refused = ready(exchange.exchange(body.as_bytes())).unwrap_err();
+        assert_eq!(refused.kind(), RejectionKind::StoreUnavailable);
+    });
+    assert_eq!(errors(&events).len(), 1, "{events:#?}");
+    assert_eq!(errors(&events)[0]["application_id"], "1111");
+    assert_one_rejection(
+        &events,
+        RejectionKind::StoreUnavailable,
+        Some("1111"),
         &forbidden,
     );
 }

@@ -54,7 +54,7 @@ fn exchange() -> SpikeExchange {
     let applications = MemoryKeyStore::new()
         .with(Key::new("9999", Secret::new(SECRET).unwrap()))
         .with(Key::new("revoked", Secret::new(SECRET).unwrap()).revoked());
-    SpikeExchange::new(applications, keys()).clock(ManualClock::new(now()))
+    SpikeExchange::new(applications, keys()).unwrap().clock(ManualClock::new(now()))
 }
 
 fn valid_user_id(user: &[u8]) -> bool {

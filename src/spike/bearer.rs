@@ -13,6 +13,7 @@ use tower_service::Service;
 
 use super::token::{SpikeTokenKeys, unix_seconds};
 use crate::clock::{Clock, SystemClock};
+use crate::error::ConfigError;
 use crate::keys::{KeyStatus, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
 use crate::verify::headers::{bearer_token, single};
@@ -105,8 +106,15 @@ impl SpikeBearerLayer {
     /// [`SpikeExchange`](super::SpikeExchange) uses): a token of an application that was removed,
     /// revoked or has expired is refused, and a failing store means 503. Off by default, because it
     /// costs a key-store lookup per request; without it, tokens outlive their application's key.
-    pub fn applications(self, applications: impl KeyStore) -> Self {
-        self.configure(|c| c.applications = Some(Arc::new(applications)))
+    ///
+    /// Like [`SpikeExchange::new`](super::SpikeExchange::new), it [reserves](KeyStore::reserve)
+    /// the token keys in `applications`: an error if the store holds one as an application key.
+    /// And a token whose application holds a token key is refused with 503 (a misconfiguration
+    /// that a store unable to police its keys let through; that application could have signed it).
+    pub fn applications(self, applications: impl KeyStore) -> Result<Self, ConfigError> {
+        let applications: Arc<dyn KeyStore> = Arc::new(applications);
+        self.config.tokens.reserve_in(&applications)?;
+        Ok(self.configure(|c| c.applications = Some(applications)))
     }
 
     /// Where "now" comes from, for `exp`, previous keys' end of life and application key expiry
@@ -157,11 +165,14 @@ impl BearerConfig {
                 .get(verified.key_id())
                 .await
                 .map_err(|error| (Rejection::store_failed(error), key_id()))?;
-            let refusal = match key.map(|k| k.status_at(now)) {
+            let refusal = match key.as_deref().map(|k| (k.status_at(now), k)) {
                 None => Some(RejectionKind::UnknownKey),
-                Some(KeyStatus::Live) => None,
-                Some(KeyStatus::Expired) => Some(RejectionKind::KeyExpired),
-                Some(KeyStatus::Revoked) => Some(RejectionKind::KeyRevoked),
+                Some((KeyStatus::Live, key)) if self.tokens.held_by(key) => {
+                    Some(RejectionKind::StoreUnavailable)
+                }
+                Some((KeyStatus::Live, _)) => None,
+                Some((KeyStatus::Expired, _)) => Some(RejectionKind::KeyExpired),
+                Some((KeyStatus::Revoked, _)) => Some(RejectionKind::KeyRevoked),
             };
             if let Some(kind) = refusal {
                 return Err((Rejection::new(kind), key_id()));

@@ -17,7 +17,7 @@ use tower_service::Service;
 
 use super::token::SpikeTokenKeys;
 use crate::clock::{Clock, SystemClock};
-use crate::error::BoxError;
+use crate::error::{BoxError, ConfigError};
 use crate::keys::{Key, KeyStore};
 use crate::mac::{Tag, hmac_sha256};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
@@ -84,10 +84,18 @@ impl SpikeExchange {
     /// An exchange checking signatures against the application keys in `applications` and
     /// signing tokens with `tokens`. Tokens never expire unless
     /// [`token_lifetime`](Self::token_lifetime) is set.
-    pub fn new(applications: impl KeyStore, tokens: SpikeTokenKeys) -> Self {
-        Self {
+    ///
+    /// The token keys are [reserved](KeyStore::reserve) in `applications`: with a
+    /// [`MemoryKeyStore`](crate::MemoryKeyStore), an application key equal to a token key is an
+    /// error here (the store logs the application id), and one added later is refused by the
+    /// store. A store that cannot police its keys accepts the reservation; the exchange then still
+    /// refuses, on each request, to issue a token for an application holding a token key.
+    pub fn new(applications: impl KeyStore, tokens: SpikeTokenKeys) -> Result<Self, ConfigError> {
+        let applications: Arc<dyn KeyStore> = Arc::new(applications);
+        tokens.reserve_in(&applications)?;
+        Ok(Self {
             config: Arc::new(ExchangeConfig {
-                applications: Arc::new(applications),
+                applications,
                 tokens,
                 clock: Arc::new(SystemClock),
                 responder: Arc::new(DefaultResponder),
@@ -95,7 +103,7 @@ impl SpikeExchange {
                 body_limit: EXCHANGE_BODY_LIMIT,
                 lifetime: None,
             }),
-        }
+        })
     }
 
     fn configure(mut self, change: impl FnOnce(&mut ExchangeConfig)) -> Self {
@@ -195,6 +203,9 @@ impl ExchangeConfig {
         }
         if !matched {
             return Err(Rejection::new(RejectionKind::InvalidSignature));
+        }
+        if self.tokens.held_by(key) {
+            return Err(Rejection::new(RejectionKind::StoreUnavailable));
         }
         self.tokens
             .issue(

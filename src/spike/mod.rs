@@ -33,7 +33,7 @@
 //! let applications = MemoryKeyStore::new().with(Key::new("9999", app_key.clone()));
 //! let tokens = SpikeTokenKeys::new(Secret::new([42u8; 32]).unwrap()).unwrap();
 //!
-//! let exchange = SpikeExchange::new(applications, tokens.clone());
+//! let exchange = SpikeExchange::new(applications, tokens.clone()).unwrap();
 //! let api = ServiceBuilder::new()
 //!     .layer(SpikeBearerLayer::new(tokens))
 //!     .service(service_fn(|req: Request<Full<Bytes>>| async move {
@@ -91,6 +91,7 @@
 //! | `signature` a string but not 64 hex digits | 401 | `malformed_credentials` |
 //! | wrong signature; unknown, expired or revoked application | 401, identical bytes | `invalid_credentials` |
 //! | key store failure | 503 | `unavailable` |
+//! | valid signature, but the application's key is also a token key (see [Security](#security)) | 503 | `unavailable` |
 //!
 //! - `application_id`: the doc's example sends a number, its parameter table says string; both
 //!   are taken. A number must be a non-negative integer (up to `u64::MAX`; `1.0`, `-1`, `1e3` are
@@ -125,8 +126,9 @@
 //! a JWT, an algorithm other than HS256, no `exp` under [`require_exp`](SpikeBearerLayer::require_exp)
 //! 401 `malformed_credentials`; a signature no accepted token key made 401 `invalid_credentials`;
 //! expired 401 `timestamp_out_of_window`; with [`applications`](SpikeBearerLayer::applications),
-//! an application no longer live 401 `invalid_credentials` and a failing store 503. gRPC requests
-//! get `grpc-status: 16` (14 for 503).
+//! an application no longer live 401 `invalid_credentials`, a failing store 503 `unavailable`,
+//! and an application whose key is also a token key 503 `unavailable`. gRPC requests get
+//! `grpc-status: 16` (14 for 503).
 //!
 //! # Security
 //!
@@ -145,9 +147,32 @@
 //!   ([`SpikeBearerLayer::applications`], one key-store lookup per request), otherwise only a
 //!   token-key rotation ends them.
 //! - **HS256 only.** The algorithm is fixed on the server, not taken from the token: `none`,
-//!   HS384, HS512 and every public-key algorithm are refused, so a token cannot pick a weaker or
-//!   a key-confusing algorithm. Token keys must be at least 32 bytes (RFC 7518 §3.2) and must not
-//!   be any application's HMAC key: a token signed with an application key is refused.
+//!   HS384, HS512 and every public-key algorithm (RS256, ES256, EdDSA, ... and an RS256 header
+//!   over an HMAC made with the token key) are refused with 401 `malformed_credentials`, so a
+//!   token cannot pick a weaker or a key-confusing algorithm. Token keys must be at least 32 bytes
+//!   (RFC 7518 §3.2).
+//! - **Token keys are not application keys.** An application whose HMAC key were a token key
+//!   could sign tokens naming any application's users. Where it is checked:
+//!   - [`SpikeExchange::new`] and [`SpikeBearerLayer::applications`] reserve the token keys
+//!     (current, previous, and any being added) in the applications' store with
+//!     [`KeyStore::reserve`](crate::KeyStore::reserve). A [`MemoryKeyStore`](crate::MemoryKeyStore)
+//!     then polices both ways: an application key equal to a token key makes that constructor a
+//!     [`ConfigError`](crate::ConfigError); adding one later is refused
+//!     ([`try_insert`](crate::MemoryKeyStore::try_insert) errors; `insert`, `with` and `rotate`
+//!     leave the store unchanged and log an error); and [`SpikeTokenKeys::rotate`] or
+//!     [`with_previous`](SpikeTokenKeys::with_previous) to a secret such a store holds is a
+//!     `ConfigError` (the stores of the exchanges and layers still alive are checked). The
+//!     store's error event names the application id (`key_id`), never the key.
+//!   - A store of your own keeps the default `reserve`, which accepts: it cannot police keys
+//!     written elsewhere, so keeping token keys out of it is your job (or override `reserve`).
+//!     As a backstop, on each request the exchange refuses to issue a token for an application
+//!     holding a token key, and the bearer layer with `applications` refuses a token whose
+//!     application holds one: 503 `unavailable`, fail closed, with an error event naming the
+//!     application. This stops only tokens naming that application: a token it forged for
+//!     another application cannot be told apart, so only the configuration checks above
+//!     prevent that.
+//!   - The mock (`mock::router`, feature `mock`) refuses a `spike_token_key` equal to an
+//!     application's key, naming the application.
 //! - **Constant time, no oracle.** Exchange signatures are compared in constant time against every
 //!   live secret of the application's key; an unknown application is checked against a
 //!   placeholder secret so it costs the same MAC work, and is refused with the same bytes as a

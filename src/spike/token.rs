@@ -3,16 +3,17 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use subtle::{Choice, ConstantTimeEq as _};
 
 use super::exchange::{valid_application_id, valid_user_id};
 use crate::error::ConfigError;
-use crate::keys::KeySecret;
+use crate::keys::{Key, KeySecret, KeyStore, ReservedSecrets};
 use crate::rejection::Rejection;
 use crate::secret::Secret;
 use crate::verify::MatchedSecret;
@@ -29,8 +30,13 @@ pub const MIN_TOKEN_KEY_LEN: usize = 32;
 /// [`retire_previous`](Self::retire_previous) made through any other clone while they serve
 /// requests.
 ///
-/// These keys are the server's own and are distinct from the applications' HMAC keys: a client
-/// never learns them and never names them.
+/// These keys are the server's own and must be distinct from the applications' HMAC keys: a client
+/// never learns them and never names them, and an application whose HMAC key were a token key
+/// could sign tokens for every application's users. So they are [`ReservedSecrets`]: the
+/// [`SpikeExchange`](super::SpikeExchange) (and [`SpikeBearerLayer::applications`](super::SpikeBearerLayer::applications))
+/// reserve them in the applications' [`KeyStore`], and from then on [`rotate`](Self::rotate) and
+/// [`with_previous`](Self::with_previous) refuse a key that such a store holds as an application
+/// key (see the [module docs](super#security) for what is checked where).
 ///
 /// ```
 /// use tower_hmac::Secret;
@@ -47,16 +53,30 @@ pub const MIN_TOKEN_KEY_LEN: usize = 32;
 /// ```
 #[derive(Clone)]
 pub struct SpikeTokenKeys {
-    set: Arc<RwLock<KeySet>>,
+    shared: Arc<Shared>,
+}
+
+/// What the clones share; it is also the reservation registered in the applications' stores.
+struct Shared {
+    set: RwLock<KeySet>,
+    /// The stores the keys are reserved in, checked when a key is added. Weak: such a store holds
+    /// this reservation (strongly), and the exchange or layer using the store holds the store.
+    stores: Mutex<Vec<Weak<dyn KeyStore>>>,
 }
 
 struct KeySet {
     current: TokenKey,
     encoding: EncodingKey,
     previous: Vec<TokenKey>,
+    /// Keys being checked against the stores before they are used: already reserved, so that no
+    /// store takes them as application keys meanwhile. Tagged to remove the right one.
+    pending: Vec<(u64, Secret)>,
+    next_pending: u64,
 }
 
 struct TokenKey {
+    /// A copy of the bytes, for reservation checks (zeroed on drop, never printed).
+    secret: Secret,
     decoding: DecodingKey,
     label: Option<Arc<str>>,
     not_after: Option<SystemTime>,
@@ -65,10 +85,42 @@ struct TokenKey {
 impl TokenKey {
     fn new(secret: &Secret, label: Option<Arc<str>>, not_after: Option<SystemTime>) -> Self {
         Self {
+            secret: secret.clone(),
             decoding: DecodingKey::from_secret(secret.expose()),
             label,
             not_after,
         }
+    }
+}
+
+impl KeySet {
+    /// Whether `secret` is a token key (current, previous or being added), in constant time.
+    fn holds(&self, secret: &Secret) -> bool {
+        let keys = std::iter::once(&self.current.secret)
+            .chain(self.previous.iter().map(|k| &k.secret))
+            .chain(self.pending.iter().map(|(_, s)| s));
+        let mut found = Choice::from(0);
+        for key in keys {
+            // The lengths of two server-side secrets are not worth hiding.
+            found |= key.expose().ct_eq(secret.expose());
+        }
+        found.into()
+    }
+}
+
+impl ReservedSecrets for Shared {
+    fn is_reserved(&self, secret: &Secret) -> bool {
+        self.set
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .holds(secret)
+    }
+}
+
+/// Every token key, current, previous or being added, is reserved.
+impl ReservedSecrets for SpikeTokenKeys {
+    fn is_reserved(&self, secret: &Secret) -> bool {
+        self.shared.is_reserved(secret)
     }
 }
 
@@ -84,23 +136,32 @@ impl SpikeTokenKeys {
         check_key(&current)?;
         backend_ready()?;
         Ok(Self {
-            set: Arc::new(RwLock::new(KeySet {
-                current: TokenKey::new(&current, None, None),
-                encoding: EncodingKey::from_secret(current.expose()),
-                previous: Vec::new(),
-            })),
+            shared: Arc::new(Shared {
+                set: RwLock::new(KeySet {
+                    current: TokenKey::new(&current, None, None),
+                    encoding: EncodingKey::from_secret(current.expose()),
+                    previous: Vec::new(),
+                    pending: Vec::new(),
+                    next_pending: 0,
+                }),
+                stores: Mutex::new(Vec::new()),
+            }),
         })
     }
 
     /// Adds a previous key: tokens it signed are still accepted (until its
     /// [`not_after`](KeySecret::not_after), if it has one), but it signs nothing new.
+    ///
+    /// An error if the key is too short, or if an applications' store these keys are reserved
+    /// in holds it as an application key.
     pub fn with_previous(self, previous: KeySecret) -> Result<Self, ConfigError> {
-        check_key(previous.secret())?;
-        self.write().previous.push(TokenKey::new(
-            previous.secret(),
-            previous.label_arc(),
-            previous.expiry(),
-        ));
+        self.add(previous.secret(), |set| {
+            set.previous.push(TokenKey::new(
+                previous.secret(),
+                previous.label_arc(),
+                previous.expiry(),
+            ));
+        })?;
         Ok(self)
     }
 
@@ -109,13 +170,15 @@ impl SpikeTokenKeys {
     ///
     /// Tokens are deterministic, so after a rotation the exchange hands a user a new token (signed
     /// with the new key); the old one keeps working only while its key is a previous key.
+    ///
+    /// An error, and no change, if the key is too short, or if an applications' store these keys
+    /// are reserved in holds it as an application key (the store logs which).
     pub fn rotate(&self, new_current: Secret) -> Result<(), ConfigError> {
-        check_key(&new_current)?;
-        let mut set = self.write();
-        let old = std::mem::replace(&mut set.current, TokenKey::new(&new_current, None, None));
-        set.encoding = EncodingKey::from_secret(new_current.expose());
-        set.previous.insert(0, old);
-        Ok(())
+        self.add(&new_current, |set| {
+            let old = std::mem::replace(&mut set.current, TokenKey::new(&new_current, None, None));
+            set.encoding = EncodingKey::from_secret(new_current.expose());
+            set.previous.insert(0, old);
+        })
     }
 
     /// Stops accepting every previous key: tokens they signed are refused from now on.
@@ -123,12 +186,78 @@ impl SpikeTokenKeys {
         self.write().previous.clear();
     }
 
+    /// Adds a key with `apply` once no store these keys are reserved in holds it. Meanwhile it is
+    /// reserved already (pending), so a store adding it concurrently is refused, or seen by the
+    /// check. No lock of the set is held while a store is called: stores call back into it.
+    fn add(&self, key: &Secret, apply: impl FnOnce(&mut KeySet)) -> Result<(), ConfigError> {
+        check_key(key)?;
+        let ticket = {
+            let mut set = self.write();
+            let ticket = set.next_pending;
+            set.next_pending = ticket.wrapping_add(1);
+            set.pending.push((ticket, key.clone()));
+            ticket
+        };
+        let checked = self.check_stores();
+        let mut set = self.write();
+        set.pending.retain(|(t, _)| *t != ticket);
+        checked?;
+        apply(&mut set);
+        Ok(())
+    }
+
+    /// Re-checks every store the keys are reserved in against all of them.
+    fn check_stores(&self) -> Result<(), ConfigError> {
+        let stores: Vec<Arc<dyn KeyStore>> = {
+            let mut stores = self.shared.stores.lock().unwrap_or_else(|e| e.into_inner());
+            stores.retain(|store| store.strong_count() > 0);
+            stores.iter().filter_map(Weak::upgrade).collect()
+        };
+        for store in stores {
+            store.reserve(self.reservation())?;
+        }
+        Ok(())
+    }
+
+    /// Reserves the keys in `store` (see [`KeyStore::reserve`]) and remembers it, so that keys
+    /// added later are checked against it too. Remembered first: a key added meanwhile is then
+    /// either seen by this reservation or checked against the store.
+    pub(crate) fn reserve_in(&self, store: &Arc<dyn KeyStore>) -> Result<(), ConfigError> {
+        {
+            let mut stores = self.shared.stores.lock().unwrap_or_else(|e| e.into_inner());
+            stores.retain(|known| known.strong_count() > 0);
+            stores.push(Arc::downgrade(store));
+        }
+        store.reserve(self.reservation())
+    }
+
+    /// Whether one of `application`'s secrets is a token key: a configuration that a store unable
+    /// to police its keys let through. That application could sign tokens itself, so the exchange
+    /// and the bearer layer fail closed for it; the event names the application, never a key.
+    pub(crate) fn held_by(&self, application: &Key) -> bool {
+        let held = {
+            let set = self.read();
+            application.secrets().iter().any(|s| set.holds(s.secret()))
+        };
+        if held {
+            tracing::error!(
+                application_id = application.id(),
+                "spike: this application's HMAC key is also a token key; refusing its tokens until one of them changes"
+            );
+        }
+        held
+    }
+
+    fn reservation(&self) -> Arc<dyn ReservedSecrets> {
+        Arc::clone(&self.shared) as Arc<dyn ReservedSecrets>
+    }
+
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, KeySet> {
-        self.set.write().unwrap_or_else(|e| e.into_inner())
+        self.shared.set.write().unwrap_or_else(|e| e.into_inner())
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, KeySet> {
-        self.set.read().unwrap_or_else(|e| e.into_inner())
+        self.shared.set.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Signs a token for `user_id` of `application_id` with the current key.
