@@ -300,7 +300,10 @@ mod tests {
         bytes[..8].copy_from_slice(&tag0.to_le_bytes());
         bytes[8..16].copy_from_slice(&tag1.to_le_bytes());
         bytes[16..24].copy_from_slice(&shard.to_le_bytes());
-        ReplayKey(bytes)
+        ReplayKey {
+            hash: bytes,
+            owner: 0,
+        }
     }
 
     #[test]
