@@ -8,9 +8,11 @@
 //! again with another nonce.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
-//! contract in far less memory and time per check (see BENCHMARKS.md). Behind a load balancer every instance must share one
-//! history, or a request accepted by one instance can be replayed against another: use
-//! `RedisReplayStore` (feature `redis`) there.
+//! contract in far less memory and time per check (see BENCHMARKS.md). Both are bounded, with
+//! defaults that fit in 256 MiB when full: a full store, or a key holding its share of the store,
+//! gets an error (503) for a new nonce, never a forgotten one (see their *Memory* sections). Behind
+//! a load balancer every instance must share one history, or a request accepted by one instance
+//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there.
 
 mod compact;
 #[cfg(test)]
@@ -18,6 +20,8 @@ mod contract;
 mod moka;
 #[cfg(feature = "redis")]
 mod redis;
+mod shares;
+mod time;
 
 use std::time::Duration;
 
