@@ -1,5 +1,6 @@
 //! Insert-if-absent throughput (one thread, two threads) and resident memory per remembered key at
-//! 1,000,000 entries, of `MokaReplayStore` and `CompactReplayStore`. See BENCHMARKS.md.
+//! 1,000,000 entries and in a store filled to its default capacity, of `MokaReplayStore` and
+//! `CompactReplayStore`. See BENCHMARKS.md.
 //!
 //! Run: `cargo bench --bench replay_store`
 //!
@@ -8,10 +9,11 @@
 //! clock starts. "Contended" runs two threads on one shared store at once, each with its own keys,
 //! and reports their combined rate.
 //!
-//! Memory: measured in a child process of its own per store (this program started again with
-//! `memory <store>`), so
-//! that nothing else allocated here is counted: `VmRSS` from `/proc/self/status` after building the
-//! store, then after inserting 1,000,000 fresh keys, divided by the number of entries.
+//! Memory: measured in a child process of its own per store and size (this program started again
+//! with `memory <store>` or `memory-full <store>`), so that nothing else allocated here is counted:
+//! `VmRSS` from `/proc/self/status` after building the store, then after inserting 1,000,000 fresh
+//! keys (or as many as the default capacity, under four key ids so that no key's share stops
+//! them), divided by the number of entries.
 
 use std::future::Future;
 use std::hint::black_box;
@@ -54,10 +56,26 @@ fn insert_all(store: &dyn ReplayStore, keys: &[ReplayKey]) -> Duration {
     start.elapsed()
 }
 
+/// A store with room for every key the benchmark inserts.
 fn new_store(name: &str) -> Box<dyn ReplayStore> {
     match name {
-        "moka" => Box::new(MokaReplayStore::new()),
-        "compact" => Box::new(CompactReplayStore::new()),
+        "moka" => Box::new(MokaReplayStore::with_capacity(2 * ENTRIES)),
+        "compact" => Box::new(CompactReplayStore::with_capacity(2 * ENTRIES)),
+        _ => panic!("unknown store {name}"),
+    }
+}
+
+/// A store with the default capacity, and that capacity.
+fn default_store(name: &str) -> (Box<dyn ReplayStore>, u64) {
+    match name {
+        "moka" => (
+            Box::new(MokaReplayStore::new()),
+            MokaReplayStore::DEFAULT_CAPACITY,
+        ),
+        "compact" => (
+            Box::new(CompactReplayStore::new()),
+            CompactReplayStore::DEFAULT_CAPACITY,
+        ),
         _ => panic!("unknown store {name}"),
     }
 }
@@ -152,6 +170,30 @@ fn memory(name: &str) {
     );
 }
 
+/// A store of the default capacity, filled: what the capacity's memory budget promises.
+fn memory_full(name: &str) {
+    let (store, capacity) = default_store(name);
+    let key = |n: u64| ReplayKey::new("bench", &format!("TKN-{}", n % 4), &n.to_be_bytes());
+    let warm = ReplayKey::new("bench", "warm", b"");
+    assert!(ready(store.insert_if_absent(&warm, TTL)).unwrap());
+    let before = rss();
+    for n in 1..capacity {
+        assert!(ready(store.insert_if_absent(&key(n), TTL)).unwrap());
+    }
+    let after = rss();
+    // Full: a new key is refused, a held one is still a replay.
+    assert!(ready(store.insert_if_absent(&key(capacity), TTL)).is_err());
+    assert!(!ready(store.insert_if_absent(&key(1), TTL)).unwrap());
+    println!(
+        "replay_store/{name}/memory_full: VmRSS {} -> {} bytes at the default capacity of {} entries = {:.1} MiB, {:.1} bytes/entry",
+        before,
+        after,
+        capacity,
+        (after - before) as f64 / (1024.0 * 1024.0),
+        (after - before) as f64 / capacity as f64,
+    );
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not, so run quickly there.
     let args: Vec<String> = std::env::args().collect();
@@ -159,15 +201,21 @@ fn main() {
         memory(&args[at + 1]);
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "memory-full") {
+        memory_full(&args[at + 1]);
+        return;
+    }
     if !args.iter().any(|a| a == "--bench") {
         return;
     }
     for name in ["moka", "compact"] {
         throughput(name);
-        let status = Command::new(std::env::current_exe().expect("current exe"))
-            .args(["memory", name])
-            .status()
-            .expect("memory measurement process");
-        assert!(status.success(), "memory measurement failed");
+        for mode in ["memory", "memory-full"] {
+            let status = Command::new(std::env::current_exe().expect("current exe"))
+                .args([mode, name])
+                .status()
+                .expect("memory measurement process");
+            assert!(status.success(), "memory measurement failed");
+        }
     }
 }

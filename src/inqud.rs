@@ -102,14 +102,18 @@
 //!   ones to the start of the salt) keeps the signature valid under a salt never seen before; such
 //!   a re-split is refused as `replayed` too. A salt is remembered for
 //!   [`salt_ttl`](InqudVerifyLayer::salt_ttl) (24 h by default), counted from its first accepted
-//!   use in the process's monotonic time (not the layer's [`clock`](InqudVerifyLayer::clock)):
+//!   use in the process's monotonic time (not the layer's [`clock`](InqudVerifyLayer::clock), but
+//!   the store's own, [`MokaReplayStore::clock`], if given):
 //!   **a request captured once can be replayed successfully after the TTL**, and a signed request
 //!   that never reached the server (held back by whoever captured it) stays valid indefinitely.
 //!   Choose a TTL longer
 //!   than any period during which a captured request must stay useless, and size the store for
 //!   twice your request rate times the TTL (each accepted request records its salt and its
-//!   signature) with [`MokaReplayStore::with_capacity`]; a full store answers 503 rather than
-//!   forgetting salts.
+//!   signature): N requests per second of one token need 2·N·86,400 entries with the default TTL.
+//!   The default store holds 600,000 (about 230 MiB), at most three quarters of them for one token,
+//!   enough for about 2.6 requests per second of it; set more with
+//!   [`MokaReplayStore::with_capacity`] and [`per_key_limit`](MokaReplayStore::per_key_limit).
+//!   A full store, or a token holding its share, answers 503 rather than forgetting salts.
 //! - **One history for all routes and instances.** The signature covers neither the method, nor
 //!   the path, nor the query: a captured request can be sent to another endpoint with the same
 //!   body. A salt burned by one route is refused on every route that shares the store, so clone one

@@ -1,10 +1,15 @@
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::shares::{self, OwnerHasher, Refusal, Shares, default_per_key_limit};
+use super::time::{self, StoreClock};
 use super::{ReplayKey, ReplayStore};
 use crate::BoxFuture;
+use crate::clock::Clock;
 use crate::error::StoreError;
 
 const SHARDS: usize = 64;
@@ -14,37 +19,105 @@ const MIN_SLOTS: usize = 16;
 ///
 /// Same contract as [`MokaReplayStore`](super::MokaReplayStore), at a fraction of its memory and
 /// cost per check (measured in BENCHMARKS.md): each entry lives for the `ttl` given with it
-/// (counted in the process's monotonic time, to the millisecond, rounded up), and once the store
-/// holds `capacity` entries a check of a new key first drops the expired ones and, if it is still
-/// full, fails with a [`StoreError`] (the layer answers 503) instead of forgetting a remembered
-/// nonce. A key already held is still recognised as a replay when the store is full. Concurrent
-/// first uses may overshoot the capacity by the number of checks in flight.
+/// (counted in the process's monotonic time, or on the [`clock`](Self::clock) given to the store,
+/// to the millisecond, rounded up), and once the store holds `capacity` entries a check of a new
+/// key first drops the expired ones and, if it is still full, fails with a [`StoreError`] (the
+/// layer answers 503) instead of forgetting a remembered nonce. A key already held is still
+/// recognised as a replay when the store is full.
 ///
-/// Each slot keeps the first 16 bytes of the [`ReplayKey`] (itself a SHA-256) and the entry's
-/// deadline. Two keys sharing those 128 bits would be taken for one another: the second would be
-/// refused as a replay (failing closed); at ten million entries the chance of any such pair is
-/// below 2⁻⁸⁰. Expired entries are dropped when their shard's table is rebuilt (as it grows) or
-/// when the store is full, and their slots are reused by new keys in the meantime.
+/// # One key cannot fill it
 ///
-/// Clones share the same table.
+/// Entries are counted per [owner](ReplayKey::owner) (scheme and key id), and a key holding its
+/// [share](Self::per_key_limit) gets errors for its new nonces alone (after the store dropped the
+/// expired entries) while other keys still record theirs. By default a key may hold three quarters
+/// of the capacity: a single key is never refused while the store has room, and it can never take
+/// the last quarter from the others. With many tenants, set the share to the capacity divided by
+/// the number of tenants you expect.
+///
+/// # Memory
+///
+/// A slot is 24 bytes: the first 12 bytes of the [`ReplayKey`] (itself a SHA-256), the entry's
+/// deadline and its owner's number in the slot's table. Each table is kept between a quarter and
+/// four fifths full (it doubles past four fifths; rebuilt without its expired entries, it is sized
+/// for twice the live ones), so an entry costs 30 to 96 bytes: 52.5 resident at 1,000,000 entries,
+/// 41 in a full default store (`cargo bench --bench replay_store`). The
+/// [default capacity](Self::DEFAULT_CAPACITY), 2,500,000 entries, keeps a full store within a
+/// budget of 256 MiB even with every table at its emptiest (at most 229 MiB; 99 MiB as measured).
+/// Beside the tables: 24 KiB of empty ones, and a few dozen bytes per key id with entries.
+///
+/// Two keys sharing those 96 bits would be taken for one another: the second would be refused as
+/// a replay (failing closed); at the default capacity the chance of any such pair is below 2⁻⁵⁴
+/// (2⁻⁵⁰ at ten million entries).
+/// Expired entries are dropped when their shard's table is rebuilt (as it grows) or when the store
+/// (or a key's share) is full, and their slots are reused by new keys in the meantime.
+///
+/// Clones share the same table and counts; set the options before cloning.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tower_hmac::replay::CompactReplayStore;
+/// use tower_hmac::{ManualClock, ReplayKey, ReplayStore, StoreError};
+/// # use std::task::{Context, Poll, Waker};
+/// # fn check(store: &impl ReplayStore, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
+/// #     match store.insert_if_absent(key, ttl).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+/// #         Poll::Ready(answer) => answer,
+/// #         Poll::Pending => unreachable!("in-process stores answer at once"),
+/// #     }
+/// # }
+///
+/// let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let store = CompactReplayStore::with_capacity(1_000)
+///     .per_key_limit(2)
+///     .clock(clock.clone());
+/// let ttl = Duration::from_secs(300);
+/// let salt = |salt: &str| ReplayKey::new("inqud", "TKN-1", salt.as_bytes());
+///
+/// assert!(check(&store, &salt("a"), ttl)?); // first use
+/// assert!(!check(&store, &salt("a"), ttl)?); // replay
+/// assert!(check(&store, &salt("b"), ttl)?);
+/// // TKN-1 holds its share: an error (503) for its new salts, not for other tokens.
+/// assert!(check(&store, &salt("c"), ttl).is_err());
+/// assert!(check(&store, &ReplayKey::new("inqud", "TKN-2", b"c"), ttl)?);
+/// // Once its salts expired on the store's clock, TKN-1 records new ones again.
+/// clock.advance(ttl + Duration::from_millis(2));
+/// assert!(check(&store, &salt("c"), ttl)?);
+/// # Ok::<(), StoreError>(())
+/// ```
 #[derive(Clone)]
 pub struct CompactReplayStore {
     inner: Arc<Inner>,
+    capacity: u64,
+    per_key_limit: u64,
+    clock: StoreClock,
 }
 
 struct Inner {
     shards: Box<[Mutex<Table>]>,
     // Occupied slots over all shards, expired ones included until they are dropped.
     held: AtomicU64,
-    capacity: u64,
-    epoch: Instant,
+    // The same per owner.
+    shares: Shares,
 }
 
 #[derive(Clone, Copy, Default)]
 struct Slot {
-    tag: [u64; 2],
-    // Milliseconds since `epoch` at which the entry expires; 0 marks an empty slot.
+    // The key's first 8 bytes: its position in the table, and with `check` its identity.
+    tag: u64,
+    // Milliseconds on the store's clock at which the entry expires; 0 marks an empty slot.
     deadline: u64,
+    // The key's next 4 bytes.
+    check: u32,
+    // Who recorded it: an index in its table's `owners`.
+    owner: u32,
+}
+
+/// An owner with entries in one table.
+struct Holder {
+    owner: u64,
+    // Its slots in this table, live or expired.
+    here: u64,
+    // Its slots in every table.
+    share: Arc<AtomicU64>,
 }
 
 struct Table {
@@ -54,13 +127,24 @@ struct Table {
     // No entry expires before this (`u64::MAX`: no entry), so a full store skips the tables that
     // have nothing to drop instead of rebuilding every one of them on every refused check.
     earliest: u64,
+    // The owners of this table's slots (and perhaps a few owners refused since its last rebuild),
+    // so that the owner's count is found under this table's lock without a shared map.
+    owners: Vec<Holder>,
+    owner_index: HashMap<u64, u32, BuildHasherDefault<OwnerHasher>>,
 }
 
-/// What one locked attempt found.
-enum Attempt {
-    Replayed,
-    Inserted,
-    Full,
+/// Where a new key goes.
+enum Target {
+    /// An expired slot (the same key's, or the first on the probe path).
+    Reuse(usize),
+    /// The empty slot that ends the probe path.
+    Empty(usize),
+}
+
+/// The slots from `tag`'s position on, wrapping around once (`len` is a power of two).
+fn positions(len: usize, tag: u64) -> impl Iterator<Item = usize> {
+    let start = tag as usize & len.wrapping_sub(1);
+    (start..len).chain(0..start)
 }
 
 impl Table {
@@ -69,53 +153,107 @@ impl Table {
             slots: vec![Slot::default(); len],
             used: 0,
             earliest: u64::MAX,
+            owners: Vec::new(),
+            owner_index: HashMap::default(),
         }
     }
 
-    /// Removes expired entries, sizing the table for the live ones; returns how many were dropped.
-    fn rebuild(&mut self, now: u64) -> usize {
+    /// `owner`'s index in `owners`, added if new; `None` if there is no room for another.
+    fn holder(&mut self, owner: u64, shares: &Shares) -> Option<u32> {
+        if let Some(index) = self.owner_index.get(&owner) {
+            return Some(*index);
+        }
+        let index = u32::try_from(self.owners.len()).ok()?;
+        self.owners.push(Holder {
+            owner,
+            here: 0,
+            share: shares.share(owner),
+        });
+        self.owner_index.insert(owner, index);
+        Some(index)
+    }
+
+    /// Puts `slot` in the first empty slot on its probe path.
+    fn place(&mut self, slot: Slot) {
+        let len = self.slots.len();
+        let empty = positions(len, slot.tag).find(|&at| {
+            self.slots
+                .get(at)
+                .is_some_and(|candidate| candidate.deadline == 0)
+        });
+        if let Some(empty) = empty.and_then(|at| self.slots.get_mut(at)) {
+            *empty = slot;
+            self.used += 1;
+            self.earliest = self.earliest.min(slot.deadline);
+        }
+    }
+
+    /// Removes expired entries, counting them off their owners, and sizes the table for the live
+    /// ones; returns how many were dropped.
+    fn rebuild(&mut self, now: u64, shares: &Shares) -> usize {
         let before = self.used;
-        let live: Vec<Slot> = self
-            .slots
-            .iter()
-            .filter(|s| s.deadline > now)
-            .copied()
-            .collect();
-        let len = (live.len() * 2).next_power_of_two().max(MIN_SLOTS);
-        *self = Self::new(len);
-        for slot in live {
-            // At most half full, so there is always an empty slot on the probe path.
-            let empty = self.probe(slot.tag).find(|s| s.deadline == 0);
-            if let Some(empty) = empty {
-                *empty = slot;
-                self.used += 1;
-                self.earliest = self.earliest.min(slot.deadline);
+        let old = std::mem::take(&mut self.slots);
+        let holders = std::mem::take(&mut self.owners);
+        self.owner_index.clear();
+
+        let mut live: usize = 0;
+        let mut live_per_holder = vec![0u64; holders.len()];
+        for slot in old.iter().filter(|s| s.deadline > now) {
+            live += 1;
+            if let Some(count) = live_per_holder.get_mut(slot.owner as usize) {
+                *count += 1;
             }
         }
-        before.saturating_sub(self.used)
-    }
+        // Holders keep their order, without those left with nothing here.
+        let mut renumbered = vec![u32::MAX; holders.len()];
+        for ((holder, &live_here), new) in holders
+            .into_iter()
+            .zip(&live_per_holder)
+            .zip(&mut renumbered)
+        {
+            shares::release(&holder.share, holder.here.saturating_sub(live_here));
+            if live_here > 0 {
+                // At most as many as before, so it fits.
+                *new = self.owners.len() as u32;
+                self.owner_index.insert(holder.owner, *new);
+                self.owners.push(Holder {
+                    here: live_here,
+                    ..holder
+                });
+            } else {
+                let owner = holder.owner;
+                drop(holder);
+                shares.forget(owner);
+            }
+        }
 
-    /// The slots from `tag`'s position on, wrapping around once.
-    fn probe(&mut self, tag: [u64; 2]) -> impl Iterator<Item = &mut Slot> {
-        let start = tag[0] as usize & (self.slots.len() - 1);
-        let (head, tail) = self
-            .slots
-            .split_at_mut_checked(start)
-            .unwrap_or((&mut [], &mut []));
-        tail.iter_mut().chain(head.iter_mut())
+        let len = (live * 2).next_power_of_two().max(MIN_SLOTS);
+        self.slots = vec![Slot::default(); len];
+        self.used = 0;
+        self.earliest = u64::MAX;
+        for slot in old.into_iter().filter(|s| s.deadline > now) {
+            let owner = renumbered
+                .get(slot.owner as usize)
+                .copied()
+                .unwrap_or(u32::MAX);
+            // At most half full, so there is always an empty slot on the probe path.
+            self.place(Slot { owner, ..slot });
+        }
+        before.saturating_sub(self.used)
     }
 }
 
 impl CompactReplayStore {
-    /// Default capacity: ten million entries (240 to 600 MB of tables when full of live entries).
-    pub const DEFAULT_CAPACITY: u64 = 10_000_000;
+    /// Default capacity: 2,500,000 entries, at most 229 MiB when full (see *Memory* above).
+    pub const DEFAULT_CAPACITY: u64 = 2_500_000;
 
     /// A store with the default capacity.
     pub fn new() -> Self {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
     }
 
-    /// A store that refuses new entries once it holds `capacity` of them.
+    /// A store that refuses new entries once it holds `capacity` of them, and new entries of a key
+    /// holding three quarters of `capacity` (see [`per_key_limit`](Self::per_key_limit)).
     pub fn with_capacity(capacity: u64) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -123,10 +261,28 @@ impl CompactReplayStore {
                     .map(|_| Mutex::new(Table::new(MIN_SLOTS)))
                     .collect(),
                 held: AtomicU64::new(0),
-                capacity,
-                epoch: Instant::now(),
+                shares: Shares::new(),
             }),
+            capacity,
+            per_key_limit: default_per_key_limit(capacity),
+            clock: StoreClock::monotonic(),
         }
+    }
+
+    /// How many entries one key (one [owner](ReplayKey::owner): scheme and key id) may hold;
+    /// a new nonce of a key holding that many fails with a [`StoreError`] (503 for that key only)
+    /// while other keys still record theirs. Default: three quarters of the capacity. A limit of
+    /// 0 refuses every new key.
+    pub fn per_key_limit(mut self, limit: u64) -> Self {
+        self.per_key_limit = limit;
+        self
+    }
+
+    /// Counts TTLs on `clock` instead of the process's monotonic time. For tests, a
+    /// [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = StoreClock::injected(clock);
+        self
     }
 
     /// Entries currently held, including expired ones not yet dropped.
@@ -139,125 +295,164 @@ impl CompactReplayStore {
         self.len() == 0
     }
 
-    fn now_ms(&self) -> u64 {
-        self.inner.epoch.elapsed().as_millis() as u64
-    }
-
     fn lock(shard: &Mutex<Table>) -> MutexGuard<'_, Table> {
         // No operation leaves a table half-updated, so a poisoned lock still guards a valid one.
         shard.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
-        let mut words = [0u64; 4];
-        for (word, bytes) in words.iter_mut().zip(key.as_bytes().chunks_exact(8)) {
-            let mut le = [0u8; 8];
-            le.copy_from_slice(bytes);
-            *word = u64::from_le_bytes(le);
-        }
-        let [tag0, tag1, shard, _] = words;
-        let tag = [tag0, tag1];
-        let shard = shard as usize % SHARDS;
+        let bytes = key.as_bytes();
+        let word = |at: usize| {
+            bytes
+                .get(at..at + 8)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map_or(0, u64::from_le_bytes)
+        };
+        let tag = word(0);
+        let check = word(8) as u32;
+        let shard = (word(16) % SHARDS as u64) as usize;
 
-        match self.attempt(shard, tag, ttl) {
-            Attempt::Replayed => Ok(false),
-            Attempt::Inserted => Ok(true),
-            Attempt::Full => {
+        match self.attempt(shard, tag, check, key.owner(), ttl) {
+            Ok(fresh) => Ok(fresh),
+            Err(_) => {
                 self.drop_expired();
-                match self.attempt(shard, tag, ttl) {
-                    Attempt::Replayed => Ok(false),
-                    Attempt::Inserted => Ok(true),
-                    Attempt::Full => Err(StoreError::new("replay store is at capacity")),
-                }
+                self.attempt(shard, tag, check, key.owner(), ttl)
+                    .map_err(Refusal::into_error)
             }
         }
     }
 
-    fn attempt(&self, shard: usize, tag: [u64; 2], ttl: Duration) -> Attempt {
-        let now = self.now_ms();
-        let ttl_ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-        // `now` is rounded down, so one more millisecond keeps the entry for at least `ttl`; it is
-        // never 0, which marks an empty slot.
-        let deadline = now.saturating_add(ttl_ms).saturating_add(1);
+    fn attempt(
+        &self,
+        shard: usize,
+        tag: u64,
+        check: u32,
+        owner: u64,
+        ttl: Duration,
+    ) -> Result<bool, Refusal> {
+        let now = self.clock.now_ms();
+        let deadline = time::deadline(now, ttl);
 
         let Some(shard) = self.inner.shards.get(shard) else {
-            return Attempt::Full;
+            return Err(Refusal::Full);
         };
         let mut table = Self::lock(shard);
-        // The first expired slot on the probe path, reusable by a new key, and the empty slot
-        // that ends the path (the table is never full: see the rebuild below).
+        let table = &mut *table;
+        // The same key's slot if it expired, else the first expired slot on the probe path
+        // (reusable by a new key), else the empty slot that ends the path (the table is never
+        // full: see the rebuild below).
+        let mut same = None;
         let mut reusable = None;
         let mut empty = None;
-        let mut refreshed = false;
-        for slot in table.probe(tag) {
+        for at in positions(table.slots.len(), tag) {
+            let Some(slot) = table.slots.get(at) else {
+                break;
+            };
             if slot.deadline == 0 {
-                empty = Some(slot);
+                empty = Some(at);
                 break;
             }
             let expired = slot.deadline <= now;
-            if slot.tag == tag {
+            if slot.tag == tag && slot.check == check {
                 if !expired {
-                    return Attempt::Replayed;
+                    return Ok(false);
                 }
-                // The same key, expired: remembered again from now.
-                slot.deadline = deadline;
-                refreshed = true;
+                same = Some(at);
                 break;
             }
             if expired && reusable.is_none() {
-                reusable = Some(slot);
+                reusable = Some(at);
             }
         }
-
-        if refreshed {
-            table.earliest = table.earliest.min(deadline);
-            return Attempt::Inserted;
-        }
-        if let Some(slot) = reusable {
-            // Replaces an expired entry: the number held does not change.
-            *slot = Slot { tag, deadline };
-            table.earliest = table.earliest.min(deadline);
-            return Attempt::Inserted;
-        }
-        let Some(slot) = empty else {
-            return Attempt::Full;
+        let target = match (same.or(reusable), empty) {
+            (Some(at), _) => Target::Reuse(at),
+            (None, Some(at)) => Target::Empty(at),
+            (None, None) => return Err(Refusal::Full),
         };
-        if self.inner.held.load(Ordering::Relaxed) >= self.inner.capacity {
-            return Attempt::Full;
+
+        let index = table
+            .holder(owner, &self.inner.shares)
+            .ok_or(Refusal::Full)?;
+        let limit = self.per_key_limit;
+        let fresh = Slot {
+            tag,
+            deadline,
+            check,
+            owner: index,
+        };
+        match target {
+            Target::Reuse(at) => {
+                let previous = table.slots.get(at).map_or(index, |slot| slot.owner);
+                if previous != index {
+                    // The expired entry's owner loses it, this one gains it: the number held
+                    // does not change.
+                    let holder = table.owners.get_mut(index as usize).ok_or(Refusal::Full)?;
+                    if !shares::take(&holder.share, limit) {
+                        return Err(Refusal::ShareFull);
+                    }
+                    holder.here += 1;
+                    if let Some(before) = table.owners.get_mut(previous as usize) {
+                        before.here = before.here.saturating_sub(1);
+                        shares::release(&before.share, 1);
+                    }
+                }
+                if let Some(slot) = table.slots.get_mut(at) {
+                    *slot = fresh;
+                }
+                table.earliest = table.earliest.min(deadline);
+            }
+            Target::Empty(at) => {
+                let holder = table.owners.get_mut(index as usize).ok_or(Refusal::Full)?;
+                if !shares::take(&self.inner.held, self.capacity) {
+                    return Err(Refusal::Full);
+                }
+                if !shares::take(&holder.share, limit) {
+                    shares::release(&self.inner.held, 1);
+                    return Err(Refusal::ShareFull);
+                }
+                holder.here += 1;
+                if let Some(slot) = table.slots.get_mut(at) {
+                    *slot = fresh;
+                }
+                table.used += 1;
+                table.earliest = table.earliest.min(deadline);
+                // Keep the load at most 4/5, expired entries included, so probes stay short and
+                // always end at an empty slot.
+                if table.used * 5 > table.slots.len() * 4 {
+                    let dropped = table.rebuild(now, &self.inner.shares);
+                    shares::release(&self.inner.held, dropped as u64);
+                }
+            }
         }
-        *slot = Slot { tag, deadline };
-        table.used += 1;
-        table.earliest = table.earliest.min(deadline);
-        self.inner.held.fetch_add(1, Ordering::Relaxed);
-        // Keep the load at most 4/5, expired entries included, so probes stay short and always
-        // end at an empty slot.
-        if table.used * 5 > table.slots.len() * 4 {
-            let dropped = table.rebuild(now);
-            self.release(dropped);
-        }
-        Attempt::Inserted
+        Ok(true)
     }
 
     /// Drops expired entries from every shard that has some.
     fn drop_expired(&self) {
         for shard in self.inner.shards.iter() {
-            let now = self.now_ms();
+            let now = self.clock.now_ms();
             let mut table = Self::lock(shard);
             if table.earliest <= now {
-                let dropped = table.rebuild(now);
-                self.release(dropped);
+                let dropped = table.rebuild(now, &self.inner.shares);
+                shares::release(&self.inner.held, dropped as u64);
             }
         }
     }
 
-    fn release(&self, dropped: usize) {
-        // Saturating: a count stuck at u64::MAX would refuse every request.
-        let _ = self
-            .inner
-            .held
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                Some(n.saturating_sub(dropped as u64))
-            });
+    /// Entries `owner` holds.
+    #[cfg(test)]
+    fn held_by(&self, owner: u64) -> u64 {
+        self.inner.shares.held(owner)
+    }
+
+    /// Bytes of slots in every table.
+    #[cfg(test)]
+    fn table_bytes(&self) -> usize {
+        self.inner
+            .shards
+            .iter()
+            .map(|s| Self::lock(s).slots.len() * std::mem::size_of::<Slot>())
+            .sum()
     }
 }
 
@@ -281,26 +476,30 @@ impl fmt::Debug for CompactReplayStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CompactReplayStore")
             .field("entries", &self.len())
-            .field("capacity", &self.inner.capacity)
+            .field("capacity", &self.capacity)
+            .field("per_key_limit", &self.per_key_limit)
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::contract;
+    use super::super::contract::{self, HOUR, check};
     use super::*;
+    use crate::ManualClock;
 
-    const HOUR: Duration = Duration::from_secs(3600);
+    fn store(capacity: u64, clock: &ManualClock) -> CompactReplayStore {
+        CompactReplayStore::with_capacity(capacity).clock(clock.clone())
+    }
 
-    /// A key whose slot position and shard are chosen: `tag0` decides the position, `tag1` tells
+    /// A key whose slot position and shard are chosen: `tag` decides the position, `check` tells
     /// keys apart, `shard` picks the shard.
-    fn raw_key(tag0: u64, tag1: u64, shard: u64) -> ReplayKey {
+    fn raw_key(tag: u64, check: u32, shard: u64, owner: u64) -> ReplayKey {
         let mut bytes = [0u8; 32];
-        bytes[..8].copy_from_slice(&tag0.to_le_bytes());
-        bytes[8..16].copy_from_slice(&tag1.to_le_bytes());
+        bytes[..8].copy_from_slice(&tag.to_le_bytes());
+        bytes[8..12].copy_from_slice(&check.to_le_bytes());
         bytes[16..24].copy_from_slice(&shard.to_le_bytes());
-        ReplayKey(bytes)
+        ReplayKey { hash: bytes, owner }
     }
 
     #[test]
@@ -312,19 +511,16 @@ mod tests {
 
     #[test]
     fn entries_expire_after_their_ttl() {
-        contract::entries_expire_after_their_ttl(&CompactReplayStore::new());
+        let clock = contract::clock();
+        let store = store(100, &clock);
+        contract::entries_expire_after_their_ttl(&store, &clock);
+        assert_eq!(store.len(), 1);
     }
 
     #[test]
     fn an_entry_lives_at_least_its_ttl() {
-        let store = CompactReplayStore::new();
-        let key = ReplayKey::new("s", "k", b"n");
-        let ttl = Duration::from_millis(200);
-        let start = Instant::now();
-        assert!(store.check(&key, ttl).unwrap());
-        while start.elapsed() < Duration::from_millis(190) {
-            assert!(!store.check(&key, ttl).unwrap(), "forgotten before its TTL");
-        }
+        let clock = contract::clock();
+        contract::an_entry_lives_at_least_its_ttl(&store(100, &clock), &clock);
     }
 
     #[test]
@@ -334,56 +530,101 @@ mod tests {
 
     #[test]
     fn expired_entries_free_capacity() {
-        let store = CompactReplayStore::with_capacity(3);
-        let short = Duration::from_millis(20);
-        for n in 0u32..3 {
-            assert!(
-                store
-                    .check(&ReplayKey::new("s", "k", &n.to_be_bytes()), short)
-                    .unwrap()
-            );
-        }
-        assert!(
-            store
-                .check(&ReplayKey::new("s", "k", b"new"), HOUR)
-                .is_err()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-        for n in 10u32..13 {
-            assert!(
-                store
-                    .check(&ReplayKey::new("s", "k", &n.to_be_bytes()), HOUR)
-                    .unwrap()
-            );
-        }
+        let clock = contract::clock();
+        let store = store(3, &clock);
+        contract::expired_entries_free_capacity(&store, &clock);
         assert_eq!(store.len(), 3);
-        assert!(
-            store
-                .check(&ReplayKey::new("s", "k", b"one more"), HOUR)
-                .is_err()
+    }
+
+    #[test]
+    fn one_key_cannot_fill_the_store() {
+        let clock = contract::clock();
+        let store = store(12, &clock);
+        contract::one_key_cannot_fill_the_store(&store, &clock);
+        assert_eq!(store.len(), 12);
+        let a = ReplayKey::new("s", "tenant-a", b"").owner();
+        let b = ReplayKey::new("s", "tenant-b", b"").owner();
+        assert_eq!((store.held_by(a), store.held_by(b)), (9, 3));
+    }
+
+    #[test]
+    fn per_key_limit_sets_the_share() {
+        contract::per_key_limit_sets_the_share(
+            &CompactReplayStore::with_capacity(100).per_key_limit(2),
         );
     }
 
     #[test]
+    fn concurrent_first_uses_stop_at_the_share() {
+        let store = CompactReplayStore::with_capacity(1_000).per_key_limit(100);
+        contract::concurrent_first_uses_stop_at_the_share(&store);
+        assert_eq!(store.len(), 100);
+    }
+
+    #[test]
     fn an_expired_slot_does_not_hide_a_live_key_behind_it() {
-        let store = CompactReplayStore::new();
+        let clock = contract::clock();
+        let store = store(CompactReplayStore::DEFAULT_CAPACITY, &clock);
         // Same position and shard, different keys: b sits right after a on the probe path.
-        let a = raw_key(5, 1, 7);
-        let b = raw_key(5, 2, 7);
-        let c = raw_key(5, 3, 7);
-        assert!(store.check(&a, Duration::from_millis(10)).unwrap());
-        assert!(store.check(&b, HOUR).unwrap());
-        std::thread::sleep(Duration::from_millis(30));
+        let a = raw_key(5, 1, 7, 1);
+        let b = raw_key(5, 2, 7, 1);
+        let c = raw_key(5, 3, 7, 1);
+        assert!(check(&store, &a, Duration::from_secs(60)).unwrap());
+        assert!(check(&store, &b, HOUR).unwrap());
+        clock.advance(Duration::from_secs(120));
         // a expired; b must still be found past a's slot.
-        assert!(!store.check(&b, HOUR).unwrap());
+        assert!(!check(&store, &b, HOUR).unwrap());
         // c takes a's slot; b is still behind it.
-        assert!(store.check(&c, HOUR).unwrap());
-        assert!(!store.check(&b, HOUR).unwrap());
-        assert!(!store.check(&c, HOUR).unwrap());
+        assert!(check(&store, &c, HOUR).unwrap());
+        assert!(!check(&store, &b, HOUR).unwrap());
+        assert!(!check(&store, &c, HOUR).unwrap());
         // a is new again.
-        assert!(store.check(&a, HOUR).unwrap());
-        assert!(!store.check(&a, HOUR).unwrap());
+        assert!(check(&store, &a, HOUR).unwrap());
+        assert!(!check(&store, &a, HOUR).unwrap());
         assert_eq!(store.len(), 3);
+        assert_eq!(store.held_by(1), 3);
+    }
+
+    /// An expired slot taken by another owner's key moves from one owner's count to the other's.
+    #[test]
+    fn a_reused_slot_changes_owner() {
+        let clock = contract::clock();
+        let store = store(100, &clock).per_key_limit(2);
+        let a = raw_key(5, 1, 7, 1);
+        let b = raw_key(5, 2, 7, 2);
+        let c = raw_key(5, 3, 7, 2);
+        assert!(check(&store, &a, Duration::from_secs(60)).unwrap());
+        assert!(check(&store, &b, HOUR).unwrap());
+        assert_eq!((store.held_by(1), store.held_by(2)), (1, 1));
+        clock.advance(Duration::from_secs(120));
+        assert!(check(&store, &c, HOUR).unwrap());
+        assert_eq!((store.held_by(1), store.held_by(2)), (0, 2));
+        assert_eq!(store.len(), 2);
+        // Owner 2 is at its share: it cannot take a slot from anyone.
+        let d = raw_key(6, 4, 7, 2);
+        let err = check(&store, &d, HOUR).unwrap_err();
+        assert_eq!(err.to_string(), contract::SHARE_FULL);
+    }
+
+    /// Expired entries dropped by a rebuild are counted off their owners, and an owner left with
+    /// nothing is forgotten.
+    #[test]
+    fn a_rebuild_counts_dropped_entries_off_their_owners() {
+        let clock = contract::clock();
+        let store = store(4, &clock).per_key_limit(4);
+        for n in 0..4 {
+            assert!(check(&store, &raw_key(n, 0, 0, 1), Duration::from_secs(60)).unwrap());
+        }
+        assert_eq!(store.held_by(1), 4);
+        clock.advance(Duration::from_secs(120));
+        // Position 8 is empty: no expired slot on its path, so the full store drops them.
+        assert!(check(&store, &raw_key(8, 0, 0, 2), HOUR).unwrap());
+        assert_eq!((store.held_by(1), store.held_by(2)), (0, 1));
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.inner.shares.owners(), 1);
+        let table = CompactReplayStore::lock(&store.inner.shards[0]);
+        assert_eq!(table.owners.len(), 1);
+        assert_eq!(table.owners[0].here, 1);
     }
 
     #[test]
@@ -393,17 +634,61 @@ mod tests {
             .map(|n| ReplayKey::new("s", "k", &n.to_be_bytes()))
             .collect();
         for key in &keys {
-            assert!(store.check(key, HOUR).unwrap());
+            assert!(check(&store, key, HOUR).unwrap());
         }
         for key in &keys {
-            assert!(!store.check(key, HOUR).unwrap());
+            assert!(!check(&store, key, HOUR).unwrap());
         }
         assert_eq!(store.len(), 100_000);
+        assert_eq!(store.held_by(keys[0].owner()), 100_000);
+    }
+
+    /// The memory the type's docs state: 24-byte slots, tables between a quarter and four fifths
+    /// full, so 30 to 96 bytes per entry.
+    #[test]
+    fn an_entry_takes_30_to_96_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 24);
+        let clock = contract::clock();
+        let store = store(CompactReplayStore::DEFAULT_CAPACITY, &clock);
+        let mut n = 0u32;
+        for target in [10_000, 30_000, 80_000] {
+            while n < target {
+                let key = ReplayKey::new("s", "k", &n.to_be_bytes());
+                assert!(check(&store, &key, Duration::from_secs(60)).unwrap());
+                n += 1;
+            }
+            let per_entry = store.table_bytes() as f64 / store.len() as f64;
+            assert!(
+                (30.0..=60.0).contains(&per_entry),
+                "{per_entry} bytes/entry"
+            );
+        }
+        // All expired: rebuilt for what is live, tables hold at least a quarter of their slots.
+        clock.advance(Duration::from_secs(120));
+        for m in 0u32..20_000 {
+            let key = ReplayKey::new("s", "new", &m.to_be_bytes());
+            assert!(check(&store, &key, HOUR).unwrap());
+        }
+        store.drop_expired();
+        assert_eq!(store.len(), 20_000);
+        let per_entry = store.table_bytes() as f64 / store.len() as f64;
+        assert!(
+            (30.0..=96.0).contains(&per_entry),
+            "{per_entry} bytes/entry"
+        );
     }
 
     #[test]
     fn concurrent_inserts_have_one_winner() {
         contract::concurrent_inserts_have_one_winner(&CompactReplayStore::new());
+    }
+
+    #[test]
+    fn concurrent_checks_of_an_expired_key_have_one_winner() {
+        let clock = contract::clock();
+        let store = store(100, &clock);
+        contract::concurrent_checks_of_an_expired_key_have_one_winner(&store, &clock);
+        assert_eq!(store.len(), 1);
     }
 
     #[test]
@@ -417,10 +702,10 @@ mod tests {
     #[test]
     fn debug_shows_counts_only() {
         let store = CompactReplayStore::with_capacity(5);
-        assert!(store.check(&ReplayKey::new("s", "k", b"x"), HOUR).unwrap());
+        assert!(check(&store, &ReplayKey::new("s", "k", b"x"), HOUR).unwrap());
         assert_eq!(
             format!("{store:?}"),
-            "CompactReplayStore { entries: 1, capacity: 5 }"
+            "CompactReplayStore { entries: 1, capacity: 5, per_key_limit: 4 }"
         );
     }
 }

@@ -8,9 +8,11 @@
 //! again with another nonce.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
-//! contract in far less memory and time per check (see BENCHMARKS.md). Behind a load balancer every instance must share one
-//! history, or a request accepted by one instance can be replayed against another: use
-//! `RedisReplayStore` (feature `redis`) there.
+//! contract in far less memory and time per check (see BENCHMARKS.md). Both are bounded, with
+//! defaults that fit in 256 MiB when full: a full store, or a key holding its share of the store,
+//! gets an error (503) for a new nonce, never a forgotten one (see their *Memory* sections). Behind
+//! a load balancer every instance must share one history, or a request accepted by one instance
+//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there.
 
 mod compact;
 #[cfg(test)]
@@ -18,6 +20,8 @@ mod contract;
 mod moka;
 #[cfg(feature = "redis")]
 mod redis;
+mod shares;
+mod time;
 
 use std::time::Duration;
 
@@ -33,22 +37,33 @@ pub use self::redis::RedisReplayStore;
 
 /// A fixed-size replay-store key: SHA-256 of the scheme name, the key id and the nonce, each
 /// length-prefixed so that no two different triples share an encoding.
+///
+/// Beside those 32 bytes a key carries its [owner](Self::owner): the scheme and key id it was
+/// presented under, without the nonce. The in-process stores count their entries per owner, so
+/// that one key holder cannot fill a store shared with others.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ReplayKey([u8; 32]);
+pub struct ReplayKey {
+    hash: [u8; 32],
+    owner: u64,
+}
 
 impl ReplayKey {
     /// The key for `nonce` presented under `key_id` in `scheme`.
     pub fn new(scheme: &str, key_id: &str, nonce: &[u8]) -> Self {
-        let mut hash = Sha256::new();
-        for part in [scheme.as_bytes(), key_id.as_bytes(), nonce] {
-            hash.update((part.len() as u64).to_be_bytes());
-            hash.update(part);
+        let id = Self::id_hash(scheme, key_id);
+        let owner = Self::owner_of(id.clone());
+        let mut hash = id;
+        hash.update((nonce.len() as u64).to_be_bytes());
+        hash.update(nonce);
+        Self {
+            hash: hash.finalize().into(),
+            owner,
         }
-        Self(hash.finalize().into())
     }
 
     /// The key for a verified MAC presented under `key_id` in `scheme`. It never equals a key made
-    /// by [`ReplayKey::new`]: its encoding starts with a length no string can have.
+    /// by [`ReplayKey::new`]: its encoding starts with a length no string can have. Its owner is
+    /// theirs: a request's salt and MAC count for the same key.
     pub(crate) fn for_mac(scheme: &str, key_id: &str, tag: &[u8]) -> Self {
         let mut hash = Sha256::new();
         hash.update(u64::MAX.to_be_bytes());
@@ -56,18 +71,45 @@ impl ReplayKey {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part);
         }
-        Self(hash.finalize().into())
+        Self {
+            hash: hash.finalize().into(),
+            owner: Self::owner_of(Self::id_hash(scheme, key_id)),
+        }
+    }
+
+    /// SHA-256 fed with the length-prefixed scheme and key id, not finalized.
+    fn id_hash(scheme: &str, key_id: &str) -> Sha256 {
+        let mut hash = Sha256::new();
+        for part in [scheme.as_bytes(), key_id.as_bytes()] {
+            hash.update((part.len() as u64).to_be_bytes());
+            hash.update(part);
+        }
+        hash
+    }
+
+    fn owner_of(id: Sha256) -> u64 {
+        let digest: [u8; 32] = id.finalize().into();
+        digest
+            .first_chunk()
+            .map_or(0, |first| u64::from_be_bytes(*first))
     }
 
     /// The 32 bytes of the key.
     pub fn as_bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.hash
+    }
+
+    /// Who recorded the key: the first 8 bytes of SHA-256 over the length-prefixed scheme name
+    /// and key id. Every nonce (and MAC) presented under one key id of one scheme has the same
+    /// owner; the in-process stores limit how many entries one owner may hold.
+    pub fn owner(&self) -> u64 {
+        self.owner
     }
 }
 
 impl std::fmt::Debug for ReplayKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReplayKey({})", hex::encode(&self.0[..8]))
+        write!(f, "ReplayKey({})", hex::encode(&self.hash[..8]))
     }
 }
 
@@ -117,6 +159,34 @@ mod tests {
         assert_ne!(
             ReplayKey::new("a", "b", b"c"),
             ReplayKey::for_mac("a", "b", b"c")
+        );
+    }
+
+    #[test]
+    fn the_32_bytes_are_sha256_of_the_length_prefixed_parts() {
+        // Redis keys and the compact store's slots are these bytes: they must not change.
+        assert_eq!(
+            hex::encode(ReplayKey::new("inqud", "TKN-1", b"salt").as_bytes()),
+            "cf3af76aad05326c5b7eaa3417ff2ec8567707e79dcab48feb472d6742d19533"
+        );
+        assert_eq!(
+            hex::encode(ReplayKey::for_mac("inqud", "TKN-1", b"mac").as_bytes()),
+            "d310c38c8135cb6509216498a1f56d97aa9f2a33a2924dc5c5fbd10b8ded9ce5"
+        );
+    }
+
+    #[test]
+    fn the_owner_is_the_scheme_and_key_id() {
+        let owner = ReplayKey::new("inqud", "TKN-1", b"salt").owner();
+        // SHA-256 of the length-prefixed scheme and key id, its first 8 bytes.
+        assert_eq!(owner, 0x3570_a228_5603_99d8);
+        assert_eq!(ReplayKey::new("inqud", "TKN-1", b"other").owner(), owner);
+        assert_eq!(ReplayKey::for_mac("inqud", "TKN-1", b"mac").owner(), owner);
+        assert_ne!(ReplayKey::new("inqud", "TKN-2", b"salt").owner(), owner);
+        assert_ne!(ReplayKey::new("humanos", "TKN-1", b"salt").owner(), owner);
+        assert_ne!(
+            ReplayKey::new("a", "bc", b"").owner(),
+            ReplayKey::new("ab", "c", b"").owner()
         );
     }
 }

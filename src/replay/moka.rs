@@ -4,77 +4,197 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::Expiry;
+use moka::ops::compute::{CompResult, Op};
 use moka::sync::Cache;
 
+use super::shares::{self, Refusal, Shares, default_per_key_limit};
+use super::time::{self, StoreClock};
 use super::{ReplayKey, ReplayStore};
 use crate::BoxFuture;
+use crate::clock::Clock;
 use crate::error::StoreError;
 
 /// The in-process replay store, backed by a `moka` cache.
 ///
-/// Each entry lives for the `ttl` given with it. The store has a *soft capacity*: once it holds
-/// that many live entries, new checks fail with a [`StoreError`] (the layer answers 503) instead of
-/// evicting remembered nonces, because an evicted nonce could be replayed. Only requests whose MAC
-/// verified are recorded, so only holders of a secret can fill it; size the capacity for your
-/// legitimate request rate times the TTL (times two for Inqud, which records a salt and a MAC
-/// per request). Concurrent first uses may overshoot the bound by the
-/// number of requests in flight.
+/// Each entry lives for the `ttl` given with it, counted in the process's monotonic time, or on
+/// the [`clock`](Self::clock) given to the store. The store has a *capacity*: once it holds that
+/// many entries, a check of a new key fails with a [`StoreError`] (the layer answers 503) instead
+/// of evicting remembered nonces, because an evicted nonce could be replayed. A key already held
+/// is still recognised as a replay when the store is full.
 ///
-/// Clones share the same cache.
+/// # One key cannot fill it
+///
+/// Only requests whose MAC verified are recorded, so only holders of a secret can fill the store,
+/// but one holder could fill it for everyone. Entries are therefore counted per
+/// [owner](ReplayKey::owner) (scheme and key id), and a key holding its
+/// [share](Self::per_key_limit) gets errors for its new nonces alone while other keys still record
+/// theirs. By default a key may hold three quarters of the capacity: a single key is never refused
+/// while the store has room, and it can never take the last quarter from the others. With many
+/// tenants, set the share to the capacity divided by the number of tenants you expect.
+///
+/// # Memory
+///
+/// An entry takes about 400 bytes of resident memory (moka's per-entry bookkeeping, not the 64
+/// bytes of key and value, dominates). The [default capacity](Self::DEFAULT_CAPACITY), 600,000
+/// entries, keeps a full store within a budget of 256 MiB: about 230 MiB as measured
+/// (`cargo bench --bench replay_store`, which fills a default store). Size it for your legitimate
+/// request rate times the TTL (times two for Inqud, which records a salt and a MAC per request:
+/// one request per second of one token for 24 hours is 172,800 entries).
+/// [`CompactReplayStore`](super::CompactReplayStore) holds the same in about an eighth of the
+/// memory.
+///
+/// # Expiry on an injected clock
+///
+/// moka expires entries on its own clock, the process's monotonic time. With an injected
+/// [`clock`](Self::clock) each entry also keeps its deadline on that clock; an entry past it is
+/// treated as absent (atomically: of concurrent checks exactly one records the key again), and a
+/// full store (or a key at its share) drops such entries before refusing a new key. moka still drops every entry once its
+/// `ttl` has passed in monotonic time, so an entry lives until its `ttl` has passed on the
+/// injected clock or in the process's time, whichever comes first.
+///
+/// Clones share the same entries and counts; set the options before cloning.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tower_hmac::MokaReplayStore;
+/// use tower_hmac::{ManualClock, ReplayKey, ReplayStore, StoreError};
+/// # use std::task::{Context, Poll, Waker};
+/// # fn check(store: &impl ReplayStore, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
+/// #     match store.insert_if_absent(key, ttl).as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+/// #         Poll::Ready(answer) => answer,
+/// #         Poll::Pending => unreachable!("in-process stores answer at once"),
+/// #     }
+/// # }
+///
+/// let clock = ManualClock::new(UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+/// let store = MokaReplayStore::with_capacity(1_000)
+///     .per_key_limit(2)
+///     .clock(clock.clone());
+/// let ttl = Duration::from_secs(300);
+/// let salt = |salt: &str| ReplayKey::new("inqud", "TKN-1", salt.as_bytes());
+///
+/// assert!(check(&store, &salt("a"), ttl)?); // first use
+/// assert!(!check(&store, &salt("a"), ttl)?); // replay
+/// assert!(check(&store, &salt("b"), ttl)?);
+/// // TKN-1 holds its share: an error (503) for its new salts, not for other tokens.
+/// assert!(check(&store, &salt("c"), ttl).is_err());
+/// assert!(check(&store, &ReplayKey::new("inqud", "TKN-2", b"c"), ttl)?);
+/// // Once its salts expired on the store's clock, TKN-1 records new ones again.
+/// clock.advance(ttl + Duration::from_millis(2));
+/// assert!(check(&store, &salt("c"), ttl)?);
+/// # Ok::<(), StoreError>(())
+/// ```
 #[derive(Clone)]
 pub struct MokaReplayStore {
-    cache: Cache<ReplayKey, Duration>,
-    // Entries inserted and not yet evicted. moka's own `entry_count` is updated lazily, which
-    // would let a burst of inserts pass the capacity unnoticed.
-    held: Arc<AtomicU64>,
+    cache: Cache<ReplayKey, Held>,
+    counts: Arc<Counts>,
     capacity: u64,
+    per_key_limit: u64,
+    clock: StoreClock,
+}
+
+/// What the cache keeps for a key.
+#[derive(Clone, Copy)]
+struct Held {
+    /// On the store's clock (see `time::deadline`).
+    deadline: u64,
+    /// For moka's own expiry.
+    ttl: Duration,
+}
+
+/// Entries the cache holds, over all owners and per owner. moka's own `entry_count` is updated
+/// lazily, which would let a burst of inserts pass the capacity unnoticed.
+///
+/// Every value put into the cache is counted before it is put, and every value leaving it (expired,
+/// removed or replaced: the eviction listener hears of each) is counted off, so the counts are the
+/// values in the cache, whatever moka reports a put as.
+struct Counts {
+    held: AtomicU64,
+    shares: Shares,
+    /// No entry expires on an injected clock before this (`u64::MAX`: none, or the clock is not
+    /// injected), so that a full store looks for such entries only when there can be some.
+    earliest: AtomicU64,
 }
 
 struct PerEntryTtl;
 
-impl Expiry<ReplayKey, Duration> for PerEntryTtl {
+impl Expiry<ReplayKey, Held> for PerEntryTtl {
     fn expire_after_create(
         &self,
         _key: &ReplayKey,
-        ttl: &Duration,
+        held: &Held,
         _created_at: Instant,
     ) -> Option<Duration> {
-        Some(*ttl)
+        Some(held.ttl)
+    }
+
+    // A key recorded again (its entry had expired on an injected clock) lives for its new TTL,
+    // not for what remained of the old one.
+    fn expire_after_update(
+        &self,
+        _key: &ReplayKey,
+        held: &Held,
+        _updated_at: Instant,
+        _duration_until_expiry: Option<Duration>,
+    ) -> Option<Duration> {
+        Some(held.ttl)
     }
 }
 
 impl MokaReplayStore {
-    /// Default soft capacity: ten million entries.
-    pub const DEFAULT_CAPACITY: u64 = 10_000_000;
+    /// Default capacity: 600,000 entries, about 230 MiB when full (see *Memory* above).
+    pub const DEFAULT_CAPACITY: u64 = 600_000;
 
     /// A store with the default capacity.
     pub fn new() -> Self {
         Self::with_capacity(Self::DEFAULT_CAPACITY)
     }
 
-    /// A store that refuses new entries once it holds `capacity` live ones.
+    /// A store that refuses new entries once it holds `capacity` of them, and new entries of a key
+    /// holding three quarters of `capacity` (see [`per_key_limit`](Self::per_key_limit)).
     pub fn with_capacity(capacity: u64) -> Self {
-        let held = Arc::new(AtomicU64::new(0));
-        let evicted = Arc::clone(&held);
+        let counts = Arc::new(Counts {
+            held: AtomicU64::new(0),
+            shares: Shares::new(),
+            earliest: AtomicU64::new(u64::MAX),
+        });
+        let listener = Arc::clone(&counts);
         let cache = Cache::builder()
             .expire_after(PerEntryTtl)
-            .eviction_listener(move |_key, _ttl, _cause| {
-                // Saturating: a count stuck at u64::MAX would refuse every request.
-                let _ = evicted.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
-                    Some(n.saturating_sub(1))
-                });
+            .eviction_listener(move |key: Arc<ReplayKey>, _held, _cause| {
+                // Every cause, `Replaced` included: the replacing value was counted when put.
+                shares::release(&listener.held, 1);
+                listener.shares.release(key.owner(), 1);
             })
             .build();
         Self {
             cache,
-            held,
+            counts,
             capacity,
+            per_key_limit: default_per_key_limit(capacity),
+            clock: StoreClock::monotonic(),
         }
+    }
+
+    /// How many entries one key (one [owner](ReplayKey::owner): scheme and key id) may hold;
+    /// a new nonce of a key holding that many fails with a [`StoreError`] (503 for that key only)
+    /// while other keys still record theirs. Default: three quarters of the capacity. A limit of
+    /// 0 refuses every new key.
+    pub fn per_key_limit(mut self, limit: u64) -> Self {
+        self.per_key_limit = limit;
+        self
+    }
+
+    /// Counts TTLs on `clock` instead of the process's monotonic time (see *Expiry on an
+    /// injected clock* above). For tests, a [`ManualClock`](crate::ManualClock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = StoreClock::injected(clock);
+        self
     }
 
     /// Entries currently held, including expired ones not yet dropped (moka drops them lazily).
     pub fn len(&self) -> u64 {
-        self.held.load(Ordering::Relaxed)
+        self.counts.held.load(Ordering::Relaxed)
     }
 
     /// Whether the store holds no entries.
@@ -83,24 +203,107 @@ impl MokaReplayStore {
     }
 
     fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
-        if self.cache.contains_key(key) {
+        if let Ok(fresh) = self.attempt(key, ttl) {
+            return Ok(fresh);
+        }
+        // Expired entries still count until they are dropped.
+        self.cache.run_pending_tasks();
+        self.drop_expired();
+        self.attempt(key, ttl).map_err(Refusal::into_error)
+    }
+
+    fn attempt(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, Refusal> {
+        let now = self.clock.now_ms();
+        // A replay needs no lock: a live entry stays live.
+        if self.cache.get(key).is_some_and(|held| held.deadline > now) {
             return Ok(false);
         }
-        if self.len() >= self.capacity {
-            // Expired entries still count until moka's housekeeping drops them.
-            self.cache.run_pending_tasks();
-            if self.len() >= self.capacity {
-                return Err(StoreError::new("replay store is at capacity"));
+        let held = Held {
+            deadline: time::deadline(now, ttl),
+            ttl,
+        };
+        let mut refusal = Refusal::Full;
+        // moka runs this closure for one caller of a key at a time, and its answer is applied
+        // before the next caller's runs: of concurrent first uses exactly one puts the key.
+        let result = self
+            .cache
+            .entry(*key)
+            .and_compute_with(|existing| match existing {
+                Some(entry) if entry.value().deadline > now => Op::Nop,
+                // Expired on the store's clock: recorded again. The old value is counted off when it
+                // is replaced, so the count does not grow and no limit applies.
+                Some(_) => {
+                    self.counts.held.fetch_add(1, Ordering::Relaxed);
+                    self.counts.shares.take(key.owner(), u64::MAX);
+                    Op::Put(held)
+                }
+                None => match self.reserve(key.owner()) {
+                    Ok(()) => Op::Put(held),
+                    Err(why) => {
+                        refusal = why;
+                        Op::Nop
+                    }
+                },
+            });
+        match result {
+            CompResult::Inserted(_) | CompResult::ReplacedWith(_) => {
+                if self.clock.is_injected() {
+                    self.counts
+                        .earliest
+                        .fetch_min(held.deadline, Ordering::Relaxed);
+                }
+                Ok(true)
+            }
+            CompResult::Unchanged(_) => Ok(false),
+            CompResult::StillNone(_) | CompResult::Removed(_) => Err(refusal),
+        }
+    }
+
+    /// Counts one more entry for `owner`, within the capacity and its share.
+    fn reserve(&self, owner: u64) -> Result<(), Refusal> {
+        if !shares::take(&self.counts.held, self.capacity) {
+            return Err(Refusal::Full);
+        }
+        if !self.counts.shares.take(owner, self.per_key_limit) {
+            shares::release(&self.counts.held, 1);
+            return Err(Refusal::ShareFull);
+        }
+        Ok(())
+    }
+
+    /// Removes the entries expired on an injected clock that moka still holds.
+    fn drop_expired(&self) {
+        let now = self.clock.now_ms();
+        if self.counts.earliest.load(Ordering::Relaxed) > now {
+            return;
+        }
+        // Checks recording keys meanwhile lower it again.
+        self.counts.earliest.store(u64::MAX, Ordering::Relaxed);
+        let mut earliest = u64::MAX;
+        for (key, held) in self.cache.iter() {
+            if held.deadline > now {
+                earliest = earliest.min(held.deadline);
+                continue;
+            }
+            // Removed only if still expired: a concurrent check may have recorded it again.
+            let result = self
+                .cache
+                .entry(*key)
+                .and_compute_with(|existing| match existing {
+                    Some(entry) if entry.value().deadline <= now => Op::Remove,
+                    _ => Op::Nop,
+                });
+            if let CompResult::Unchanged(entry) = result {
+                earliest = earliest.min(entry.value().deadline);
             }
         }
-        // `or_insert_with` coalesces concurrent callers on one key (moka's waiter map), so exactly
-        // one of them sees a fresh entry. `or_insert` does not: it is a get, then an insert, and
-        // two callers can both find the key absent and both report a fresh entry.
-        let fresh = self.cache.entry(*key).or_insert_with(|| ttl).is_fresh();
-        if fresh {
-            self.held.fetch_add(1, Ordering::Relaxed);
-        }
-        Ok(fresh)
+        self.counts.earliest.fetch_min(earliest, Ordering::Relaxed);
+    }
+
+    /// Entries `owner` holds.
+    #[cfg(test)]
+    pub(super) fn held_by(&self, owner: u64) -> u64 {
+        self.counts.shares.held(owner)
     }
 }
 
@@ -125,23 +328,40 @@ impl fmt::Debug for MokaReplayStore {
         f.debug_struct("MokaReplayStore")
             .field("entries", &self.len())
             .field("capacity", &self.capacity)
+            .field("per_key_limit", &self.per_key_limit)
             .finish()
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::contract;
+    use super::super::contract::{self, HOUR, check};
     use super::*;
+    use crate::ManualClock;
+
+    fn store(capacity: u64, clock: &ManualClock) -> MokaReplayStore {
+        MokaReplayStore::with_capacity(capacity).clock(clock.clone())
+    }
 
     #[test]
     fn second_insert_is_a_replay() {
-        contract::second_insert_is_a_replay(&MokaReplayStore::new());
+        let store = MokaReplayStore::new();
+        contract::second_insert_is_a_replay(&store);
+        assert_eq!(store.len(), 2);
     }
 
     #[test]
     fn entries_expire_after_their_ttl() {
-        contract::entries_expire_after_their_ttl(&MokaReplayStore::new());
+        let clock = contract::clock();
+        let store = store(100, &clock);
+        contract::entries_expire_after_their_ttl(&store, &clock);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
+    fn an_entry_lives_at_least_its_ttl() {
+        let clock = contract::clock();
+        contract::an_entry_lives_at_least_its_ttl(&store(100, &clock), &clock);
     }
 
     #[test]
@@ -150,12 +370,99 @@ mod tests {
     }
 
     #[test]
+    fn expired_entries_free_capacity() {
+        let clock = contract::clock();
+        let store = store(3, &clock);
+        contract::expired_entries_free_capacity(&store, &clock);
+        assert_eq!(store.len(), 3);
+    }
+
+    #[test]
+    fn one_key_cannot_fill_the_store() {
+        let clock = contract::clock();
+        let store = store(12, &clock);
+        contract::one_key_cannot_fill_the_store(&store, &clock);
+        assert_eq!(store.len(), 12);
+        let a = ReplayKey::new("s", "tenant-a", b"").owner();
+        let b = ReplayKey::new("s", "tenant-b", b"").owner();
+        assert_eq!((store.held_by(a), store.held_by(b)), (9, 3));
+    }
+
+    #[test]
+    fn per_key_limit_sets_the_share() {
+        contract::per_key_limit_sets_the_share(
+            &MokaReplayStore::with_capacity(100).per_key_limit(2),
+        );
+    }
+
+    #[test]
+    fn concurrent_first_uses_stop_at_the_share() {
+        let store = MokaReplayStore::with_capacity(1_000).per_key_limit(100);
+        contract::concurrent_first_uses_stop_at_the_share(&store);
+        assert_eq!(store.len(), 100);
+    }
+
+    #[test]
     fn concurrent_inserts_have_one_winner() {
         contract::concurrent_inserts_have_one_winner(&MokaReplayStore::new());
     }
 
     #[test]
+    fn concurrent_checks_of_an_expired_key_have_one_winner() {
+        let clock = contract::clock();
+        let store = store(100, &clock);
+        contract::concurrent_checks_of_an_expired_key_have_one_winner(&store, &clock);
+        assert_eq!(store.len(), 1);
+    }
+
+    #[test]
     fn many_keys_raced_have_one_winner_each() {
         contract::many_keys_raced_have_one_winner_each(&MokaReplayStore::new(), 5_000);
+    }
+
+    /// moka reports a value replaced by a key recorded again (its entry expired on the store's
+    /// clock) as `Replaced`: the entry is counted once, not twice and not zero times.
+    #[test]
+    fn a_key_recorded_again_is_counted_once() {
+        let clock = contract::clock();
+        let store = store(2, &clock);
+        let key = ReplayKey::new("s", "k", b"again");
+        for _ in 0..3 {
+            assert!(check(&store, &key, HOUR).unwrap());
+            assert_eq!(store.len(), 1);
+            assert_eq!(store.held_by(key.owner()), 1);
+            clock.advance(2 * HOUR);
+        }
+        assert!(check(&store, &key, HOUR).unwrap());
+        assert!(check(&store, &ReplayKey::new("s", "k", b"other"), HOUR).unwrap());
+        let err = check(&store, &ReplayKey::new("s", "k", b"third"), HOUR).unwrap_err();
+        assert_eq!(err.to_string(), contract::AT_CAPACITY);
+        assert_eq!(store.len(), 2);
+    }
+
+    /// Entries expired on the store's clock, dropped to make room, are counted off their owner.
+    #[test]
+    fn dropped_entries_leave_their_owners_count() {
+        let clock = contract::clock();
+        let store = store(4, &clock).per_key_limit(4);
+        let key = |n: u8| ReplayKey::new("s", "k", &[n]);
+        for n in 0..4 {
+            assert!(check(&store, &key(n), HOUR).unwrap());
+        }
+        clock.advance(2 * HOUR);
+        assert!(check(&store, &key(9), HOUR).unwrap());
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.held_by(key(0).owner()), 1);
+        assert_eq!(store.counts.shares.owners(), 1);
+    }
+
+    #[test]
+    fn debug_shows_counts_only() {
+        let store = MokaReplayStore::with_capacity(5);
+        assert!(check(&store, &ReplayKey::new("s", "k", b"x"), HOUR).unwrap());
+        assert_eq!(
+            format!("{store:?}"),
+            "MokaReplayStore { entries: 1, capacity: 5, per_key_limit: 4 }"
+        );
     }
 }

@@ -22,6 +22,12 @@ use crate::error::StoreError;
 /// `tracing` warning naming the cause. The connection manager reconnects in the background, so
 /// requests pass again as soon as Redis is back; nothing has to be restarted.
 ///
+/// **Memory is Redis's.** This store sets no capacity and no per-key share: Redis's own
+/// `maxmemory` bounds it, and a key holder can fill that like any other memory. Run Redis with
+/// `maxmemory-policy noeviction`: when full it then refuses new keys (the check fails, 503) instead
+/// of evicting remembered ones, which would let them be replayed (every key this store writes has a
+/// TTL, so the `volatile-*` policies evict them too).
+///
 /// ```no_run
 /// # async fn run() -> Result<(), tower_hmac::StoreError> {
 /// use std::time::Duration;
