@@ -20,6 +20,10 @@
 //! - the handler sees exactly the verified body.
 //!
 //! Every store used here answers at once, so futures are driven by a tiny poll loop.
+//!
+//! Each target's check is a plain function (`humanos::check`, ...) over an input decoded with
+//! `arbitrary`, and nothing here depends on libFuzzer: the fuzz targets in `fuzz_targets/` only
+//! hand it libFuzzer's inputs, so the checks can run without it.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -39,7 +43,12 @@ use tower_hmac::{
     Verified, VerifiedBody, VerifyLayer,
 };
 
-pub use libfuzzer_sys::arbitrary::{self, Arbitrary};
+pub use arbitrary::{self, Arbitrary};
+
+pub mod humanos;
+pub mod inqud;
+pub mod proficient;
+pub mod spike;
 
 /// The clock of every harness: 2025-11-22T08:26:40Z.
 pub const NOW_MS: u64 = 1_763_800_000_000;
