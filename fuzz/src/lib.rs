@@ -317,11 +317,17 @@ pub fn agree<T>(verified: &Result<T, Rejection>, answer: &Answer, grpc: bool, ov
     }
     match verified {
         Ok(_) => assert_eq!(answer.code, None, "verify accepted, the layer refused"),
-        Err(r) => assert_eq!(
-            answer.code.as_deref(),
-            Some(expected_code(r, grpc).as_str()),
-            "verify said {r}"
-        ),
+        Err(r) => {
+            assert_eq!(
+                answer.code.as_deref(),
+                Some(expected_code(r, grpc).as_str()),
+                "verify said {r}"
+            );
+            // gRPC answers are 200 with a `grpc-status` (checked by `read_response`).
+            if !grpc {
+                assert_eq!(answer.status, r.kind().status(), "verify said {r}");
+            }
+        }
     }
 }
 
