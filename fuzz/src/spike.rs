@@ -55,6 +55,15 @@ fn exchange() -> SpikeExchange {
     SpikeExchange::new(applications, keys()).clock(ManualClock::new(now()))
 }
 
+/// The token the harness's exchange issues to `user` of application 9999.
+pub fn issued_token(user: &str) -> String {
+    let signature = sign_user(&Secret::new(SECRET).unwrap(), user);
+    let body = format!(
+        r#"{{"application_id": 9999, "application_user_id": "{user}", "signature": "{signature}"}}"#
+    );
+    block_on(exchange().exchange(body.as_bytes())).unwrap()
+}
+
 fn valid_user_id(user: &[u8]) -> bool {
     (1..=128).contains(&user.len())
         && user
