@@ -92,3 +92,10 @@ pub use crate::verify::{
 
 /// A boxed, sendable future, as returned by the store traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The README's Rust examples, compiled (and run, unless marked `no_run`) as doc tests. They use
+/// the `axum` and `redis` features, which the crate's dev-dependency on itself turns on for every
+/// `cargo test`, `--doc` included.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

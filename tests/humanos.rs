@@ -461,6 +461,28 @@ async fn signatures_are_remembered_until_their_timestamp_leaves_the_window() {
     assert_eq!(ttl, Duration::from_millis(660_001));
 }
 
+/// Regression: a signature is recorded in the replay store only once its MAC verified. Sending the
+/// genuine signature over a tampered body must not burn it, or anyone who captures a request
+/// could block it by sending it first with another body. (A different signature would not show
+/// this: it is another nonce anyway.)
+#[tokio::test]
+async fn nonce_is_recorded_only_after_the_mac_verified() {
+    let layer = layer_at(NOW).replay_store(MokaReplayStore::new());
+    let ts = NOW.to_string();
+    let genuine = humanos::signature(&secret(SECRET), NOW, br#"{"amount":1}"#);
+    let with_body = |body: &'static str| request(API_KEY, &ts, &genuine, body);
+
+    let tampered = check(&layer, with_body(r#"{"amount":1000}"#)).await;
+    assert_eq!(kind(tampered), RejectionKind::InvalidSignature);
+    let verified = check(&layer, with_body(r#"{"amount":1}"#))
+        .await
+        .expect("the genuine request after a tampered copy must pass");
+    assert_eq!(verified.key_id(), API_KEY);
+    // It is recorded now that it verified.
+    let again = check(&layer, with_body(r#"{"amount":1}"#)).await;
+    assert_eq!(kind(again), RejectionKind::Replayed);
+}
+
 /// A key store that always fails.
 struct BrokenStore;
 

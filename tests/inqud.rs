@@ -665,6 +665,26 @@ async fn salts_are_recorded_only_after_the_signature_verified() {
         .unwrap();
 }
 
+/// Regression: neither the salt nor the MAC is recorded before the MAC verified. The genuine
+/// signature and salt over a tampered body are refused and must not burn the salt, or anyone who
+/// captures a request could block it by sending it first with another body: the genuine request
+/// after them still passes (and then only once). The existing test above sends a wrong signature.
+#[tokio::test]
+async fn nonce_is_recorded_only_after_the_mac_verified() {
+    let layer = layer();
+    let genuine = hmac_parts(TOKEN, &sign(PAYOUT.as_bytes(), SALT), SALT);
+    let tampered = PAYOUT.replace("\"amount\": 50", "\"amount\": 5000");
+    assert_ne!(tampered, PAYOUT);
+
+    let refusal = refused(&layer, &genuine, tampered.as_bytes()).await;
+    assert_eq!(refusal.kind(), RejectionKind::InvalidSignature);
+    verify(&layer, &genuine, PAYOUT.as_bytes())
+        .await
+        .expect("the genuine request after a tampered copy must pass");
+    let again = refused(&layer, &genuine, PAYOUT.as_bytes()).await;
+    assert_eq!(again.kind(), RejectionKind::Replayed);
+}
+
 #[tokio::test]
 async fn salt_validation() {
     let layer = layer();

@@ -19,6 +19,7 @@ use http::request::Parts;
 use http_body_util::{BodyExt as _, Full};
 use proptest::prelude::*;
 use proptest::sample::Index;
+use proptest::test_runner::FileFailurePersistence;
 use tower::{Layer as _, ServiceExt as _, service_fn};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudMode, InqudVerifyLayer, MAX_SALT_LEN};
@@ -31,10 +32,13 @@ use tower_hmac::{Key, ManualClock, MemoryKeyStore, Rejection, RejectionKind, Sec
 const NOW_MS: u64 = 1_763_800_000_000;
 const WINDOW_MS: u64 = 300_000;
 
+/// Failing cases are saved in `tests/properties.regressions` (committed) and replayed first on
+/// every run, so a failure found once, on any machine, keeps failing until it is fixed: add the
+/// line proptest prints (or the file it wrote) to the commit that fixes it.
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,
-        failure_persistence: None,
+        failure_persistence: Some(Box::new(FileFailurePersistence::WithSource("regressions"))),
         ..ProptestConfig::default()
     }
 }

@@ -20,6 +20,12 @@
 //! - the handler sees exactly the verified body.
 //!
 //! Every store used here answers at once, so futures are driven by a tiny poll loop.
+//!
+//! Each target's check is a plain function (`humanos::check`, ...) over an input decoded with
+//! `arbitrary`, and nothing here depends on libFuzzer: the fuzz targets in `fuzz_targets/` only
+//! hand it libFuzzer's inputs, and the main crate's `tests/fuzz_corpus.rs` compiles this file as a
+//! module to replay the committed seed corpus (`corpus/<target>/seed-*`, made by [`seeds`])
+//! through the same checks on a stable compiler.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -39,7 +45,45 @@ use tower_hmac::{
     Verified, VerifiedBody, VerifyLayer,
 };
 
-pub use libfuzzer_sys::arbitrary::{self, Arbitrary};
+pub use arbitrary::{self, Arbitrary, Unstructured};
+
+pub mod humanos;
+pub mod inqud;
+pub mod proficient;
+pub mod seeds;
+pub mod spike;
+
+/// A target's check on raw fuzzer bytes.
+pub type Check = fn(&[u8]) -> bool;
+
+/// The fuzz targets, each with the check its `fuzz_targets/<name>.rs` drives, taking the raw
+/// bytes. The check returns `false` when the bytes do not decode into an input (libFuzzer rejects
+/// those without running anything) and panics when an assertion fails.
+pub const TARGETS: [(&str, Check); 4] = [
+    ("humanos", |bytes| run(bytes, humanos::check)),
+    ("inqud", |bytes| run(bytes, inqud::check)),
+    ("proficient", |bytes| run(bytes, proficient::check)),
+    ("spike", |bytes| run(bytes, spike::check)),
+];
+
+/// Decodes `bytes` exactly as libfuzzer-sys's `fuzz_target!` does for a typed input: too few
+/// bytes for the type's minimum size or a decoding error is no input.
+pub fn decode<'a, T: Arbitrary<'a>>(bytes: &'a [u8]) -> Option<T> {
+    if bytes.len() < T::size_hint(0).0 {
+        return None;
+    }
+    T::arbitrary_take_rest(Unstructured::new(bytes)).ok()
+}
+
+fn run<'a, T: Arbitrary<'a>>(bytes: &'a [u8], check: fn(&T)) -> bool {
+    match decode(bytes) {
+        Some(input) => {
+            check(&input);
+            true
+        }
+        None => false,
+    }
+}
 
 /// The clock of every harness: 2025-11-22T08:26:40Z.
 pub const NOW_MS: u64 = 1_763_800_000_000;
@@ -308,11 +352,17 @@ pub fn agree<T>(verified: &Result<T, Rejection>, answer: &Answer, grpc: bool, ov
     }
     match verified {
         Ok(_) => assert_eq!(answer.code, None, "verify accepted, the layer refused"),
-        Err(r) => assert_eq!(
-            answer.code.as_deref(),
-            Some(expected_code(r, grpc).as_str()),
-            "verify said {r}"
-        ),
+        Err(r) => {
+            assert_eq!(
+                answer.code.as_deref(),
+                Some(expected_code(r, grpc).as_str()),
+                "verify said {r}"
+            );
+            // gRPC answers are 200 with a `grpc-status` (checked by `read_response`).
+            if !grpc {
+                assert_eq!(answer.status, r.kind().status(), "verify said {r}");
+            }
+        }
     }
 }
 
