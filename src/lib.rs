@@ -32,7 +32,7 @@
 //! | `axum` | no | [`Verified`] as an axum extractor |
 //! | `ring` | no | HMAC-SHA256 computed by `ring` instead of the pure-Rust `hmac`/`sha2` |
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
-//! | `mock` | no | `mock`: one axum router playing all four providers (implies `axum` and `spike`) |
+//! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`) |
 //!
 //! # Security

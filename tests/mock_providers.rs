@@ -9,14 +9,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use common::redis_server::RedisServer;
-use common::{Reply, now_ms, send};
+use common::{Reply, now_ms, send, serve_mock};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde_json::json;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_hmac::humanos::{self, HumanosSigner};
 use tower_hmac::inqud::{self, InqudSigner};
-use tower_hmac::mock::{self, MockConfig, ServeOptions};
+use tower_hmac::mock::{self, MockConfig};
 use tower_hmac::proficient::ProficientSigner;
 use tower_hmac::replay::RedisReplayStore;
 use tower_hmac::sign::{SignLayer, Signer};
@@ -40,15 +40,7 @@ fn secret(s: &str) -> Secret {
 }
 
 async fn serve(config: &MockConfig) -> SocketAddr {
-    serve_router(mock::router(config).unwrap()).await
-}
-
-/// Serves `router` on a free loopback port as the mock example does, with the default timeouts.
-async fn serve_router(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(mock::serve(listener, router, ServeOptions::default()));
-    addr
+    serve_mock(mock::router(config).unwrap()).await
 }
 
 /// Sends `request` to `addr` through a `SignLayer` with `layer`'s signer over a hyper client.
@@ -465,7 +457,7 @@ async fn the_sample_configuration_and_a_custom_one() {
 async fn two_servers_sharing_redis_refuse_each_others_salts() {
     let redis = RedisServer::start();
     let config = MockConfig::default();
-    let a = serve_router(
+    let a = serve_mock(
         mock::router_with_store(
             &config,
             RedisReplayStore::connect_lazy(&redis.url()).unwrap(),
@@ -473,7 +465,7 @@ async fn two_servers_sharing_redis_refuse_each_others_salts() {
         .unwrap(),
     )
     .await;
-    let b = serve_router(
+    let b = serve_mock(
         mock::router_with_store(
             &config,
             RedisReplayStore::connect_lazy(&redis.url()).unwrap(),

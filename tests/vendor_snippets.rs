@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{send, serve_axum};
+use common::{send, serve_mock};
 use http::{Request, StatusCode};
 use tower_hmac::mock::{self, MockConfig};
 
@@ -58,7 +58,7 @@ fn last_line(output: &str) -> &str {
 }
 
 async fn mock() -> SocketAddr {
-    serve_axum(mock::router(&MockConfig::default()).unwrap()).await
+    serve_mock(mock::router(&MockConfig::default()).unwrap()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -22,6 +22,16 @@ pub async fn serve_axum(router: axum::Router) -> SocketAddr {
     addr
 }
 
+/// Serves an axum router (the mock's) on a free loopback port as the mock example does:
+/// `tower_hmac::mock::serve` with its default timeouts.
+pub async fn serve_mock(router: axum::Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = tower_hmac::mock::ServeOptions::default();
+    tokio::spawn(tower_hmac::mock::serve(listener, router, options));
+    addr
+}
+
 /// Serves a tower service with plain hyper 1 (HTTP/1.1 and HTTP/2) on a free loopback port.
 pub async fn serve_hyper<S, B>(service: S) -> SocketAddr
 where
