@@ -335,89 +335,14 @@ impl fmt::Debug for MokaReplayStore {
 
 #[cfg(test)]
 mod tests {
+    super::super::contract::contract_tests!(MokaReplayStore, 5_000);
+
     use super::super::contract::{self, HOUR, check};
     use super::*;
     use crate::ManualClock;
 
     fn store(capacity: u64, clock: &ManualClock) -> MokaReplayStore {
         MokaReplayStore::with_capacity(capacity).clock(clock.clone())
-    }
-
-    #[test]
-    fn second_insert_is_a_replay() {
-        let store = MokaReplayStore::new();
-        contract::second_insert_is_a_replay(&store);
-        assert_eq!(store.len(), 2);
-    }
-
-    #[test]
-    fn entries_expire_after_their_ttl() {
-        let clock = contract::clock();
-        let store = store(100, &clock);
-        contract::entries_expire_after_their_ttl(&store, &clock);
-        assert_eq!(store.len(), 1);
-    }
-
-    #[test]
-    fn an_entry_lives_at_least_its_ttl() {
-        let clock = contract::clock();
-        contract::an_entry_lives_at_least_its_ttl(&store(100, &clock), &clock);
-    }
-
-    #[test]
-    fn full_store_fails_closed() {
-        contract::full_store_fails_closed(&MokaReplayStore::with_capacity(2));
-    }
-
-    #[test]
-    fn expired_entries_free_capacity() {
-        let clock = contract::clock();
-        let store = store(3, &clock);
-        contract::expired_entries_free_capacity(&store, &clock);
-        assert_eq!(store.len(), 3);
-    }
-
-    #[test]
-    fn one_key_cannot_fill_the_store() {
-        let clock = contract::clock();
-        let store = store(12, &clock);
-        contract::one_key_cannot_fill_the_store(&store, &clock);
-        assert_eq!(store.len(), 12);
-        let a = ReplayKey::new("s", "tenant-a", b"").owner();
-        let b = ReplayKey::new("s", "tenant-b", b"").owner();
-        assert_eq!((store.held_by(a), store.held_by(b)), (9, 3));
-    }
-
-    #[test]
-    fn per_key_limit_sets_the_share() {
-        contract::per_key_limit_sets_the_share(
-            &MokaReplayStore::with_capacity(100).per_key_limit(2),
-        );
-    }
-
-    #[test]
-    fn concurrent_first_uses_stop_at_the_share() {
-        let store = MokaReplayStore::with_capacity(1_000).per_key_limit(100);
-        contract::concurrent_first_uses_stop_at_the_share(&store);
-        assert_eq!(store.len(), 100);
-    }
-
-    #[test]
-    fn concurrent_inserts_have_one_winner() {
-        contract::concurrent_inserts_have_one_winner(&MokaReplayStore::new());
-    }
-
-    #[test]
-    fn concurrent_checks_of_an_expired_key_have_one_winner() {
-        let clock = contract::clock();
-        let store = store(100, &clock);
-        contract::concurrent_checks_of_an_expired_key_have_one_winner(&store, &clock);
-        assert_eq!(store.len(), 1);
-    }
-
-    #[test]
-    fn many_keys_raced_have_one_winner_each() {
-        contract::many_keys_raced_have_one_winner_each(&MokaReplayStore::new(), 5_000);
     }
 
     /// moka reports a value replaced by a key recorded again (its entry expired on the store's
