@@ -281,7 +281,7 @@ fn proficient(c: &mut Criterion) {
             .header("x-proficient-api-key", "pk_YOUR_KEY")
             .header("x-proficient-user-external-id", user)
             .header("x-proficient-user-hmac", &hmac)
-            .body(())
+            .body(http_body_util::Empty::<Bytes>::new())
             .unwrap()
     });
     group.finish();
@@ -312,7 +312,7 @@ fn spike(c: &mut Criterion) {
     bench_layer(&mut group, BenchmarkId::new("verify", 0), &bearer, || {
         Request::get("/v3/userinfo")
             .header("authorization", &authorization)
-            .body(())
+            .body(http_body_util::Empty::<Bytes>::new())
             .unwrap()
     });
     group.finish();

@@ -67,7 +67,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
             .map_err(|e| format!("{}: {e}", path.display()))?,
         None => MockConfig::default(),
     };
-    config.humanos_replay |= args.humanos_replay;
+    if args.humanos_replay {
+        config.set("humanos_replay", true)?;
+    }
     let app = match &args.redis {
         Some(url) => mock::router_with_store(&config, RedisReplayStore::connect_lazy(url)?)?,
         None => mock::router(&config)?,
@@ -79,7 +81,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
         Some(url) => println!("replay store: Redis at {url}"),
         None => println!("replay store: in process"),
     }
-    if config.humanos_replay {
+    if config.flag("humanos_replay") {
         println!("Humanos: a signature is accepted once");
     } else {
         println!("Humanos: no replay store (--humanos-replay turns it on)");
@@ -89,7 +91,9 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
         args.header_timeout, args.request_timeout
     );
     println!();
-    print!("{}", mock::curl_examples(addr, &config)?);
+    println!("Every route, signed with the crate's signing CLI (bash, curl):");
+    println!();
+    print!("{}", mock::example_commands(addr, &config)?);
     let options = ServeOptions::default()
         .header_read_timeout(Duration::from_secs(args.header_timeout))
         .request_timeout(Duration::from_secs(args.request_timeout));

@@ -6,6 +6,8 @@
 //! answered by the layer itself (401, 400, 413 or 503, gRPC-shaped for gRPC requests) and the inner
 //! service is never called.
 //!
+//! The schemes of this crate:
+//!
 //! | scheme | module | body | freshness |
 //! |---|---|---|---|
 //! | Humanos | [`humanos`] | signed (`"{ts}.{body}"`) | two-sided timestamp window; optional replay store |
@@ -13,17 +15,127 @@
 //! | Proficient | [`proficient`] | untouched (headers only; the external id is signed) | none: a per-user credential; HMAC required or optional per project |
 //! | Spike | `spike` (feature `spike`) | exchange: JSON body, HMAC of the user id; calls: header only (HS256 JWT) | per-user token; optional `exp` |
 //!
-//! # Building blocks
+//! # How it is built
 //!
-//! - [`Secret`]: key bytes with a redacted `Debug`, zeroed on drop.
-//! - [`KeyStore`] and [`MemoryKeyStore`]: keys with several live secrets (rotation), expiry and
-//!   revocation.
-//! - [`Clock`]: [`SystemClock`] in production, [`ManualClock`] in tests.
-//! - [`ReplayStore`] and [`MokaReplayStore`]: atomic insert-if-absent with a TTL.
-//! - [`Rejection`], [`RejectionKind`] and [`Responder`]: what went wrong and how it is answered.
-//! - [`verify`]: the generic layer; implement [`Scheme`] for a protocol not shipped here.
-//! - [`sign`]: the client side, signers for every scheme and a [`SignLayer`](sign::SignLayer) for
-//!   Tower and hyper clients (for tests against these layers, or for calling the vendors).
+//! One pipeline, many schemes. [`VerifyLayer`] runs every request through the same steps:
+//! credentials from the headers, the key looked up in a [`KeyStore`], the body read within a
+//! limit and a deadline (when the scheme reads it), the proof checked in constant time against
+//! every live secret of the key, freshness and key status decided as of acceptance, the nonce
+//! recorded in a [`ReplayStore`], then the inner service called with [`Verified`]. Any failure
+//! is a [`Rejection`], answered by a [`Responder`].
+//!
+//! A [`Scheme`] answers the pipeline's questions for one protocol: where its credentials are,
+//! which message it signs, its freshness rule, its identity. Its signed message is written once
+//! ([`Scheme::message`]) and used by both sides: the verifier MACs it under each candidate
+//! secret, every signer of the crate under its own ([`sign::sign_message`]).
+//!
+//! Where each part lives:
+//!
+//! | folder | what |
+//! |---|---|
+//! | `src/schemes/` | one file per vendor (`api/`, and the webhook schemes): its `Scheme`, its layer and options, its signer, its mock routes |
+//! | `src/pipeline/` | the layer, the `Scheme` trait, and the parts schemes are built from: [`headers`](pipeline::headers), [`Window`](pipeline::Window), body reading, [`Verified`] |
+//! | `src/crypto/` | [`Secret`], HMAC-SHA256, strict [`Tag`](crypto::Tag) decoding, constant-time compares |
+//! | `src/keys/` | [`Key`], [`KeyStore`], [`MemoryKeyStore`] |
+//! | `src/replay/` | [`ReplayStore`]: [`MokaReplayStore`], [`CompactReplayStore`](replay::CompactReplayStore), `RedisReplayStore` |
+//! | `src/sign.rs` | the client side: [`Signer`](sign::Signer), [`SignLayer`](sign::SignLayer) |
+//! | `src/mock/` | the mock provider server, built from one route table of the schemes' mock parts |
+//!
+//! [`Clock`] ([`SystemClock`], [`ManualClock`] in tests) is injectable everywhere time matters.
+//!
+//! # Writing your own scheme
+//!
+//! A protocol this crate does not ship is a [`Scheme`] implementation written with the same
+//! public parts as the crate's own. Here, a webhook sender that signs
+//! `"{X-Acme-Timestamp}.{body}"` with its endpoint's secret and sends `X-Acme-Signature:
+//! sha256=<hex>` (`examples/custom_scheme.rs` is the same, mounted in axum, with its signer):
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::time::{Duration, SystemTime, UNIX_EPOCH};
+//!
+//! use http::HeaderName;
+//! use http::request::Parts;
+//! use tower_hmac::crypto::{Message, Tag};
+//! use tower_hmac::pipeline::{BodySigned, Presented, Window, headers, unix_seconds};
+//! use tower_hmac::{Key, ManualClock, MatchedSecret, Rejection, RejectionKind, Scheme, Secret};
+//!
+//! const TIMESTAMP: HeaderName = HeaderName::from_static("x-acme-timestamp");
+//! const SIGNATURE: HeaderName = HeaderName::from_static("x-acme-signature");
+//!
+//! #[derive(Clone, Default)]
+//! struct Acme {
+//!     window: Window,
+//! }
+//!
+//! impl Scheme for Acme {
+//!     type Credentials = u64; // the timestamp: with the body, what is signed
+//!     type Identity = u64;
+//!     type Body = BodySigned;
+//!
+//!     fn name(&self) -> &'static str {
+//!         "acme"
+//!     }
+//!
+//!     fn credentials(&self, request: &Parts) -> Result<Presented<u64>, Rejection> {
+//!         let timestamp = headers::single(request, &TIMESTAMP, "X-Acme-Timestamp")?;
+//!         let timestamp = unix_seconds(timestamp, "X-Acme-Timestamp")?;
+//!         let signature = headers::single(request, &SIGNATURE, "X-Acme-Signature")?;
+//!         let tag = signature
+//!             .strip_prefix("sha256=")
+//!             .and_then(|hex| Tag::from_hex(hex.as_bytes()).ok())
+//!             .ok_or_else(|| Rejection::malformed("X-Acme-Signature must be sha256=<hex>"))?;
+//!         Ok(Presented::mac(timestamp, tag))
+//!     }
+//!
+//!     fn check_fresh(&self, timestamp: &u64, now: SystemTime) -> Result<(), Rejection> {
+//!         self.window.check_secs(*timestamp, now)
+//!     }
+//!
+//!     fn message(&self, timestamp: &u64, body: &[u8], message: &mut Message<'_>) {
+//!         message.write(timestamp.to_string().as_bytes());
+//!         message.write(b".");
+//!         message.write(body);
+//!     }
+//!
+//!     fn identity(&self, timestamp: u64, _: Option<&MatchedSecret>) -> u64 {
+//!         timestamp
+//!     }
+//! }
+//!
+//! // One secret per endpoint: the layer's key store is the key itself.
+//! let secret = Secret::new("endpoint secret").unwrap();
+//! let now = UNIX_EPOCH + Duration::from_secs(1_763_800_000);
+//! let layer = Acme::default()
+//!     .layer(Key::new("acme", secret.clone()))
+//!     .clock(ManualClock::new(now));
+//!
+//! let body = br#"{"event":"paid"}"#;
+//! let signed = tower_hmac::sign::sign_message(&Acme::default(), &1_763_800_000, body, &secret);
+//! let request = |signature: String| {
+//!     http::Request::post("/hooks")
+//!         .header("x-acme-timestamp", "1763800000")
+//!         .header("x-acme-signature", signature)
+//!         .body(())
+//!         .unwrap()
+//!         .into_parts()
+//!         .0
+//! };
+//!
+//! // Accepted: signed with the endpoint's secret.
+//! let accepted = layer.verifier().verify(&request(format!("sha256={}", signed.to_hex())), body).await;
+//! assert_eq!(*accepted.unwrap().identity(), 1_763_800_000);
+//!
+//! // Refused: the same signature over another body.
+//! let refused = layer.verifier().verify(&request(format!("sha256={}", signed.to_hex())), b"{}").await;
+//! assert_eq!(refused.unwrap_err().kind(), RejectionKind::InvalidSignature);
+//! # }
+//! ```
+//!
+//! The scheme's own options are methods of its own type (the `window` here); the layer's are
+//! those of [`VerifyLayer`] ([`clock`](VerifyLayer::clock),
+//! [`replay_store`](VerifyLayer::replay_store), [`body_limit`](VerifyLayer::body_limit), ...),
+//! and [`VerifyLayer::map_scheme`] reaches the scheme inside a built layer.
 //!
 //! # Feature flags
 //!
@@ -38,7 +150,8 @@
 //! # Security
 //!
 //! MACs and secrets are compared in constant time; an unknown key id costs the same MAC work as a
-//! known one; bodies are read up to a limit and never past it; nonces are recorded only after the
+//! known one; bodies are read up to a limit and within a deadline, and a request is decided when
+//! its body is complete; nonces are recorded only after the
 //! MAC verified; a failing key or replay store means 503, never a request let through; no secret
 //! or expected signature appears in `Debug`, logs or responses; parsing never panics. Each scheme
 //! module has a *Security* section on what its protocol can and cannot protect against.
@@ -57,38 +170,43 @@
 )]
 
 mod clock;
+pub mod crypto;
 mod error;
 mod keys;
-pub mod mac;
+pub mod pipeline;
 pub mod rejection;
 pub mod replay;
-mod secret;
 pub mod sign;
-pub mod verify;
 
+// The schemes: one file each, under src/schemes/, public at the crate root.
+#[path = "schemes/api/humanos.rs"]
 pub mod humanos;
+#[path = "schemes/api/inqud.rs"]
 pub mod inqud;
-#[cfg(feature = "mock")]
-pub mod mock;
+#[path = "schemes/api/proficient.rs"]
 pub mod proficient;
 #[cfg(feature = "spike")]
+#[path = "schemes/api/spike/mod.rs"]
 pub mod spike;
+
+#[cfg(feature = "mock")]
+pub mod mock;
 
 use std::future::Future;
 use std::pin::Pin;
 
 pub use crate::clock::{Clock, ManualClock, SystemClock};
+pub use crate::crypto::Secret;
 pub use crate::error::{BoxError, ConfigError, StoreError};
 pub use crate::keys::{Key, KeySecret, KeyStatus, KeyStore, MemoryKeyStore, ReservedSecrets};
+pub use crate::pipeline::{
+    BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,
+    VerifiedBody, Verify, VerifyLayer,
+};
 pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };
 pub use crate::replay::{MokaReplayStore, ReplayKey, ReplayStore};
-pub use crate::secret::Secret;
-pub use crate::verify::{
-    BodySigned, HeadersOnly, MatchedSecret, Proof, ResponseBody, Scheme, Verified, VerifiedBody,
-    VerifyLayer,
-};
 
 /// A boxed, sendable future, as returned by the store traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -186,14 +186,18 @@ impl Rejection {
         &self.message
     }
 
-    pub(crate) fn missing(header: &str) -> Self {
+    /// A required credential header is absent (401 `missing_credentials`, naming it).
+    pub fn missing(header: &str) -> Self {
         Self::with_message(
             RejectionKind::MissingCredentials,
             format!("missing {header} header"),
         )
     }
 
-    pub(crate) fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
+    /// A credential is present but not in the scheme's form (401 `malformed_credentials`).
+    /// The message is shown to the caller: name the header and the expected form, never a
+    /// secret or an expected signature.
+    pub fn malformed(message: impl Into<Cow<'static, str>>) -> Self {
         Self::with_message(RejectionKind::MalformedCredentials, message)
     }
 
@@ -233,7 +237,7 @@ impl std::error::Error for Rejection {}
 #[derive(Debug)]
 pub struct RejectionContext<'a> {
     pub(crate) request: &'a Parts,
-    pub(crate) challenge: &'a HeaderValue,
+    pub(crate) challenge: Option<&'a HeaderValue>,
 }
 
 impl<'a> RejectionContext<'a> {
@@ -242,8 +246,8 @@ impl<'a> RejectionContext<'a> {
         self.request
     }
 
-    /// The scheme's `WWW-Authenticate` challenge.
-    pub fn challenge(&self) -> &'a HeaderValue {
+    /// The scheme's `WWW-Authenticate` challenge, if it has one.
+    pub fn challenge(&self) -> Option<&'a HeaderValue> {
         self.challenge
     }
 
@@ -312,14 +316,14 @@ pub fn default_response(rejection: &Rejection, context: &RejectionContext<'_>) -
     }
 }
 
-fn json_response(rejection: &Rejection, challenge: &HeaderValue) -> Response<Bytes> {
+fn json_response(rejection: &Rejection, challenge: Option<&HeaderValue>) -> Response<Bytes> {
     let kind = rejection.kind();
     let body = serde_json::json!({ "error": kind.code(), "message": rejection.message() });
     let mut res = Response::new(Bytes::from(body.to_string()));
     *res.status_mut() = kind.status();
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    if kind.status() == StatusCode::UNAUTHORIZED {
+    if let Some(challenge) = challenge.filter(|_| kind.status() == StatusCode::UNAUTHORIZED) {
         headers.insert(WWW_AUTHENTICATE, challenge.clone());
     }
     if kind == RejectionKind::StoreUnavailable {
@@ -367,7 +371,7 @@ mod tests {
             rejection,
             &RejectionContext {
                 request: &parts,
-                challenge: &challenge,
+                challenge: Some(&challenge),
             },
         )
     }

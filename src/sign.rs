@@ -61,20 +61,41 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::CONTENT_LENGTH;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue, Request};
-use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body::Body;
 use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::crypto::{Secret, Tag, hmac_sha256};
 use crate::error::BoxError;
-use crate::verify::PassOrBuffer;
+use crate::pipeline::{PassOrBuffer, ReadError, Scheme, declared_len, read};
 
-/// Default limit of the body a [`SignLayer`] reads to sign it: 1 MiB, like the verifying layers.
-pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+pub use crate::pipeline::DEFAULT_BODY_LIMIT;
+
+/// The MAC a client of `scheme` sends for a request with `credentials` and `body`: HMAC-SHA256
+/// under `secret` of [`Scheme::message`], the very rule the verifier rebuilds. Every signer of
+/// this crate computes its signature here.
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::humanos::{Humanos, HumanosCredentials};
+/// use tower_hmac::sign::sign_message;
+///
+/// let secret = Secret::new("YOUR_SIGNATURE_SECRET").unwrap();
+/// let credentials = HumanosCredentials::new("YOUR_API_KEY", 1_763_800_000_000);
+/// let tag = sign_message(&Humanos::default(), &credentials, b"", &secret);
+/// assert_eq!(tag.to_hex(), "5a19a21a38ea98a849bf26981bf9854f5e3354d7ed76c75c87811064472c6330");
+/// ```
+pub fn sign_message<S: Scheme>(
+    scheme: &S,
+    credentials: &S::Credentials,
+    body: &[u8],
+    secret: &Secret,
+) -> Tag {
+    hmac_sha256(secret, |m| scheme.message(credentials, body, m))
+}
 
 /// Puts a scheme's credentials on an outgoing request.
 ///
@@ -122,7 +143,9 @@ pub enum SignErrorKind {
 }
 
 impl SignError {
-    pub(crate) fn invalid_header(header: &str) -> Self {
+    /// A value that cannot be sent in the header named `header` (the message names the header,
+    /// never the value).
+    pub fn invalid_header(header: &str) -> Self {
         Self {
             kind: SignErrorKind::InvalidHeader,
             message: format!("the value for the {header} header is not a valid header value"),
@@ -151,19 +174,20 @@ impl fmt::Display for SignError {
 impl std::error::Error for SignError {}
 
 /// A header value, or the error naming the header (never the value).
-pub(crate) fn header_value(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
+pub fn header_value(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
     HeaderValue::from_bytes(value).map_err(|_| SignError::invalid_header(header))
 }
 
-/// A header value marked sensitive (kept out of HTTP/2 header compression tables).
-pub(crate) fn sensitive(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
+/// A header value marked sensitive (kept out of HTTP/2 header compression tables), for
+/// signatures, secrets and tokens.
+pub fn sensitive(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {
     let mut value = header_value(value, header)?;
     value.set_sensitive(true);
     Ok(value)
 }
 
 /// Inserts `headers` into `request`, replacing earlier values of the same names.
-pub(crate) fn set_headers(request: &mut Parts, headers: http::HeaderMap) {
+pub fn set_headers(request: &mut Parts, headers: http::HeaderMap) {
     // The map yields a name with its first value and `None` with each further one.
     let mut name: Option<HeaderName> = None;
     for (next, value) in headers {
@@ -293,24 +317,19 @@ where
     B: Body,
     B::Error: Into<BoxError>,
 {
-    let too_large = || SignError {
-        kind: SignErrorKind::BodyTooLarge,
-        message: format!("the request body is longer than the signing limit of {limit} bytes"),
-    };
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large());
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<LengthLimitError>() => Err(too_large()),
-        Err(error) => Err(SignError {
+    match read(body, declared_len(&parts.headers), limit, None, None).await {
+        Ok(read) => Ok(read.bytes),
+        Err(ReadError::TooLarge) => Err(SignError {
+            kind: SignErrorKind::BodyTooLarge,
+            message: format!("the request body is longer than the signing limit of {limit} bytes"),
+        }),
+        Err(ReadError::Unreadable(error)) => Err(SignError {
             kind: SignErrorKind::BodyUnreadable,
             message: format!("the request body could not be read: {error}"),
+        }),
+        Err(ReadError::Timeout(timeout)) => Err(SignError {
+            kind: SignErrorKind::BodyUnreadable,
+            message: format!("the request body did not arrive within {timeout:?}"),
         }),
     }
 }
@@ -370,28 +389,7 @@ impl<B> fmt::Debug for SignedBody<B> {
     }
 }
 
-impl<B> Body for SignedBody<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        self.project().kind.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.kind.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.kind.size_hint()
-    }
-}
+crate::pipeline::pass_or_buffer_body!(SignedBody);
 
 #[cfg(test)]
 mod tests {

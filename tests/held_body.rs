@@ -235,7 +235,7 @@ async fn body_past_its_deadline_is_408_and_nothing_is_recorded() {
 
 #[tokio::test]
 async fn body_deadline_defaults_to_five_seconds_per_mebibyte_of_the_limit() {
-    use tower_hmac::verify::default_body_timeout;
+    use tower_hmac::pipeline::default_body_timeout;
     assert_eq!(default_body_timeout(0), Duration::from_secs(5));
     assert_eq!(default_body_timeout(1024 * 1024), Duration::from_secs(5));
     assert_eq!(

@@ -487,7 +487,7 @@ async fn nonce_is_recorded_only_after_the_mac_verified() {
 struct BrokenStore;
 
 impl KeyStore for BrokenStore {
-    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         Box::pin(async { Err(StoreError::new("database is down")) })
     }
 }

@@ -846,7 +846,7 @@ async fn the_replay_keys_are_scheme_token_and_salt_then_the_mac() {
 struct FailingKeys;
 
 impl KeyStore for FailingKeys {
-    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         Box::pin(std::future::ready(Err(StoreError::new("database down"))))
     }
 }

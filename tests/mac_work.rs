@@ -1,6 +1,6 @@
 //! An unknown key id costs the same MAC work as a known one (DESIGN §3.4).
 //!
-//! The verifier's work is counted per thread by `tower_hmac::mac::work` (feature `__count-work`,
+//! The verifier's work is counted per thread by `tower_hmac::crypto::work` (feature `__count-work`,
 //! enabled for the tests only): HMAC computations finished, body bytes fed to them and presented
 //! secrets compared. `#[tokio::test]` runs each test on one thread, so the counts are the
 //! request's own.
@@ -10,9 +10,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt as _;
 use http::Request;
 use http::request::Parts;
+use tower_hmac::crypto::work::{self, Work};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
-use tower_hmac::mac::work::{self, Work};
 use tower_hmac::proficient::{ProficientHmac, ProficientVerifyLayer, user_hmac};
 use tower_hmac::spike::{SpikeExchange, SpikeTokenKeys, sign_user};
 use tower_hmac::{Key, KeySecret, ManualClock, MemoryKeyStore, RejectionKind, Secret};

@@ -39,6 +39,23 @@ fn secret(s: &str) -> Secret {
     Secret::new(s).unwrap()
 }
 
+/// The crate's signing CLI, the `sign` example, as `cargo test` builds it beside this test (built
+/// here when a run of this test alone did not build the examples).
+fn sign_cli() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile.join("examples").join("sign");
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--example", "sign"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cargo build --example sign failed");
+    }
+    path
+}
+
 async fn serve(config: &MockConfig) -> SocketAddr {
     serve_mock(mock::router(config).unwrap()).await
 }
@@ -212,11 +229,9 @@ async fn honest_requests_refused_humanos_replay_on_refuses_the_second_of_two_get
         "humanos_replay = true\n[[humanos]]\napi_key = {HUMANOS_KEY:?}\nsecret = {HUMANOS_SECRET:?}\n"
     ))
     .unwrap();
-    let with_field = MockConfig {
-        humanos_replay: true,
-        ..MockConfig::default()
-    };
-    for config in [from_toml, with_field] {
+    let mut with_set = MockConfig::default();
+    with_set.set("humanos_replay", true).unwrap();
+    for config in [from_toml, with_set] {
         let addr = serve(&config).await;
         let (first, second) = two_gets_signed_in_the_same_millisecond(addr).await;
         assert_eq!(first.status, StatusCode::OK, "{}", first.text());
@@ -406,7 +421,7 @@ async fn the_sample_configuration_and_a_custom_one() {
         env!("CARGO_MANIFEST_DIR")
     );
     let sample = MockConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
-    assert!(!sample.humanos_replay);
+    assert!(!sample.flag("humanos_replay"));
     let addr = serve(&sample).await;
     let signer = ProficientSigner::new(PROFICIENT_KEY, &secret(PROFICIENT_SECRET), PROFICIENT_USER);
     let reply = signed(addr, SignLayer::new(signer.unwrap()), get("/interactions")).await;
@@ -497,15 +512,26 @@ async fn two_servers_sharing_redis_refuse_each_others_salts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_printed_curl_commands_work() {
+async fn the_printed_example_commands_work() {
     let config = MockConfig::default();
     let addr = serve(&config).await;
-    let script = mock::curl_examples(addr, &config).unwrap();
+    // What the mock prints calls `cargo run -q --example sign --`; here, the same example built.
+    let printed = mock::example_commands(addr, &config).unwrap();
+    assert!(printed.contains("cargo run -q --example sign -- humanos --api-key 'YOUR_API_KEY'"));
+    let sign = sign_cli();
+    let script = mock::example_commands_with(addr, &config, &sign.display().to_string()).unwrap();
+    assert_eq!(
+        script,
+        printed.replace(
+            "cargo run -q --example sign --",
+            &sign.display().to_string()
+        )
+    );
     let output = std::process::Command::new("bash")
         .arg("-c")
         .arg(format!("set -eo pipefail\n{script}"))
         .output()
-        .expect("bash, curl and openssl are needed");
+        .expect("bash and curl are needed");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     let replies: Vec<serde_json::Value> = stdout

@@ -13,6 +13,14 @@ use tower_hmac::humanos;
 use tower_hmac::mock::{self, MockConfig, ServeOptions};
 use tower_hmac::{Secret, proficient};
 
+// The mock's demo credentials: the vendors' documented examples.
+const HUMANOS_API_KEY: &str = "YOUR_API_KEY";
+const HUMANOS_SECRET: &str = "YOUR_SIGNATURE_SECRET";
+const PROFICIENT_API_KEY: &str =
+    "pk_40NDqyJqjBe6DJyLn44HBEgi0loTunwLdjWHhcOUGONSkpomQx0qInkWLtu0ouwSr6qqE7HQ";
+const PROFICIENT_SECRET: &str =
+    "hsec_mFLSkjGK6XLK1TUxL8wgiXrjwZCqcfmgbXTC0JmZFooSl9rQlzIrpsQHNor4guw2YOUP7vWA";
+
 const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
 /// How late past its timeout the server may act (scheduling on a loaded machine).
@@ -100,7 +108,7 @@ async fn no_timeouts_an_idle_keep_alive_connection_is_closed_after_the_header_ti
 fn humanos_post_stalled(secret: &str, len: usize) -> Vec<u8> {
     let body = vec![b' '; len];
     let headers = humanos::sign_request(
-        mock::HUMANOS_API_KEY,
+        HUMANOS_API_KEY,
         &Secret::new(secret).unwrap(),
         common::now_ms(),
         &body,
@@ -124,7 +132,7 @@ async fn no_timeouts_a_body_stalled_below_its_content_length_gets_408_after_the_
     // Signed with the right secret, and with a wrong one for a 1 MiB body (unauthenticated: the
     // MAC can only be checked once the body is in).
     for request in [
-        humanos_post_stalled(mock::HUMANOS_SECRET, 100),
+        humanos_post_stalled(HUMANOS_SECRET, 100),
         humanos_post_stalled("wrong", 1024 * 1024),
     ] {
         let (written, elapsed) = stall(addr, &request, REQUEST_TIMEOUT + SLACK).await;
@@ -143,12 +151,12 @@ async fn no_timeouts_a_body_stalled_below_its_content_length_gets_408_after_the_
 async fn no_timeouts_a_stalled_body_on_a_header_only_route_is_not_waited_for() {
     let addr = serve().await;
     let user = "gtLIK8ELsHTr0Fajg28Ud9eFpJJ3";
-    let hmac = proficient::user_hmac(&Secret::new(mock::PROFICIENT_SECRET).unwrap(), user);
+    let hmac = proficient::user_hmac(&Secret::new(PROFICIENT_SECRET).unwrap(), user);
     let request = format!(
         "GET /interactions HTTP/1.1\r\nHost: mock\r\nX-PROFICIENT-API-KEY: {}\r\n\
          X-PROFICIENT-USER-EXTERNAL-ID: {user}\r\nX-PROFICIENT-USER-HMAC: {hmac}\r\n\
          Content-Length: 1048576\r\n\r\n0123456789",
-        mock::PROFICIENT_API_KEY
+        PROFICIENT_API_KEY
     );
     let (written, elapsed) = stall(addr, request.as_bytes(), REQUEST_TIMEOUT + SLACK).await;
     assert!(written.starts_with("HTTP/1.1 200 OK\r\n"), "{written}");

@@ -545,10 +545,7 @@ async fn oversized_bodies_are_413() {
 struct FailingStore;
 
 impl KeyStore for FailingStore {
-    fn get<'a>(
-        &'a self,
-        _: &'a str,
-    ) -> BoxFuture<'a, Result<Option<std::sync::Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         Box::pin(async { Err(StoreError::new("database down")) })
     }
 }
@@ -902,30 +899,30 @@ fn forged_for_2222() -> String {
 
 #[tokio::test]
 async fn token_key_equal_to_an_application_key_is_a_mock_configuration_error() {
-    use tower_hmac::mock::{MockConfig, SpikeConfig, router};
-    let mut config = MockConfig {
-        spike: vec![
-            SpikeConfig {
-                application_id: "1111".into(),
-                key: KEY_1111.into(),
-            },
-            SpikeConfig {
-                application_id: "2222".into(),
-                key: KEY_2222.into(),
-            },
-        ],
-        spike_token_key: Some(KEY_1111.into()),
-        ..MockConfig::default()
-    };
-    let err = router(&config).unwrap_err().to_string();
-    assert_eq!(
-        err,
-        "spike_token_key is the key of Spike application 1111: give the token key a secret of its own"
+    use tower_hmac::mock::{MockConfig, router};
+    let applications = format!(
+        "[[spike]]\napplication_id = \"1111\"\nkey = \"{KEY_1111}\"\n\
+         [[spike]]\napplication_id = \"2222\"\nkey = \"{KEY_2222}\"\n"
     );
+    let mut config = MockConfig::from_toml(&applications).unwrap();
+    let expected = "spike_token_key is the key of Spike application 1111: give the token key a secret of its own";
+    let err = config
+        .set("spike_token_key", KEY_1111)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, expected);
     assert!(!err.contains(KEY_1111));
+    let in_file = format!("spike_token_key = \"{KEY_1111}\"\n{applications}");
+    let err = MockConfig::from_toml(&in_file).unwrap_err().to_string();
+    assert_eq!(err, expected);
 
     // With a token key of its own, the same forgery is refused.
-    config.spike_token_key = Some("a token key of its own, 32 bytes or more".into());
+    config
+        .set(
+            "spike_token_key",
+            "a token key of its own, 32 bytes or more",
+        )
+        .unwrap();
     let addr = serve_axum(router(&config).unwrap()).await;
     assert_bearer_401(
         &call_with(addr, &forged_for_2222()).await,
@@ -1046,13 +1043,10 @@ async fn token_key_rotated_to_an_application_key_is_refused() {
 
 /// A key store that reads its keys from elsewhere and so cannot refuse a key holding a reserved
 /// secret: `reserve` keeps its default, which accepts.
-struct UnpolicedStore(std::collections::HashMap<&'static str, std::sync::Arc<Key>>);
+struct UnpolicedStore(std::collections::HashMap<&'static str, Key>);
 
 impl KeyStore for UnpolicedStore {
-    fn get<'a>(
-        &'a self,
-        key_id: &'a str,
-    ) -> BoxFuture<'a, Result<Option<std::sync::Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         let key = self.0.get(key_id).cloned();
         Box::pin(async move { Ok(key) })
     }
@@ -1065,7 +1059,6 @@ fn unpoliced() -> std::sync::Arc<UnpolicedStore> {
             ("2222", Key::new("2222", Secret::new(KEY_2222).unwrap())),
         ]
         .into_iter()
-        .map(|(id, key)| (id, std::sync::Arc::new(key)))
         .collect(),
     ))
 }

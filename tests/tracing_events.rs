@@ -180,7 +180,7 @@ fn keys(ids: &str) -> MemoryKeyStore {
 struct Failing;
 
 impl KeyStore for Failing {
-    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         Box::pin(std::future::ready(Err(StoreError::new(
             std::io::Error::other("store down"),
         ))))
@@ -641,11 +641,11 @@ fn spike_bearer_rejections() {
 }
 
 /// A store holding one key, which cannot refuse a key holding a reserved secret.
-struct OneKey(Arc<Key>);
+struct OneKey(Key);
 
 impl KeyStore for OneKey {
-    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
-        let found = (self.0.id() == key_id).then(|| Arc::clone(&self.0));
+    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
+        let found = (self.0.id() == key_id).then(|| self.0.clone());
         Box::pin(std::future::ready(Ok(found)))
     }
 }
@@ -685,7 +685,7 @@ fn spike_token_key_equal_to_an_application_key() {
     no_secret(&events);
 
     // Let through by a store that cannot police: the exchange refuses on the request.
-    let store = OneKey(Arc::new(Key::new("1111", token_key.clone())));
+    let store = OneKey(Key::new("1111", token_key.clone()));
     let exchange = SpikeExchange::new(store, tokens).unwrap().clock(clock());
     let body = format!(
         r#"{{"application_id": 1111, "application_user_id": "{user}", "signature": "{}"}}"#,

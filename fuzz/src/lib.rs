@@ -5,7 +5,7 @@
 //! credential headers that the harness signs correctly, and runs it three ways:
 //!
 //! 1. the scheme's credential parser ([`Scheme::credentials`]);
-//! 2. [`Verifier::verify`](tower_hmac::verify::Verifier::verify) on the parts and body;
+//! 2. [`Verifier::verify`](tower_hmac::pipeline::Verifier::verify) on the parts and body;
 //! 3. the whole layer as a tower service, in front of a handler that checks what it receives.
 //!
 //! Beyond "no panic", it asserts:
@@ -282,8 +282,8 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// Runs a body-signing layer as a service; the handler checks it got the body and an identity.
-pub fn serve_body_signed<Sch: Scheme>(
-    layer: &VerifyLayer<Sch, BodySigned>,
+pub fn serve_body_signed<Sch: Scheme<Body = BodySigned>>(
+    layer: &VerifyLayer<Sch>,
     parts: Parts,
     body: &[u8],
     forbidden: &[&[u8]],
@@ -305,8 +305,8 @@ pub fn serve_body_signed<Sch: Scheme>(
 }
 
 /// Runs a header-only layer as a service; the handler checks it got an identity.
-pub fn serve_headers_only<Sch: Scheme>(
-    layer: &VerifyLayer<Sch, HeadersOnly>,
+pub fn serve_headers_only<Sch: Scheme<Body = HeadersOnly>>(
+    layer: &VerifyLayer<Sch>,
     parts: Parts,
     body: &[u8],
     forbidden: &[&[u8]],

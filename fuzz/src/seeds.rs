@@ -11,7 +11,7 @@
 //! The files are `corpus/<target>/seed-<name>`; regenerate them after changing an input type with
 //! `UPDATE_FUZZ_SEEDS=1 cargo test --test fuzz_corpus committed_seeds` in the crate.
 
-use tower_hmac::mac::Tag;
+use tower_hmac::crypto::Tag;
 use tower_hmac::spike::sign_user;
 use tower_hmac::{Secret, humanos as humanos_scheme, inqud as inqud_scheme, proficient as pro};
 

@@ -1,4 +1,26 @@
-//! Strict header access shared by the schemes.
+//! Strict header readers, the ones every scheme of this crate uses.
+//!
+//! A credential header is read strictly: exactly once, not empty, not longer than
+//! [`MAX_HEADER_LEN`], visible ASCII (inner spaces allowed), trimmed of surrounding spaces and
+//! tabs. Anything else is a [`Rejection`] naming the header (401 `missing_credentials` or
+//! `malformed_credentials`), never a panic and never a lenient guess.
+//!
+//! ```
+//! use http::{HeaderName, Request};
+//! use tower_hmac::pipeline::headers;
+//! use tower_hmac::RejectionKind;
+//!
+//! const X_HUB_SIGNATURE: HeaderName = HeaderName::from_static("x-hub-signature");
+//!
+//! let parts = Request::post("/").header("x-hub-signature", " sha1=abc ").body(()).unwrap().into_parts().0;
+//! assert_eq!(headers::single(&parts, &X_HUB_SIGNATURE, "X-Hub-Signature").unwrap(), "sha1=abc");
+//!
+//! let parts = Request::post("/").body(()).unwrap().into_parts().0;
+//! let refused = headers::single(&parts, &X_HUB_SIGNATURE, "X-Hub-Signature").unwrap_err();
+//! assert_eq!(refused.kind(), RejectionKind::MissingCredentials);
+//! assert_eq!(refused.message(), "missing X-Hub-Signature header");
+//! assert_eq!(headers::optional(&parts, &X_HUB_SIGNATURE, "X-Hub-Signature").unwrap(), None);
+//! ```
 
 use http::HeaderName;
 use http::request::Parts;
@@ -6,13 +28,13 @@ use http::request::Parts;
 use crate::rejection::Rejection;
 
 /// Longest credential header value accepted. Longer values are malformed, whatever the scheme.
-pub(crate) const MAX_HEADER_LEN: usize = 8 * 1024;
+pub const MAX_HEADER_LEN: usize = 8 * 1024;
 
 /// The single value of `name`, trimmed of surrounding spaces and tabs.
 ///
 /// Absent: missing. Repeated, empty, longer than [`MAX_HEADER_LEN`] or not visible ASCII (with
 /// inner spaces allowed): malformed.
-pub(crate) fn single<'a>(
+pub fn single<'a>(
     parts: &'a Parts,
     name: &HeaderName,
     display: &str,
@@ -44,9 +66,33 @@ pub(crate) fn single<'a>(
         .map_err(|_| Rejection::malformed(format!("{display} header must be printable ASCII")))
 }
 
+/// The value of `name` read as [`single`] does, or `None` when the header is absent. A header
+/// that is present must be well-formed.
+pub fn optional<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+    display: &str,
+) -> Result<Option<&'a str>, Rejection> {
+    if parts.headers.contains_key(name) {
+        single(parts, name, display).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header, read as [`single`] reads a header and
+/// as [`bearer_token`] reads its value; `token` names the token in the refusal of another form
+/// ("Authorization header must be `Bearer <api key>`").
+pub fn bearer<'a>(parts: &'a Parts, token: &str) -> Result<&'a str, Rejection> {
+    let authorization = single(parts, &http::header::AUTHORIZATION, "Authorization")?;
+    bearer_token(authorization).ok_or_else(|| {
+        Rejection::malformed(format!("Authorization header must be `Bearer <{token}>`"))
+    })
+}
+
 /// `Bearer <token>`: the scheme word case-insensitively, then one or more spaces, then a token
 /// without spaces.
-pub(crate) fn bearer_token(value: &str) -> Option<&str> {
+pub fn bearer_token(value: &str) -> Option<&str> {
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim_start_matches(' ');
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' '))

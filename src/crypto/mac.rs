@@ -1,14 +1,16 @@
-//! HMAC-SHA256 over message parts, strict signature decoding and constant-time comparison.
+//! HMAC-SHA256 over message parts, strict tag decoding and constant-time comparison.
 //!
-//! Messages are fed to the MAC part by part ([`MacInput::update`]), so a scheme's message
-//! (`"{ts}.{body}"`, `body ++ salt`, ...) is never concatenated into a second copy.
+//! A scheme writes its signed message part by part into a [`Message`]
+//! ([`Scheme::message`](crate::pipeline::Scheme::message)), so `"{ts}.{body}"`, `body ++ salt`
+//! and the like are never concatenated into a second copy; the verifier and the signers hand it
+//! the same sink.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::secret::Secret;
+use super::secret::Secret;
 
 /// The HMAC-SHA256 implementation: RustCrypto's `hmac` + `sha2` (pure Rust) by default, `ring`
 /// with the `ring` feature. Both are fed incrementally and produce the same 32-byte tags; the
@@ -78,14 +80,14 @@ pub const TAG_LEN: usize = 32;
 /// verifier.
 ///
 /// ```compile_fail
-/// use tower_hmac::mac::Tag;
+/// use tower_hmac::crypto::Tag;
 ///
 /// let (a, b) = (Tag::from_bytes([1; 32]), Tag::from_bytes([1; 32]));
 /// assert!(a == b); // does not compile: compare tags with `ct_matches`
 /// ```
 ///
 /// ```
-/// use tower_hmac::mac::Tag;
+/// use tower_hmac::crypto::Tag;
 ///
 /// let (a, b) = (Tag::from_bytes([1; 32]), Tag::from_bytes([1; 32]));
 /// assert!(a.ct_matches(&b));
@@ -126,6 +128,20 @@ impl Tag {
         }
     }
 
+    /// Decodes URL-safe base64 without padding (43 characters), as JWTs carry signatures.
+    /// Standard or padded forms are refused.
+    pub fn from_base64url(text: &[u8]) -> Result<Self, DecodeError> {
+        if text.len() != 43 {
+            return Err(DecodeError::Length);
+        }
+        let mut out = [0u8; TAG_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
+            Ok(TAG_LEN) => Ok(Self(out)),
+            Ok(_) => Err(DecodeError::Length),
+            Err(_) => Err(DecodeError::Alphabet),
+        }
+    }
+
     /// Wraps raw tag bytes.
     pub const fn from_bytes(bytes: [u8; TAG_LEN]) -> Self {
         Self(bytes)
@@ -146,6 +162,11 @@ impl Tag {
         STANDARD.encode(self.0)
     }
 
+    /// URL-safe base64 without padding.
+    pub fn to_base64url(&self) -> String {
+        URL_SAFE_NO_PAD.encode(self.0)
+    }
+
     /// Constant-time equality.
     pub fn ct_matches(&self, other: &Tag) -> bool {
         self.0.ct_eq(&other.0).into()
@@ -158,108 +179,82 @@ impl std::fmt::Debug for Tag {
     }
 }
 
-/// The message of a scheme being fed to the MAC.
-pub struct MacInput<'a> {
+/// A scheme's signed message being written, part by part, into a MAC.
+///
+/// [`Scheme::message`](crate::pipeline::Scheme::message) writes into one; the verifier keys it
+/// with each candidate secret, a signer with its own.
+pub struct Message<'a> {
     mac: &'a mut HmacSha256,
 }
 
-impl MacInput<'_> {
+impl Message<'_> {
     /// Appends `part` to the signed message.
-    pub fn update(&mut self, part: &[u8]) {
+    pub fn write(&mut self, part: &[u8]) {
         self.mac.update(part);
     }
 }
 
-impl std::fmt::Debug for MacInput<'_> {
+impl std::fmt::Debug for Message<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MacInput(..)")
+        f.write_str("Message(..)")
     }
 }
 
-/// One MAC state per candidate secret, fed the same message as it arrives.
+/// HMAC-SHA256 of the message that `write` writes, keyed by `secret`.
 ///
-/// The verifier keys one state per live secret of the key (or one placeholder state for an
-/// unknown key), feeds the scheme's prefix, then each body chunk as it is read, then the suffix,
-/// and compares each result with the presented tag. No copy of the message is ever assembled.
-pub(crate) struct MacStates {
-    states: Vec<(Option<usize>, HmacSha256)>,
-    separator: &'static [u8],
-    body_started: bool,
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::crypto::hmac_sha256;
+///
+/// // RFC 4231, test case 2.
+/// let tag = hmac_sha256(&Secret::new("Jefe").unwrap(), |m| m.write(b"what do ya want for nothing?"));
+/// assert_eq!(tag.to_hex(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+/// ```
+pub fn hmac_sha256(secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
+    hmac_sha256_raw(secret.expose(), write)
 }
 
-impl MacStates {
-    /// No candidate yet; `separator` is fed before the first non-empty body chunk.
-    pub(crate) fn new(separator: &'static [u8]) -> Self {
+pub(crate) fn hmac_sha256_raw(key: &[u8], write: impl FnOnce(&mut Message<'_>)) -> Tag {
+    let mut mac = HmacSha256::new(key);
+    write(&mut Message { mac: &mut mac });
+    #[cfg(any(test, feature = "__count-work"))]
+    work::mac();
+    Tag(mac.finalize())
+}
+
+/// The MAC work of a request whose bytes are not kept (its key is unknown, expired or revoked):
+/// one MAC per candidate secret, fed the body as it streams by, so that such a request costs
+/// what a known key's does although its body is dropped chunk by chunk. The result is never
+/// compared with anything.
+pub(crate) struct Discarded {
+    states: Vec<HmacSha256>,
+}
+
+impl Discarded {
+    pub(crate) fn new<'k>(keys: impl IntoIterator<Item = &'k [u8]>) -> Self {
         Self {
-            states: Vec::new(),
-            separator,
-            body_started: false,
+            states: keys.into_iter().map(HmacSha256::new).collect(),
         }
     }
 
-    /// Adds a candidate keyed by `key` (`index` is the secret's position, `None` a placeholder)
-    /// and feeds it the message prefix.
-    pub(crate) fn push(
-        &mut self,
-        index: Option<usize>,
-        key: &[u8],
-        prefix: impl FnOnce(&mut MacInput<'_>),
-    ) {
-        let mut mac = HmacSha256::new(key);
-        prefix(&mut MacInput { mac: &mut mac });
-        self.states.push((index, mac));
-    }
-
-    /// Feeds a body chunk to every candidate.
-    pub(crate) fn update_body(&mut self, chunk: &[u8]) {
-        if chunk.is_empty() || self.states.is_empty() {
-            return;
-        }
-        if !self.body_started {
-            self.body_started = true;
-            for (_, mac) in &mut self.states {
-                mac.update(self.separator);
-            }
-        }
-        for (_, mac) in &mut self.states {
-            mac.update(chunk);
+    pub(crate) fn update(&mut self, chunk: &[u8]) {
+        for state in &mut self.states {
+            state.update(chunk);
             #[cfg(any(test, feature = "__count-work"))]
             work::body_bytes(chunk.len());
         }
     }
 
-    /// Feeds the suffix and returns the index of the first real secret whose MAC equals `tag`
-    /// (compared in constant time). Every candidate is finalized, matched or not.
-    pub(crate) fn finish(
-        self,
-        mut suffix: impl FnMut(&mut MacInput<'_>),
-        tag: &Tag,
-    ) -> Option<usize> {
-        let mut matched = None;
-        for (index, mut mac) in self.states {
-            suffix(&mut MacInput { mac: &mut mac });
+    /// Finishes every MAC, after `write` writes the rest of the message into each (the scheme's
+    /// message with an empty body: its non-body parts).
+    pub(crate) fn finish(self, mut write: impl FnMut(&mut Message<'_>)) {
+        for mut state in self.states {
+            write(&mut Message { mac: &mut state });
+            std::hint::black_box(state.finalize());
             #[cfg(any(test, feature = "__count-work"))]
             work::mac();
-            let computed = Tag(mac.finalize());
-            if computed.ct_matches(tag) && matched.is_none() {
-                matched = index;
-            }
         }
-        matched
     }
-}
-
-/// HMAC-SHA256 of the message that `feed` writes, keyed by `secret`.
-pub fn hmac_sha256(secret: &Secret, feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
-    hmac_sha256_raw(secret.expose(), feed)
-}
-
-pub(crate) fn hmac_sha256_raw(key: &[u8], feed: impl FnOnce(&mut MacInput<'_>)) -> Tag {
-    let mut mac = HmacSha256::new(key);
-    feed(&mut MacInput { mac: &mut mac });
-    #[cfg(any(test, feature = "__count-work"))]
-    work::mac();
-    Tag(mac.finalize())
 }
 
 /// Equality of a presented secret and a stored one that reveals neither content nor length
@@ -334,9 +329,9 @@ mod tests {
     fn rfc4231_case_2_fed_in_parts() {
         let key = Secret::new("Jefe").unwrap();
         let tag = hmac_sha256(&key, |m| {
-            m.update(b"what do ya ");
-            m.update(b"");
-            m.update(b"want for nothing?");
+            m.write(b"what do ya ");
+            m.write(b"");
+            m.write(b"want for nothing?");
         });
         assert_eq!(tag.to_hex(), RFC4231_2);
         assert!(tag.ct_matches(&Tag::from_hex(RFC4231_2.as_bytes()).unwrap()));
@@ -378,6 +373,26 @@ mod tests {
     }
 
     #[test]
+    fn base64url_is_unpadded_url_safe_only() {
+        let tag = Tag::from_base64(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U=").unwrap();
+        let url = tag.to_base64url();
+        assert_eq!(url, "nyrKK9qcWqgPSdky2VE-arkyJjMFt9FD1Fxl_iNOD5U");
+        assert!(
+            Tag::from_base64url(url.as_bytes())
+                .unwrap()
+                .ct_matches(&tag)
+        );
+        assert_eq!(
+            Tag::from_base64url(b"nyrKK9qcWqgPSdky2VE+arkyJjMFt9FD1Fxl/iNOD5U").err(),
+            Some(DecodeError::Alphabet)
+        );
+        assert_eq!(
+            Tag::from_base64url(b"nyrKK9qcWqgPSdky2VE-arkyJjMFt9FD1Fxl_iNOD5U=").err(),
+            Some(DecodeError::Length)
+        );
+    }
+
+    #[test]
     fn ct_eq_secret_handles_lengths() {
         assert!(ct_eq_secret(b"abc", b"abc"));
         assert!(!ct_eq_secret(b"abc", b"abd"));
@@ -386,27 +401,13 @@ mod tests {
     }
 
     #[test]
-    fn states_fed_in_chunks_match_the_whole_message() {
-        let key = Secret::new("Jefe").unwrap();
-        let whole = hmac_sha256(&key, |m| m.update(b"ts.what do ya want for nothing?salt"));
-        let mut states = MacStates::new(b".");
-        states.push(Some(0), b"other", |m| m.update(b"ts"));
-        states.push(Some(1), key.expose(), |m| m.update(b"ts"));
-        for chunk in [&b""[..], b"what do ya ", b"", b"want for nothing?"] {
-            states.update_body(chunk);
-        }
-        assert_eq!(states.finish(|m| m.update(b"salt"), &whole), Some(1));
-
-        // No body: no separator.
-        let bare = hmac_sha256(&key, |m| m.update(b"tssalt"));
-        let mut states = MacStates::new(b".");
-        states.push(Some(0), key.expose(), |m| m.update(b"ts"));
-        states.update_body(b"");
-        assert_eq!(states.finish(|m| m.update(b"salt"), &bare), Some(0));
-
-        // A placeholder never reports a match.
-        let mut states = MacStates::new(b"");
-        states.push(None, key.expose(), |m| m.update(b"tssalt"));
-        assert_eq!(states.finish(|_| {}, &bare), None);
+    fn discarded_work_is_one_mac_per_key_over_every_chunk() {
+        work::take();
+        let mut discarded = Discarded::new([&b"a"[..], b"b"]);
+        discarded.update(b"hello ");
+        discarded.update(b"world");
+        discarded.finish(|_| {});
+        let done = work::take();
+        assert_eq!((done.macs, done.body_bytes), (2, 22));
     }
 }

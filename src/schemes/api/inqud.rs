@@ -144,21 +144,20 @@ use std::time::{Duration, SystemTime};
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
+use crate::crypto::{Message, Secret, Tag};
 use crate::error::ConfigError;
 use crate::keys::{Key, KeyStore};
-use crate::mac::{MacInput, Tag, hmac_sha256};
+use crate::pipeline::headers::single;
+use crate::pipeline::{BodySigned, MatchedSecret, Presented, Proof, Scheme, Verify, VerifyLayer};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::replay::MokaReplayStore;
-use crate::secret::Secret;
-use crate::sign::{SignError, Signer, header_value, sensitive, set_headers};
-use crate::verify::headers::single;
-use crate::verify::{BodySigned, Proof, Scheme, Verify, VerifyLayer};
+use crate::sign::{SignError, Signer, header_value, sensitive, set_headers, sign_message};
 
 /// The layer verifying Inqud requests, in both modes.
-pub type InqudVerifyLayer = VerifyLayer<Inqud, BodySigned>;
+pub type InqudVerifyLayer = VerifyLayer<Inqud>;
 
 /// The service built by [`InqudVerifyLayer`].
-pub type InqudVerify<S> = Verify<S, Inqud, BodySigned>;
+pub type InqudVerify<S> = Verify<S, Inqud>;
 
 const X_TOKEN_API_ID: HeaderName = HeaderName::from_static("x-token-api-id");
 const X_TOKEN_API_SECRET: HeaderName = HeaderName::from_static("x-token-api-secret");
@@ -247,28 +246,28 @@ pub enum InqudMode {
     Hmac,
 }
 
-/// The parsed Inqud headers.
+/// What an Inqud request signs with: the token id, the mode, and in HMAC mode the salt (the
+/// signature or the secret itself is the request's [`Proof`]).
 #[derive(Debug)]
 pub struct InqudCredentials {
     token_id: Box<str>,
-    presented: Presented,
+    salt: Option<Arc<str>>,
 }
 
-#[derive(Debug)]
-enum Presented {
-    /// The secret as sent; `Secret` keeps it out of `Debug` and zeroes it on drop.
-    Secret(Secret),
-    Hmac {
-        signature: Tag,
-        salt: Arc<str>,
-    },
-}
+impl InqudCredentials {
+    /// The credentials of an HMAC-mode request of `token_id` with `salt`.
+    pub fn hmac(token_id: &str, salt: &str) -> Self {
+        Self {
+            token_id: token_id.into(),
+            salt: Some(salt.into()),
+        }
+    }
 
-impl Presented {
-    fn mode(&self) -> InqudMode {
-        match self {
-            Self::Secret(_) => InqudMode::Simple,
-            Self::Hmac { .. } => InqudMode::Hmac,
+    /// The mode the request uses.
+    pub fn mode(&self) -> InqudMode {
+        match self.salt {
+            Some(_) => InqudMode::Hmac,
+            None => InqudMode::Simple,
         }
     }
 }
@@ -300,7 +299,7 @@ impl InqudVerifyLayer {
     /// Replace the store with [`replay_store`](Self::replay_store), for example
     /// `MokaReplayStore::with_capacity(n)` or a store shared between instances.
     pub fn new(keys: impl KeyStore) -> Self {
-        Self::with_scheme(
+        VerifyLayer::with_scheme(
             Inqud {
                 salt_ttl: DEFAULT_SALT_TTL,
             },
@@ -323,6 +322,13 @@ impl InqudVerifyLayer {
 }
 
 impl Inqud {
+    /// The scheme as a client signs with it (the salt TTL is the server's business).
+    fn signing() -> Self {
+        Self {
+            salt_ttl: DEFAULT_SALT_TTL,
+        }
+    }
+
     /// How long an accepted salt is remembered.
     pub fn salt_ttl(&self) -> Duration {
         self.salt_ttl
@@ -332,16 +338,17 @@ impl Inqud {
 impl Scheme for Inqud {
     type Credentials = InqudCredentials;
     type Identity = InqudCaller;
+    type Body = BodySigned;
 
     fn name(&self) -> &'static str {
         "inqud"
     }
 
-    fn challenge(&self) -> HeaderValue {
-        HeaderValue::from_static("Inqud-Token realm=\"inqud\"")
+    fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("Inqud-Token realm=\"inqud\""))
     }
 
-    fn credentials(&self, request: &Parts) -> Result<InqudCredentials, Rejection> {
+    fn credentials(&self, request: &Parts) -> Result<Presented<InqudCredentials>, Rejection> {
         let token_id = single(request, &X_TOKEN_API_ID, "X-Token-API-Id")?;
         if !is_token_id(token_id) {
             return Err(Rejection::malformed(
@@ -352,25 +359,28 @@ impl Scheme for Inqud {
         let headers = &request.headers;
         let simple = headers.contains_key(X_TOKEN_API_SECRET);
         let hmac = headers.contains_key(X_HMAC_SHA256_SIGNATURE) || headers.contains_key(X_SALT);
-        let presented = match (simple, hmac) {
-            (true, true) => {
-                return Err(Rejection::malformed(
-                    "send either X-Token-API-Secret (simple mode) or X-HMAC-SHA256-Signature \
-                     and X-Salt (HMAC mode), not both",
-                ));
-            }
-            (false, false) => {
-                return Err(Rejection::with_message(
-                    RejectionKind::MissingCredentials,
-                    "missing X-Token-API-Secret header (simple mode) or X-HMAC-SHA256-Signature \
-                     and X-Salt headers (HMAC mode)",
-                ));
-            }
+        match (simple, hmac) {
+            (true, true) => Err(Rejection::malformed(
+                "send either X-Token-API-Secret (simple mode) or X-HMAC-SHA256-Signature \
+                 and X-Salt (HMAC mode), not both",
+            )),
+            (false, false) => Err(Rejection::with_message(
+                RejectionKind::MissingCredentials,
+                "missing X-Token-API-Secret header (simple mode) or X-HMAC-SHA256-Signature \
+                 and X-Salt headers (HMAC mode)",
+            )),
             (true, false) => {
                 let secret = single(request, &X_TOKEN_API_SECRET, "X-Token-API-Secret")?;
                 let secret = Secret::new(secret)
                     .map_err(|_| Rejection::malformed("X-Token-API-Secret header is empty"))?;
-                Presented::Secret(secret)
+                let credentials = InqudCredentials {
+                    token_id: token_id.into(),
+                    salt: None,
+                };
+                Ok(Presented {
+                    credentials,
+                    proof: Proof::Secret(secret),
+                })
             }
             (false, true) => {
                 let signature =
@@ -381,57 +391,40 @@ impl Scheme for Inqud {
                     )
                 })?;
                 let salt = parse_salt(single(request, &X_SALT, "X-Salt")?)?;
-                Presented::Hmac {
+                Ok(Presented::mac(
+                    InqudCredentials::hmac(token_id, salt),
                     signature,
-                    salt: salt.into(),
-                }
+                ))
             }
-        };
-
-        Ok(InqudCredentials {
-            token_id: token_id.into(),
-            presented,
-        })
-    }
-
-    fn key_id<'c>(&self, credentials: &'c InqudCredentials) -> &'c str {
-        &credentials.token_id
-    }
-
-    fn proof<'c>(
-        &self,
-        credentials: &'c InqudCredentials,
-        _key: &Key,
-    ) -> Result<Proof<'c>, Rejection> {
-        // The token's modes are checked in `authorize`, once the proof matched, so that they
-        // reveal nothing to a caller without the secret.
-        Ok(match &credentials.presented {
-            Presented::Secret(secret) => Proof::Secret(secret.expose()),
-            Presented::Hmac { signature, .. } => Proof::Mac(signature),
-        })
-    }
-
-    /// The body (fed by the pipeline as it is read), then the salt.
-    fn message_suffix(&self, credentials: &InqudCredentials, mac: &mut MacInput<'_>) {
-        if let Presented::Hmac { salt, .. } = &credentials.presented {
-            mac.update(salt.as_bytes());
         }
     }
 
-    fn replay_nonce<'c>(&self, credentials: &'c InqudCredentials) -> Option<&'c [u8]> {
-        match &credentials.presented {
-            Presented::Secret(_) => None,
-            Presented::Hmac { salt, .. } => Some(salt.as_bytes()),
+    fn key_id<'c>(&self, credentials: &'c InqudCredentials) -> Option<&'c str> {
+        Some(&credentials.token_id)
+    }
+
+    /// The vendor's message: the body bytes, then the salt, nothing between (a GET: the salt
+    /// alone).
+    fn message(&self, credentials: &InqudCredentials, body: &[u8], message: &mut Message<'_>) {
+        message.write(body);
+        if let Some(salt) = &credentials.salt {
+            message.write(salt.as_bytes());
         }
     }
 
-    fn replay_ttl(&self, _credentials: &InqudCredentials, _now: SystemTime) -> Duration {
+    fn nonce<'p>(&self, presented: &'p Presented<InqudCredentials>) -> Option<&'p [u8]> {
+        presented.credentials.salt.as_deref().map(str::as_bytes)
+    }
+
+    fn nonce_ttl(&self, _credentials: &InqudCredentials, _now: SystemTime) -> Duration {
         self.salt_ttl
     }
 
+    /// The token's modes are checked here, once the proof matched, so that they reveal nothing
+    /// to a caller without the secret.
     fn authorize(&self, credentials: &InqudCredentials, key: &Key) -> Result<(), Rejection> {
         let modes = key.policy::<InqudModes>().copied().unwrap_or_default();
-        match credentials.presented.mode() {
+        match credentials.mode() {
             InqudMode::Simple if !modes.simple => Err(Rejection::with_message(
                 RejectionKind::NotAllowed,
                 "this token may not use X-Token-API-Secret; sign the request with \
@@ -445,26 +438,23 @@ impl Scheme for Inqud {
         }
     }
 
-    fn identity(&self, credentials: InqudCredentials, _checked: bool) -> InqudCaller {
-        let mode = credentials.presented.mode();
-        let salt = match credentials.presented {
-            Presented::Secret(_) => None,
-            Presented::Hmac { salt, .. } => Some(salt),
-        };
-        InqudCaller { mode, salt }
+    fn identity(
+        &self,
+        credentials: InqudCredentials,
+        _matched: Option<&MatchedSecret>,
+    ) -> InqudCaller {
+        InqudCaller {
+            mode: credentials.mode(),
+            salt: credentials.salt,
+        }
     }
-}
-
-/// The vendor's message: the body bytes, then the salt, nothing between.
-fn feed_message(body: &[u8], salt: &str, mac: &mut MacInput<'_>) {
-    mac.update(body);
-    mac.update(salt.as_bytes());
 }
 
 /// The `X-HMAC-SHA256-Signature` an Inqud client sends for `body` with `salt` (`body` is empty for
 /// a GET).
 pub fn signature(secret: &Secret, body: &[u8], salt: &str) -> String {
-    hmac_sha256(secret, |mac| feed_message(body, salt, mac)).to_hex()
+    let credentials = InqudCredentials::hmac("", salt);
+    sign_message(&Inqud::signing(), &credentials, body, secret).to_hex()
 }
 
 /// `TKN-` followed by at least one visible ASCII character, no spaces.
@@ -622,7 +612,7 @@ mod tests {
         req.body(()).unwrap().into_parts().0
     }
 
-    fn parse(headers: &[(&str, &str)]) -> Result<InqudCredentials, Rejection> {
+    fn parse(headers: &[(&str, &str)]) -> Result<Presented<InqudCredentials>, Rejection> {
         let scheme = Inqud {
             salt_ttl: DEFAULT_SALT_TTL,
         };
@@ -669,9 +659,9 @@ mod tests {
     #[test]
     fn simple_mode_is_parsed_and_redacted() {
         let creds = parse(&[ID, ("x-token-api-secret", "dBajIp3wHnw5")]).unwrap();
-        assert_eq!(&*creds.token_id, ID.1);
-        assert_eq!(creds.presented.mode(), InqudMode::Simple);
-        let Presented::Secret(secret) = &creds.presented else {
+        assert_eq!(&*creds.credentials.token_id, ID.1);
+        assert_eq!(creds.credentials.mode(), InqudMode::Simple);
+        let Proof::Secret(secret) = &creds.proof else {
             panic!("not simple mode");
         };
         assert_eq!(secret.expose(), b"dBajIp3wHnw5");
@@ -682,17 +672,16 @@ mod tests {
     #[test]
     fn hmac_mode_is_parsed() {
         let creds = parse(&[ID, ("x-hmac-sha256-signature", SIG), ("x-salt", "abc")]).unwrap();
-        let Presented::Hmac { signature, salt } = &creds.presented else {
+        let Proof::Mac(signatures) = &creds.proof else {
             panic!("not HMAC mode");
         };
-        assert_eq!(signature.to_hex(), SIG);
-        assert_eq!(&**salt, "abc");
+        assert_eq!(signatures.as_slice()[0].to_hex(), SIG);
+        assert_eq!(creds.credentials.salt.as_deref(), Some("abc"));
+        assert_eq!(creds.credentials.mode(), InqudMode::Hmac);
         // Upper-case hex is the same signature.
         let upper = SIG.to_uppercase();
         let creds = parse(&[ID, ("x-hmac-sha256-signature", &upper), ("x-salt", "abc")]).unwrap();
-        assert!(
-            matches!(creds.presented, Presented::Hmac { signature, .. } if signature.to_hex() == SIG)
-        );
+        assert!(matches!(&creds.proof, Proof::Mac(s) if s.as_slice()[0].to_hex() == SIG));
     }
 
     #[test]
@@ -805,10 +794,10 @@ mod tests {
     #[test]
     fn message_is_body_then_salt() {
         let secret = Secret::new("k").unwrap();
-        let whole = hmac_sha256(&secret, |m| m.update(b"{\"a\":1}salt")).to_hex();
+        let whole = crate::crypto::hmac_sha256(&secret, |m| m.write(b"{\"a\":1}salt")).to_hex();
         assert_eq!(signature(&secret, b"{\"a\":1}", "salt"), whole);
         // GET: the salt alone.
-        let salt_only = hmac_sha256(&secret, |m| m.update(b"salt")).to_hex();
+        let salt_only = crate::crypto::hmac_sha256(&secret, |m| m.write(b"salt")).to_hex();
         assert_eq!(signature(&secret, b"", "salt"), salt_only);
     }
 
@@ -819,5 +808,137 @@ mod tests {
         assert!(!InqudModes::HMAC_ONLY.allows(InqudMode::Simple));
         assert!(InqudModes::SIMPLE_ONLY.allows(InqudMode::Simple));
         assert!(!InqudModes::SIMPLE_ONLY.allows(InqudMode::Hmac));
+    }
+}
+
+/// The mock's Inqud routes (feature `mock`).
+#[cfg(feature = "mock")]
+pub(crate) mod mock {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::routing::{get, post};
+    use bytes::Bytes;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use super::{InqudCaller, InqudMode, InqudModes, InqudVerifyLayer};
+    use crate::crypto::Secret;
+    use crate::error::BoxError;
+    use crate::keys::{Key, MemoryKeyStore};
+    use crate::mock::{
+        Examples, NotJson, Provider, Section, Shared, debug_without_secret, demo_entry, echo, quote,
+    };
+    use crate::pipeline::Verified;
+
+    pub(crate) const PROVIDER: Provider = Provider {
+        name: "inqud",
+        config_keys: &["inqud"],
+        demo,
+        router,
+        examples,
+    };
+
+    /// The vendor's documented example token.
+    const TOKEN_ID: &str = "TKN-6c1296b8-6929-443b-ac06-f732e0e27be1";
+    const SECRET: &str = "dBajIp3wHnw5euxohPiZvsCEorG3Fhl9gsHl1UIBlsImHjWRdSJdp4Gh6e3y2PNs";
+
+    /// One `[[inqud]]` entry: a token, its secret and the modes it may use.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        token_id: String,
+        secret: String,
+        #[serde(default)]
+        modes: Modes,
+    }
+
+    debug_without_secret!(Entry, token_id, modes);
+
+    /// `"both"` (default), `"hmac"` or `"simple"`.
+    #[derive(Debug, Clone, Copy, Default, Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Modes {
+        #[default]
+        Both,
+        Hmac,
+        Simple,
+    }
+
+    fn demo() -> toml::Table {
+        demo_entry(
+            "inqud",
+            [
+                ("token_id", TOKEN_ID.into()),
+                ("secret", SECRET.into()),
+                ("modes", "both".into()),
+            ],
+        )
+    }
+
+    fn router(config: &Section<'_>, shared: &Shared) -> Result<Router, BoxError> {
+        let keys = MemoryKeyStore::new();
+        for entry in config.get::<Vec<Entry>>("inqud")? {
+            let modes = match entry.modes {
+                Modes::Both => InqudModes::BOTH,
+                Modes::Hmac => InqudModes::HMAC_ONLY,
+                Modes::Simple => InqudModes::SIMPLE_ONLY,
+            };
+            let key = Key::new(entry.token_id, Secret::new(entry.secret)?).with_policy(modes);
+            keys.try_insert(key)?;
+        }
+        let layer = InqudVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
+        Ok(Router::new()
+            .route("/v1/user/wallet/balances", get(balances))
+            .route("/v1/user/payments/payout", post(payout))
+            .layer(layer))
+    }
+
+    fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {
+        let Some(entry) = config.first::<Entry>("inqud")? else {
+            return Ok(String::new());
+        };
+        let sign = format!(
+            "{} inqud --token-id {} --secret {}",
+            at.sign,
+            quote(&entry.token_id),
+            quote(&entry.secret)
+        );
+        Ok(format!(
+            "# Inqud (token {token}), simple mode, then HMAC mode with a fresh salt\n\
+             {sign} --simple --curl {base}/v1/user/wallet/balances | sh; echo\n\
+             {sign} --body {body} --curl {base}/v1/user/payments/payout | sh; echo\n\n",
+            token = entry.token_id,
+            base = at.base,
+            body = quote(r#"{"amount": 50, "currency": "USD"}"#),
+        ))
+    }
+
+    fn mode(caller: &Verified<InqudCaller>) -> &'static str {
+        match caller.identity().mode() {
+            InqudMode::Hmac => "hmac",
+            InqudMode::Simple => "simple",
+        }
+    }
+
+    async fn balances(caller: Verified<InqudCaller>) -> axum::Json<Value> {
+        axum::Json(json!({
+            "provider": "inqud",
+            "token_id": caller.key_id(),
+            "mode": mode(&caller),
+            "balances": [],
+        }))
+    }
+
+    async fn payout(
+        caller: Verified<InqudCaller>,
+        body: Bytes,
+    ) -> Result<axum::Json<Value>, NotJson> {
+        Ok(axum::Json(json!({
+            "provider": "inqud",
+            "token_id": caller.key_id(),
+            "mode": mode(&caller),
+            "received": echo(&body)?,
+        })))
     }
 }

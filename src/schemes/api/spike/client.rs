@@ -7,7 +7,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue};
 
 use super::exchange::sign_user;
-use crate::secret::Secret;
+use crate::crypto::Secret;
 use crate::sign::{SignError, Signer, sensitive, set_headers};
 
 /// The JSON body an application posts to the exchange (`POST /v3/auth/hmac`) for its user

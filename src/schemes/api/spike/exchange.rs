@@ -4,25 +4,29 @@ use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
 use http::request::Parts;
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 use serde::Deserialize;
 use serde_json::Value;
+use tower_layer::Layer as _;
 use tower_service::Service;
 
 use super::token::SpikeTokenKeys;
 use crate::clock::{Clock, SystemClock};
+use crate::crypto::{Message, Secret, Tag};
 use crate::error::{BoxError, ConfigError};
 use crate::keys::{Key, KeyStore};
-use crate::mac::{Tag, hmac_sha256};
-use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
-use crate::secret::Secret;
-use crate::verify::{ResponseBody, ResponseFuture, read_limited};
+use crate::pipeline::{
+    BodySigned, MatchedSecret, Presented, Proof, ResponseBody, ResponseFuture, Scheme, Signatures,
+    Verified, VerifiedBody, Verify, VerifyLayer,
+};
+use crate::rejection::{Rejection, RejectionContext, RejectionKind, Responder, default_response};
+use crate::sign::sign_message;
 
 /// Default body limit of the exchange: 16 KiB, far more than the three fields need.
 pub const EXCHANGE_BODY_LIMIT: usize = 16 * 1024;
@@ -44,19 +48,124 @@ pub const MAX_ID_LEN: usize = 128;
 /// );
 /// ```
 pub fn sign_user(key: &Secret, user_id: &str) -> String {
-    user_mac(key, user_id).to_hex()
+    let request = ExchangeRequest {
+        application_id: String::new(),
+        user_id: user_id.to_owned(),
+    };
+    sign_message(&SpikeExchangeScheme::signing(), &request, b"", key).to_hex()
 }
 
-fn user_mac(key: &Secret, user_id: &str) -> Tag {
-    hmac_sha256(key, |mac| mac.update(user_id.as_bytes()))
+/// The exchange as a [`Scheme`]: its credentials are the JSON body, its key the application
+/// named there, its signed message the user id.
+#[derive(Clone)]
+pub struct SpikeExchangeScheme {
+    tokens: Option<SpikeTokenKeys>,
+}
+
+impl SpikeExchangeScheme {
+    /// The scheme as a client signs with it (the token keys are the server's).
+    fn signing() -> Self {
+        Self { tokens: None }
+    }
+}
+
+impl fmt::Debug for SpikeExchangeScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SpikeExchangeScheme")
+            .finish_non_exhaustive()
+    }
+}
+
+/// The application's user an exchange verified: what the token is issued for. Its
+/// [`key_id`](Verified::key_id) is the application id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpikeExchangeUser {
+    application_id: Arc<str>,
+    user_id: Arc<str>,
+}
+
+impl SpikeExchangeUser {
+    /// The application (the body's `application_id`, as a string).
+    pub fn application_id(&self) -> &str {
+        &self.application_id
+    }
+
+    /// The application's id for the user (`application_user_id`).
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+}
+
+impl Scheme for SpikeExchangeScheme {
+    type Credentials = ExchangeRequest;
+    type Identity = SpikeExchangeUser;
+    type Body = BodySigned;
+
+    fn name(&self) -> &'static str {
+        "spike"
+    }
+
+    fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("HMAC realm=\"spike\""))
+    }
+
+    /// Nothing in the headers: everything is in the body.
+    fn credentials(&self, _request: &Parts) -> Result<Presented<ExchangeRequest>, Rejection> {
+        Ok(Presented {
+            credentials: ExchangeRequest::default(),
+            proof: Proof::Mac(Signatures::new()),
+        })
+    }
+
+    fn body_credentials(
+        &self,
+        presented: &mut Presented<ExchangeRequest>,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        let (request, signature) = parse_request(body)?;
+        *presented = Presented::mac(request, signature);
+        Ok(())
+    }
+
+    /// The application, once the body named it.
+    fn key_id<'c>(&self, request: &'c ExchangeRequest) -> Option<&'c str> {
+        (!request.application_id.is_empty()).then_some(request.application_id.as_str())
+    }
+
+    /// The user id alone.
+    fn message(&self, request: &ExchangeRequest, _body: &[u8], message: &mut Message<'_>) {
+        message.write(request.user_id.as_bytes());
+    }
+
+    /// An application whose HMAC key is also a token key could sign tokens itself: fail closed.
+    fn authorize(&self, _request: &ExchangeRequest, application: &Key) -> Result<(), Rejection> {
+        match &self.tokens {
+            Some(tokens) if tokens.held_by(application) => {
+                Err(Rejection::new(RejectionKind::StoreUnavailable))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn identity(
+        &self,
+        request: ExchangeRequest,
+        _matched: Option<&MatchedSecret>,
+    ) -> SpikeExchangeUser {
+        SpikeExchangeUser {
+            application_id: request.application_id.into(),
+            user_id: request.user_id.into(),
+        }
+    }
 }
 
 /// The Tower service answering Spike's token exchange: `POST` with the JSON body
 /// `{"application_id": ..., "application_user_id": "...", "signature": "<hex>"}`, answered with
 /// `200 {"access_token": "<jwt>"}`.
 ///
-/// Mount it where the vendor's endpoint is, for example
-/// `Router::new().route("/v3/auth/hmac", axum::routing::post_service(exchange))`, or with
+/// It is the crate's generic [`Verify`] service (the [`SpikeExchangeScheme`]) in front of a
+/// service issuing the token for the verified user. Mount it where the vendor's endpoint is, for
+/// example `Router::new().route("/v3/auth/hmac", axum::routing::post_service(exchange))`, or with
 /// `route_service` / `nest_service` (it answers other methods with 405 itself). Its error type is
 /// [`Infallible`]: every refusal is a response. See the [module docs](super) for the statuses.
 ///
@@ -66,18 +175,25 @@ fn user_mac(key: &Secret, user_id: &str) -> Tag {
 /// key of this crate.
 #[derive(Clone)]
 pub struct SpikeExchange {
-    config: Arc<ExchangeConfig>,
+    layer: VerifyLayer<SpikeExchangeScheme>,
+    issue: IssueToken,
 }
 
+/// The inner service of the exchange: signs a token for the user the layer verified.
 #[derive(Clone)]
-struct ExchangeConfig {
-    applications: Arc<dyn KeyStore>,
+pub struct IssueToken {
     tokens: SpikeTokenKeys,
     clock: Arc<dyn Clock>,
-    responder: Arc<dyn Responder>,
-    challenge: HeaderValue,
-    body_limit: usize,
     lifetime: Option<Duration>,
+}
+
+impl fmt::Debug for IssueToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssueToken")
+            .field("tokens", &self.tokens)
+            .field("lifetime", &self.lifetime)
+            .finish_non_exhaustive()
+    }
 }
 
 impl SpikeExchange {
@@ -93,142 +209,99 @@ impl SpikeExchange {
     pub fn new(applications: impl KeyStore, tokens: SpikeTokenKeys) -> Result<Self, ConfigError> {
         let applications: Arc<dyn KeyStore> = Arc::new(applications);
         tokens.reserve_in(&applications)?;
+        let scheme = SpikeExchangeScheme {
+            tokens: Some(tokens.clone()),
+        };
         Ok(Self {
-            config: Arc::new(ExchangeConfig {
-                applications,
+            layer: VerifyLayer::with_scheme(scheme, applications).body_limit(EXCHANGE_BODY_LIMIT),
+            issue: IssueToken {
                 tokens,
                 clock: Arc::new(SystemClock),
-                responder: Arc::new(DefaultResponder),
-                challenge: HeaderValue::from_static("HMAC realm=\"spike\""),
-                body_limit: EXCHANGE_BODY_LIMIT,
                 lifetime: None,
-            }),
+            },
         })
-    }
-
-    fn configure(mut self, change: impl FnOnce(&mut ExchangeConfig)) -> Self {
-        change(Arc::make_mut(&mut self.config));
-        self
     }
 
     /// Issued tokens carry `iat` (now) and `exp` (now + `lifetime`), and so stop working after
     /// `lifetime`; the exchange then hands out a new one. Off by default: without it a user's token
     /// is the same on every exchange, as the vendor documents.
-    pub fn token_lifetime(self, lifetime: Duration) -> Self {
-        self.configure(|c| c.lifetime = Some(lifetime))
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.issue.lifetime = Some(lifetime);
+        self
     }
 
     /// The largest body read, in bytes (default [`EXCHANGE_BODY_LIMIT`]). A larger body is
     /// refused with 413 and not buffered past the limit.
-    pub fn body_limit(self, bytes: usize) -> Self {
-        self.configure(|c| c.body_limit = bytes)
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.layer = self.layer.body_limit(bytes);
+        self
     }
 
     /// Where "now" comes from, for key expiry and token `iat`/`exp` (default: the system clock).
-    pub fn clock(self, clock: impl Clock) -> Self {
-        self.configure(|c| c.clock = Arc::new(clock))
+    pub fn clock(mut self, clock: impl Clock + Clone) -> Self {
+        self.issue.clock = Arc::new(clock.clone());
+        self.layer = self.layer.clock(clock);
+        self
     }
 
     /// Replaces the default rejection responses (the 405 for a wrong method is not a rejection
     /// and keeps its own response).
-    pub fn responder(self, responder: impl Responder) -> Self {
-        self.configure(|c| c.responder = Arc::new(responder))
+    pub fn responder(mut self, responder: impl Responder) -> Self {
+        self.layer = self.layer.responder(responder);
+        self
     }
 
     /// Checks an exchange body already in memory and returns the access token, without a server.
     pub async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
-        self.config.exchange(body).await
+        let (parts, ()) = Request::post("/").body(()).unwrap_or_default().into_parts();
+        let verified = self.layer.verifier().verify(&parts, body).await?;
+        self.issue.token(&verified)
     }
 }
 
-impl ExchangeConfig {
-    async fn handle<B>(&self, request: Request<B>) -> Response<ResponseBody<String>>
-    where
-        B: Body,
-        B::Error: Into<BoxError>,
-    {
-        let (parts, body) = request.into_parts();
-        if parts.method != Method::POST {
-            return method_not_allowed();
-        }
-        let declared = parts
-            .headers
-            .get(CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
-        let result = match read_limited(declared, body, self.body_limit).await {
-            Ok(bytes) => self.exchange(&bytes).await,
-            Err(rejection) => {
-                rejection.log("spike", None);
-                Err(rejection)
-            }
-        };
-        match result {
-            Ok(token) => token_response(&token),
-            Err(rejection) => self.respond(&rejection, &parts),
-        }
-    }
-
-    /// Parses and checks an exchange body; every refusal is logged here, once.
-    async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
-        let request = match parse_request(body) {
-            Ok(request) => request,
-            Err(rejection) => {
-                rejection.log("spike", None);
-                return Err(rejection);
-            }
-        };
-        let application_id = request.application_id.clone();
-        self.issue(request)
-            .await
-            .inspect_err(|rejection| rejection.log("spike", Some(&application_id)))
-    }
-
-    async fn issue(&self, request: ExchangeRequest) -> Result<String, Rejection> {
-        let now = self.clock.now();
-        let found = self
-            .applications
-            .get(&request.application_id)
-            .await
-            .map_err(Rejection::store_failed)?;
-        let (key, refusal) = Key::for_check(found.as_deref(), now);
-        let matched = key
-            .candidates(now)
-            .into_iter()
-            .find(|(_, secret)| user_mac(secret, &request.user_id).ct_matches(&request.signature))
-            .and_then(|(index, _)| index)
-            .is_some();
-        if let Some(kind) = refusal {
-            return Err(Rejection::new(kind));
-        }
-        if !matched {
-            return Err(Rejection::new(RejectionKind::InvalidSignature));
-        }
-        if self.tokens.held_by(key) {
-            return Err(Rejection::new(RejectionKind::StoreUnavailable));
-        }
+impl IssueToken {
+    /// The token for a verified user; a signing failure (which the backend check of
+    /// [`SpikeTokenKeys::new`] rules out) fails closed.
+    fn token(&self, user: &Verified<SpikeExchangeUser>) -> Result<String, Rejection> {
+        let user = user.identity();
+        let now: SystemTime = self.clock.now();
         self.tokens
-            .issue(
-                &request.application_id,
-                &request.user_id,
-                now,
-                self.lifetime,
-            )
+            .issue(user.application_id(), user.user_id(), now, self.lifetime)
             .map_err(|error| {
-                // Cannot happen with the backend checked by SpikeTokenKeys::new; fail closed.
                 tracing::error!(%error, "spike: could not sign an access token");
                 Rejection::new(RejectionKind::StoreUnavailable)
             })
     }
+}
 
-    fn respond(&self, rejection: &Rejection, parts: &Parts) -> Response<ResponseBody<String>> {
-        let context = RejectionContext {
-            request: parts,
-            challenge: &self.challenge,
-        };
-        self.responder
-            .respond(rejection, &context)
-            .map(ResponseBody::rejection)
+impl Service<Request<VerifiedBody>> for IssueToken {
+    type Response = Response<String>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Response<String>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request<VerifiedBody>) -> Self::Future {
+        let (parts, _) = request.into_parts();
+        // The layer in front always puts the user there; without it, fail closed.
+        let token = parts
+            .extensions
+            .get::<Verified<SpikeExchangeUser>>()
+            .ok_or_else(|| Rejection::new(RejectionKind::StoreUnavailable))
+            .and_then(|user| self.token(user));
+        std::future::ready(Ok(match token {
+            Ok(token) => token_response(&token),
+            Err(rejection) => {
+                let context = RejectionContext {
+                    request: &parts,
+                    challenge: None,
+                };
+                default_response(&rejection, &context)
+                    .map(|body| String::from_utf8_lossy(&body).into_owned())
+            }
+        }))
     }
 }
 
@@ -247,24 +320,27 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let config = Arc::clone(&self.config);
-        ResponseFuture::new(async move { Ok(config.handle(request).await) })
+        if request.method() != Method::POST {
+            return ResponseFuture::new(std::future::ready(Ok(method_not_allowed())));
+        }
+        let mut verify: Verify<IssueToken, SpikeExchangeScheme> =
+            self.layer.layer(self.issue.clone());
+        verify.call(request)
     }
 }
 
 impl fmt::Debug for SpikeExchange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SpikeExchange")
-            .field("tokens", &self.config.tokens)
-            .field("body_limit", &self.config.body_limit)
-            .field("token_lifetime", &self.config.lifetime)
-            .finish_non_exhaustive()
+            .field("layer", &self.layer)
+            .field("issue", &self.issue)
+            .finish()
     }
 }
 
-fn token_response(token: &str) -> Response<ResponseBody<String>> {
+fn token_response(token: &str) -> Response<String> {
     let body = serde_json::json!({ "access_token": token }).to_string();
-    let mut res = Response::new(ResponseBody::inner(body));
+    let mut res = Response::new(body);
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // A credential: no cache on the way may keep it (as RFC 6749 §5.1 asks of token responses).
@@ -272,7 +348,7 @@ fn token_response(token: &str) -> Response<ResponseBody<String>> {
     res
 }
 
-fn method_not_allowed() -> Response<ResponseBody<String>> {
+fn method_not_allowed<B>() -> Response<ResponseBody<B>> {
     let body = serde_json::json!({
         "error": "method_not_allowed",
         "message": "the token exchange takes POST",
@@ -285,12 +361,11 @@ fn method_not_allowed() -> Response<ResponseBody<String>> {
     res
 }
 
-/// A parsed and validated exchange body.
-#[derive(Debug)]
-pub(crate) struct ExchangeRequest {
+/// A parsed and validated exchange body, without its signature.
+#[derive(Debug, Default)]
+pub struct ExchangeRequest {
     application_id: String,
     user_id: String,
-    signature: Tag,
 }
 
 /// The body as JSON; each field's type is checked afterwards so that errors can name it.
@@ -318,7 +393,7 @@ fn invalid(message: &'static str) -> Rejection {
     Rejection::with_message(RejectionKind::InvalidRequest, message)
 }
 
-pub(crate) fn parse_request(body: &[u8]) -> Result<ExchangeRequest, Rejection> {
+pub(crate) fn parse_request(body: &[u8]) -> Result<(ExchangeRequest, Tag), Rejection> {
     // serde's derive would also take a JSON array, positionally: only an object is the request.
     if body.trim_ascii_start().first() != Some(&b'{') {
         return Err(invalid("the body must be a JSON object"));
@@ -352,11 +427,13 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<ExchangeRequest, Rejection> {
         }
         _ => return Err(invalid(SIGNATURE_TYPE)),
     };
-    Ok(ExchangeRequest {
-        application_id,
-        user_id,
+    Ok((
+        ExchangeRequest {
+            application_id,
+            user_id,
+        },
         signature,
-    })
+    ))
 }
 
 /// 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as the vendor documents.
@@ -379,7 +456,7 @@ mod tests {
     const SIG: &str = "e070ea58e2b1d7d01a9570b89fc99e76c73cf3dc8aab4f31ae0136821f8f0199";
 
     fn parse(body: &str) -> Result<ExchangeRequest, Rejection> {
-        parse_request(body.as_bytes())
+        parse_request(body.as_bytes()).map(|(request, _)| request)
     }
 
     fn refused(body: &str) -> (RejectionKind, String) {
@@ -395,7 +472,14 @@ mod tests {
         .unwrap();
         assert_eq!(req.application_id, "9999");
         assert_eq!(req.user_id, "my_application_user_123");
-        assert_eq!(req.signature.to_hex(), SIG);
+        let (_, signature) = parse_request(
+            format!(
+                r#"{{"application_id": 9999, "application_user_id": "my_application_user_123", "signature": "{SIG}"}}"#
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(signature.to_hex(), SIG);
     }
 
     #[test]

@@ -107,20 +107,21 @@
 //! Refusals go through the [`Responder`](crate::Responder) (replace it with
 //! [`SpikeExchange::responder`]); 401s carry `WWW-Authenticate: HMAC realm="spike"`.
 //!
-//! # Why the bearer layer is not a [`Scheme`](crate::Scheme)
+//! # Two schemes on the crate's one pipeline
 //!
-//! An HS256 JWT is an HMAC-SHA256, but the generic [`VerifyLayer`](crate::VerifyLayer) does not
-//! fit it: it would have to split the token, decode base64url and rebuild the signing input by
-//! hand (JWT handling belongs to `jsonwebtoken`, which also enforces the algorithm); its key is
-//! looked up in the applications' [`KeyStore`](crate::KeyStore) by a client-named id, while the
-//! token keys are the server's own and never named by a client; and the identity comes out of the
-//! claims, which are trusted only after the signature verified, while
-//! [`Scheme::identity`](crate::Scheme::identity) is built from the unverified credentials. So
-//! [`SpikeBearerLayer`] is a small layer of its own that reuses the crate's [`Rejection`](crate::Rejection)s,
-//! [`Responder`](crate::Responder), [`ResponseBody`](crate::ResponseBody) and
-//! [`ResponseFuture`](crate::verify::ResponseFuture), and puts the same
-//! [`Verified`](crate::Verified) into the request extensions, so the axum extractor works. Like a
-//! [`HeadersOnly`](crate::HeadersOnly) layer it never touches the request body.
+//! Both steps run on the generic [`VerifyLayer`](crate::VerifyLayer), each as a
+//! [`Scheme`](crate::Scheme):
+//!
+//! - [`SpikeExchangeScheme`]: its credentials are the JSON body
+//!   ([`Scheme::body_credentials`](crate::Scheme::body_credentials)), its key the application the
+//!   body names, its signed message the user id. [`SpikeExchange`] is that layer in front of a
+//!   service issuing the token.
+//! - [`SpikeBearerScheme`]: the token is a [`Proof::Custom`](crate::Proof::Custom) credential,
+//!   verified by `jsonwebtoken` (JWT handling, and the algorithm it enforces, belong to it) against
+//!   the server's token keys; the key looked up is the token's application (`iss`), in the
+//!   applications' store when [`applications`](SpikeBearerLayer::applications) is set. The identity
+//!   is built from the claims, which the pipeline trusts only once the token verified. Like every
+//!   [`HeadersOnly`](crate::HeadersOnly) layer it never touches the request body.
 //!
 //! Bearer refusals: no `Authorization` header 401 `missing_credentials`; not `Bearer <token>`, not
 //! a JWT, an algorithm other than HS256, no `exp` under [`require_exp`](SpikeBearerLayer::require_exp)
@@ -195,7 +196,123 @@ mod client;
 mod exchange;
 mod token;
 
-pub use self::bearer::{SpikeBearer, SpikeBearerLayer, SpikeUser};
+pub use self::bearer::{SpikeBearer, SpikeBearerLayer, SpikeBearerScheme, SpikeToken, SpikeUser};
 pub use self::client::{SpikeSigner, bearer_headers, exchange_body};
-pub use self::exchange::{EXCHANGE_BODY_LIMIT, MAX_ID_LEN, SpikeExchange, sign_user};
+pub use self::exchange::{
+    EXCHANGE_BODY_LIMIT, ExchangeRequest, IssueToken, MAX_ID_LEN, SpikeExchange,
+    SpikeExchangeScheme, SpikeExchangeUser, sign_user,
+};
 pub use self::token::{MIN_TOKEN_KEY_LEN, SpikeTokenKeys};
+
+/// The mock's Spike routes (feature `mock`).
+#[cfg(feature = "mock")]
+pub(crate) mod mock {
+    use axum::Router;
+    use axum::routing::{get, post_service};
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use super::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser};
+    use crate::crypto::{Secret, ct_eq_secret};
+    use crate::error::BoxError;
+    use crate::keys::{Key, MemoryKeyStore};
+    use crate::mock::{
+        Examples, Provider, Section, Shared, debug_without_secret, demo_entry, quote,
+    };
+    use crate::pipeline::Verified;
+
+    pub(crate) const PROVIDER: Provider = Provider {
+        name: "spike",
+        config_keys: &["spike", "spike_token_key"],
+        demo,
+        router,
+        examples,
+    };
+
+    /// The vendor's documented example application, its HMAC key and a user.
+    const APPLICATION_ID: &str = "9999";
+    const KEY: &str = "HMAC_KEY_FROM_ADMIN_CONSOLE";
+    const USER: &str = "my_application_user_123";
+
+    /// One `[[spike]]` entry: an application and its HMAC key.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        application_id: String,
+        key: String,
+    }
+
+    debug_without_secret!(Entry, application_id);
+
+    fn demo() -> toml::Table {
+        demo_entry(
+            "spike",
+            [
+                ("application_id", APPLICATION_ID.into()),
+                ("key", KEY.into()),
+            ],
+        )
+    }
+
+    fn router(config: &Section<'_>, _shared: &Shared) -> Result<Router, BoxError> {
+        let entries = config.get::<Vec<Entry>>("spike")?;
+        // The key signing access tokens: random at every start unless configured.
+        let token_key = match config.get::<Option<String>>("spike_token_key")? {
+            Some(key) => Secret::new(key)?,
+            None => {
+                let mut bytes = [0u8; 32];
+                getrandom::fill(&mut bytes).map_err(|e| format!("random token key: {e}"))?;
+                Secret::new(bytes)?
+            }
+        };
+        // An application holding the token key could sign tokens for every application's users.
+        if let Some(app) = entries
+            .iter()
+            .find(|app| ct_eq_secret(app.key.as_bytes(), token_key.expose()))
+        {
+            return Err(format!(
+                "spike_token_key is the key of Spike application {}: give the token key a secret of its own",
+                app.application_id
+            )
+            .into());
+        }
+        let tokens = SpikeTokenKeys::new(token_key)?;
+        let applications = MemoryKeyStore::new();
+        for entry in entries {
+            applications.try_insert(Key::new(entry.application_id, Secret::new(entry.key)?))?;
+        }
+        let bearer = SpikeBearerLayer::new(tokens.clone()).applications(applications.clone())?;
+        Ok(Router::new()
+            .route("/v3/userinfo", get(userinfo))
+            .layer(bearer)
+            .route(
+                "/v3/auth/hmac",
+                post_service(SpikeExchange::new(applications, tokens)?),
+            ))
+    }
+
+    fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {
+        let Some(entry) = config.first::<Entry>("spike")? else {
+            return Ok(String::new());
+        };
+        Ok(format!(
+            "# Spike (application {app}): exchange the user's HMAC for a token, then call with it\n\
+             TOKEN=$({sign} spike --application-id {app_q} --key {key} --user {USER} \
+             --curl {base}/v3/auth/hmac | sh | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n\
+             curl -s {base}/v3/userinfo -H \"Authorization: Bearer $TOKEN\"; echo\n\n",
+            app = entry.application_id,
+            app_q = quote(&entry.application_id),
+            key = quote(&entry.key),
+            sign = at.sign,
+            base = at.base,
+        ))
+    }
+
+    async fn userinfo(user: Verified<SpikeUser>) -> axum::Json<Value> {
+        axum::Json(json!({
+            "provider": "spike",
+            "application_id": user.identity().application_id(),
+            "application_user_id": user.identity().user_id(),
+        }))
+    }
+}

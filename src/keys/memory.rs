@@ -1,279 +1,14 @@
-//! Where keys and their secrets come from.
-//!
-//! A [`Key`] is what a client names in its request (an API key, a token id, a publishable key). It
-//! holds one or more [`KeySecret`]s: during a rotation the old and the new secret are both live, and
-//! the old one stops being accepted at its `not_after` instant. A key as a whole can expire or be
-//! revoked. Schemes that have per-key settings (which modes a token may use, whether a project
-//! requires an HMAC) read them as typed *policies* attached with [`Key::with_policy`].
-//!
-//! [`KeyStore`] is the async lookup the layers call once per request; [`MemoryKeyStore`] is the
-//! in-process implementation. Implement the trait to read keys from a database or a secrets manager.
-//!
-//! Some secrets must never be a key's: a server's own signing keys (Spike's token keys) would let
-//! any client holding one sign for everyone. Such secrets are [`ReservedSecrets`], registered in a
-//! store with [`KeyStore::reserve`]; a [`MemoryKeyStore`] then refuses every key holding one.
+//! The in-process key store.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, LazyLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
+use super::key::{Key, KeyInner, KeySecret};
+use super::{KeyStore, ReservedSecrets};
 use crate::BoxFuture;
 use crate::error::{ConfigError, StoreError};
-use crate::rejection::RejectionKind;
-use crate::secret::Secret;
-
-/// What an unknown key id is checked against, so that it costs the same MAC work as a known one.
-static PLACEHOLDER: LazyLock<Key> = LazyLock::new(|| Key::new("", Secret::placeholder()));
-
-/// One secret of a key, with an optional label and end of life.
-#[derive(Clone)]
-pub struct KeySecret {
-    secret: Secret,
-    label: Option<Arc<str>>,
-    not_after: Option<SystemTime>,
-}
-
-impl KeySecret {
-    /// A secret without label or end of life.
-    pub fn new(secret: Secret) -> Self {
-        Self {
-            secret,
-            label: None,
-            not_after: None,
-        }
-    }
-
-    /// A name for this secret, reported in [`Verified`](crate::Verified) when it matches.
-    pub fn label(mut self, label: impl Into<Arc<str>>) -> Self {
-        self.label = Some(label.into());
-        self
-    }
-
-    /// The last instant at which the secret is accepted.
-    pub fn not_after(mut self, at: SystemTime) -> Self {
-        self.not_after = Some(at);
-        self
-    }
-
-    /// The secret bytes.
-    pub fn secret(&self) -> &Secret {
-        &self.secret
-    }
-
-    /// The label, if one was set.
-    pub fn label_str(&self) -> Option<&str> {
-        self.label.as_deref()
-    }
-
-    /// The end of life, if one was set.
-    pub fn expiry(&self) -> Option<SystemTime> {
-        self.not_after
-    }
-
-    /// Whether the secret is accepted at `now`.
-    pub fn is_live_at(&self, now: SystemTime) -> bool {
-        self.not_after.is_none_or(|end| now <= end)
-    }
-
-    pub(crate) fn label_arc(&self) -> Option<Arc<str>> {
-        self.label.clone()
-    }
-}
-
-impl fmt::Debug for KeySecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeySecret")
-            .field("secret", &self.secret)
-            .field("label", &self.label)
-            .field("not_after", &self.not_after)
-            .finish()
-    }
-}
-
-/// Whether a key may be used at a given instant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyStatus {
-    /// The key is usable.
-    Live,
-    /// The key's expiry has passed.
-    Expired,
-    /// The key was revoked.
-    Revoked,
-}
-
-/// A key id with its secrets, lifetime and per-scheme policies.
-#[derive(Clone)]
-pub struct Key {
-    id: Arc<str>,
-    secrets: Vec<KeySecret>,
-    expires_at: Option<SystemTime>,
-    revoked: bool,
-    policies: http::Extensions,
-}
-
-impl Key {
-    /// A key with one secret that never expires.
-    pub fn new(id: impl Into<Arc<str>>, secret: Secret) -> Self {
-        Self::from_secrets(id, [KeySecret::new(secret)])
-    }
-
-    /// A key with the given secrets (all of them live unless they carry a `not_after`).
-    pub fn from_secrets(
-        id: impl Into<Arc<str>>,
-        secrets: impl IntoIterator<Item = KeySecret>,
-    ) -> Self {
-        Self {
-            id: id.into(),
-            secrets: secrets.into_iter().collect(),
-            expires_at: None,
-            revoked: false,
-            policies: http::Extensions::new(),
-        }
-    }
-
-    /// Adds another secret, for example the new one of a rotation.
-    pub fn with_secret(mut self, secret: KeySecret) -> Self {
-        self.secrets.push(secret);
-        self
-    }
-
-    /// The key stops working after `at`, whatever its secrets say.
-    pub fn expires_at(mut self, at: SystemTime) -> Self {
-        self.expires_at = Some(at);
-        self
-    }
-
-    /// Marks the key revoked: every request naming it is refused.
-    pub fn revoked(mut self) -> Self {
-        self.revoked = true;
-        self
-    }
-
-    /// Attaches a scheme policy (for example which Inqud modes a token may use). One value per type.
-    pub fn with_policy<T: Clone + Send + Sync + 'static>(mut self, policy: T) -> Self {
-        self.policies.insert(policy);
-        self
-    }
-
-    /// The policy of type `T`, if one was attached.
-    pub fn policy<T: Send + Sync + 'static>(&self) -> Option<&T> {
-        self.policies.get::<T>()
-    }
-
-    /// The key id.
-    pub fn id(&self) -> &str {
-        &self.id
-    }
-
-    /// All secrets, live or not, in the order they were added.
-    pub fn secrets(&self) -> &[KeySecret] {
-        &self.secrets
-    }
-
-    /// Whether the key may be used at `now`.
-    pub fn status_at(&self, now: SystemTime) -> KeyStatus {
-        if self.revoked {
-            KeyStatus::Revoked
-        } else if self.expires_at.is_some_and(|end| now > end) {
-            KeyStatus::Expired
-        } else {
-            KeyStatus::Live
-        }
-    }
-
-    pub(crate) fn id_arc(&self) -> Arc<str> {
-        Arc::clone(&self.id)
-    }
-
-    /// The key a credential is checked against, and the refusal already decided: an unknown id
-    /// is checked against a placeholder key, an expired or revoked key against its own secrets,
-    /// so that every case costs the same work and the refusal comes only after it.
-    pub(crate) fn for_check(found: Option<&Key>, now: SystemTime) -> (&Key, Option<RejectionKind>) {
-        match found {
-            None => (&PLACEHOLDER, Some(RejectionKind::UnknownKey)),
-            Some(key) => match key.status_at(now) {
-                KeyStatus::Live => (key, None),
-                KeyStatus::Expired => (key, Some(RejectionKind::KeyExpired)),
-                KeyStatus::Revoked => (key, Some(RejectionKind::KeyRevoked)),
-            },
-        }
-    }
-
-    /// The secrets to try, with their positions: the live ones, or, when none is live, the
-    /// placeholder's secret (position `None`, never a match) so that the work is the same.
-    pub(crate) fn candidates(&self, now: SystemTime) -> Vec<(Option<usize>, &Secret)> {
-        let live: Vec<_> = self
-            .secrets
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.is_live_at(now))
-            .map(|(index, s)| (Some(index), &s.secret))
-            .collect();
-        if live.is_empty() {
-            let placeholder = PLACEHOLDER.secrets.first().map(|s| &s.secret);
-            return placeholder.map(|s| (None, s)).into_iter().collect();
-        }
-        live
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("id", &self.id)
-            .field("secrets", &self.secrets)
-            .field("expires_at", &self.expires_at)
-            .field("revoked", &self.revoked)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Looks keys up by id. Called once per request, before the body is read.
-///
-/// Return `Ok(None)` for an unknown id and `Err` only when the store itself failed: the layer then
-/// answers 503 and lets nothing through.
-pub trait KeyStore: Send + Sync + 'static {
-    /// The key named `key_id`, if it exists.
-    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>>;
-
-    /// Makes the store refuse, from now on, every key holding a secret that `reserved` reserves,
-    /// and checks the keys it holds already: an error if one of them holds such a secret.
-    ///
-    /// Called by the users of reserved secrets when they are built (Spike's `SpikeExchange::new`
-    /// reserves its token keys in the applications' store), and again with the same `reserved`
-    /// when those secrets change, to check the store against them; a store keeps one
-    /// registration per `Arc`.
-    ///
-    /// The default accepts and does nothing: a store whose keys live elsewhere (a database, a
-    /// secrets manager) cannot police what is written there, so keeping the reserved secrets out
-    /// of it is its owner's job. [`MemoryKeyStore`] polices: see [`MemoryKeyStore::try_insert`].
-    /// A store that wraps another should forward the call.
-    fn reserve(&self, reserved: Arc<dyn ReservedSecrets>) -> Result<(), ConfigError> {
-        let _ = reserved;
-        Ok(())
-    }
-}
-
-impl<K: KeyStore + ?Sized> KeyStore for Arc<K> {
-    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
-        (**self).get(key_id)
-    }
-
-    fn reserve(&self, reserved: Arc<dyn ReservedSecrets>) -> Result<(), ConfigError> {
-        (**self).reserve(reserved)
-    }
-}
-
-/// Secrets no key of a store may hold, such as a server's own signing keys: a client that held
-/// one as its key could sign what only the server may sign. Registered with [`KeyStore::reserve`].
-///
-/// `spike::SpikeTokenKeys` (feature `spike`) implements it for its token keys.
-pub trait ReservedSecrets: Send + Sync + 'static {
-    /// Whether `secret` is reserved. The bytes are secrets: compare them in constant time, and
-    /// never log them.
-    fn is_reserved(&self, secret: &Secret) -> bool;
-}
 
 /// What a [`MemoryKeyStore`] answers when a key holds a reserved secret; the key id is logged.
 const HOLDS_RESERVED: ConfigError = ConfigError::new(
@@ -304,7 +39,7 @@ const HOLDS_RESERVED: ConfigError = ConfigError::new(
 /// ```
 #[derive(Clone, Default)]
 pub struct MemoryKeyStore {
-    keys: Arc<RwLock<HashMap<Arc<str>, Arc<Key>>>>,
+    keys: Arc<RwLock<HashMap<Arc<str>, Key>>>,
     /// Taken after `keys` whenever both are, so that no key is added while a reservation is
     /// checked and registered.
     reserved: Arc<RwLock<Vec<Arc<dyn ReservedSecrets>>>>,
@@ -330,7 +65,7 @@ impl MemoryKeyStore {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use tower_hmac::mac::ct_eq_secret;
+    /// use tower_hmac::crypto::ct_eq_secret;
     /// use tower_hmac::{Key, KeyStore, MemoryKeyStore, ReservedSecrets, Secret};
     ///
     /// struct ServerKey;
@@ -348,7 +83,7 @@ impl MemoryKeyStore {
     pub fn try_insert(&self, key: Key) -> Result<(), ConfigError> {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         self.check_unreserved(key.id(), key.secrets())?;
-        keys.insert(key.id_arc(), Arc::new(key));
+        keys.insert(key.id_arc(), key);
         Ok(())
     }
 
@@ -360,7 +95,7 @@ impl MemoryKeyStore {
     }
 
     /// Removes a key; requests naming it are then refused as unknown.
-    pub fn remove(&self, key_id: &str) -> Option<Arc<Key>> {
+    pub fn remove(&self, key_id: &str) -> Option<Key> {
         let mut keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         keys.remove(key_id)
     }
@@ -391,20 +126,19 @@ impl MemoryKeyStore {
         })
     }
 
-    fn update(&self, key_id: &str, change: impl FnOnce(&mut Key)) -> Option<()> {
+    fn update(&self, key_id: &str, change: impl FnOnce(&mut KeyInner)) -> Option<()> {
         let keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         Self::update_locked(keys, key_id, change)
     }
 
     fn update_locked(
-        mut keys: std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Arc<Key>>>,
+        mut keys: std::sync::RwLockWriteGuard<'_, HashMap<Arc<str>, Key>>,
         key_id: &str,
-        change: impl FnOnce(&mut Key),
+        change: impl FnOnce(&mut KeyInner),
     ) -> Option<()> {
+        // The stored key is changed in place; clones already handed out keep what they were.
         let slot = keys.get_mut(key_id)?;
-        let mut key = Key::clone(slot);
-        change(&mut key);
-        *slot = Arc::new(key);
+        change(slot.inner_mut());
         Some(())
     }
 
@@ -430,7 +164,7 @@ fn refused_key(key_id: &str) {
 }
 
 impl KeyStore for MemoryKeyStore {
-    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+    fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
         let found = match self.keys.read() {
             Ok(keys) => Ok(keys.get(key_id).cloned()),
             Err(_) => Err(StoreError::new("key store lock poisoned")),
@@ -447,7 +181,11 @@ impl KeyStore for MemoryKeyStore {
         let keys = self.keys.write().unwrap_or_else(|e| e.into_inner());
         let mut clash = false;
         for key in keys.values() {
-            if key.secrets.iter().any(|s| reserved.is_reserved(&s.secret)) {
+            if key
+                .secrets()
+                .iter()
+                .any(|s| reserved.is_reserved(s.secret()))
+            {
                 refused_key(key.id());
                 clash = true;
             }
@@ -483,6 +221,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::crypto::Secret;
+    use crate::keys::KeyStatus;
 
     fn secret(s: &str) -> Secret {
         Secret::new(s).unwrap()
@@ -528,7 +268,7 @@ mod tests {
 
     impl ReservedSecrets for Reserved {
         fn is_reserved(&self, secret: &Secret) -> bool {
-            crate::mac::ct_eq_secret(secret.expose(), self.0.expose())
+            crate::crypto::ct_eq_secret(secret.expose(), self.0.expose())
         }
     }
 
@@ -624,10 +364,7 @@ mod tests {
     fn a_store_that_cannot_police_accepts_reservations() {
         struct Remote;
         impl KeyStore for Remote {
-            fn get<'a>(
-                &'a self,
-                _: &'a str,
-            ) -> BoxFuture<'a, Result<Option<Arc<Key>>, StoreError>> {
+            fn get<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
                 Box::pin(std::future::ready(Ok(None)))
             }
         }

@@ -89,55 +89,56 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::{HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::clock::{Clock, SystemClock};
-use crate::keys::{Key, KeyStore};
-use crate::mac::{MacInput, Tag, hmac_sha256};
+use crate::crypto::{Message, Secret, Tag};
+use crate::keys::KeyStore;
+use crate::pipeline::headers::{bearer, single};
+use crate::pipeline::{
+    BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer, Window, unix_millis,
+};
 use crate::rejection::{Rejection, RejectionKind};
-use crate::secret::Secret;
-use crate::sign::{SignError, Signer, sensitive, set_headers};
-use crate::verify::headers::{bearer_token, single};
-use crate::verify::{BodySigned, Proof, Scheme, Verify, VerifyLayer};
+use crate::sign::{SignError, Signer, sensitive, set_headers, sign_message};
 
 /// The layer verifying Humanos requests.
-pub type HumanosVerifyLayer = VerifyLayer<Humanos, BodySigned>;
+pub type HumanosVerifyLayer = VerifyLayer<Humanos>;
 
 /// The service built by [`HumanosVerifyLayer`].
-pub type HumanosVerify<S> = Verify<S, Humanos, BodySigned>;
+pub type HumanosVerify<S> = Verify<S, Humanos>;
 
 const X_TIMESTAMP: HeaderName = HeaderName::from_static("x-timestamp");
 const X_SIGNATURE: HeaderName = HeaderName::from_static("x-signature");
 
 /// Default past and future tolerance of the timestamp window.
-pub const DEFAULT_TOLERANCE: Duration = Duration::from_secs(300);
+pub const DEFAULT_TOLERANCE: Duration = crate::pipeline::DEFAULT_TOLERANCE;
 
 /// Timestamps below this (3 March 1973 in milliseconds) are read as "sent in seconds".
 const SECONDS_HINT_BELOW: u64 = 100_000_000_000;
 
 /// The Humanos scheme: its timestamp window.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Humanos {
-    past: Duration,
-    future: Duration,
+    window: Window,
 }
 
-impl Default for Humanos {
-    fn default() -> Self {
-        Self {
-            past: DEFAULT_TOLERANCE,
-            future: DEFAULT_TOLERANCE,
-        }
-    }
-}
-
-/// The parsed Humanos headers.
+/// What a Humanos request signs with: the API key and the `X-Timestamp` text.
 #[derive(Debug)]
 pub struct HumanosCredentials {
     api_key: Box<str>,
     timestamp: Box<str>,
     timestamp_ms: u64,
-    signature: Tag,
+}
+
+impl HumanosCredentials {
+    /// The credentials of a request sent by `api_key` at `timestamp_ms`.
+    pub fn new(api_key: &str, timestamp_ms: u64) -> Self {
+        Self {
+            api_key: api_key.into(),
+            timestamp: timestamp_ms.to_string().into(),
+            timestamp_ms,
+        }
+    }
 }
 
 /// What a handler learns about a verified Humanos request, besides the API key in
@@ -162,52 +163,54 @@ impl HumanosCaller {
 impl HumanosVerifyLayer {
     /// A layer checking requests against the API keys in `keys`, with a 300 s window each way.
     pub fn new(keys: impl KeyStore) -> Self {
-        Self::with_scheme(Humanos::default(), keys)
+        VerifyLayer::with_scheme(Humanos::default(), keys)
     }
 
     /// How far in the past `X-Timestamp` may lie (default 300 s).
     pub fn past_tolerance(self, tolerance: Duration) -> Self {
-        self.map_scheme(|s| s.past = tolerance)
+        self.map_scheme(|s| s.window.past = tolerance)
     }
 
     /// How far in the future `X-Timestamp` may lie (default 300 s).
     pub fn future_tolerance(self, tolerance: Duration) -> Self {
-        self.map_scheme(|s| s.future = tolerance)
+        self.map_scheme(|s| s.window.future = tolerance)
     }
 }
 
 impl Scheme for Humanos {
     type Credentials = HumanosCredentials;
     type Identity = HumanosCaller;
+    type Body = BodySigned;
 
     fn name(&self) -> &'static str {
         "humanos"
     }
 
-    fn challenge(&self) -> HeaderValue {
-        HeaderValue::from_static("Bearer realm=\"humanos\"")
+    fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("Bearer realm=\"humanos\""))
     }
 
-    fn credentials(&self, request: &Parts) -> Result<HumanosCredentials, Rejection> {
-        let authorization = single(request, &AUTHORIZATION, "Authorization")?;
-        let api_key = bearer_token(authorization).ok_or_else(|| {
-            Rejection::malformed("Authorization header must be `Bearer <api key>`")
-        })?;
+    fn credentials(&self, request: &Parts) -> Result<Presented<HumanosCredentials>, Rejection> {
+        let api_key = bearer(request, "api key")?;
 
         let timestamp = single(request, &X_TIMESTAMP, "X-Timestamp")?;
-        let timestamp_ms = parse_millis(timestamp)?;
+        let timestamp_ms = unix_millis(timestamp, "X-Timestamp")?;
 
         let signature = single(request, &X_SIGNATURE, "X-Signature")?;
         let signature = Tag::from_hex(signature.as_bytes()).map_err(|_| {
             Rejection::malformed("X-Signature header must be 64 hex digits (HMAC-SHA256)")
         })?;
 
-        Ok(HumanosCredentials {
+        let credentials = HumanosCredentials {
             api_key: api_key.into(),
             timestamp: timestamp.into(),
             timestamp_ms,
-            signature,
-        })
+        };
+        Ok(Presented::mac(credentials, signature))
+    }
+
+    fn key_id<'c>(&self, credentials: &'c HumanosCredentials) -> Option<&'c str> {
+        Some(&credentials.api_key)
     }
 
     fn check_fresh(
@@ -215,95 +218,61 @@ impl Scheme for Humanos {
         credentials: &HumanosCredentials,
         now: SystemTime,
     ) -> Result<(), Rejection> {
-        let now_ms = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        let ts = u128::from(credentials.timestamp_ms);
-        if ts > now_ms.saturating_add(self.future.as_millis()) {
-            return Err(Rejection::new(RejectionKind::FutureTimestamp));
+        self.window
+            .check_millis(credentials.timestamp_ms, now)
+            .map_err(|refused| {
+                let seconds = credentials.timestamp_ms < SECONDS_HINT_BELOW;
+                if refused.kind() == RejectionKind::StaleTimestamp && seconds {
+                    Rejection::with_message(
+                        RejectionKind::StaleTimestamp,
+                        "X-Timestamp looks like seconds; send milliseconds since the Unix epoch",
+                    )
+                } else {
+                    refused
+                }
+            })
+    }
+
+    /// The vendor's message: `"{ts}.{body}"`, or `"{ts}"` when the body is empty; the timestamp
+    /// is the `X-Timestamp` text exactly as sent.
+    fn message(&self, credentials: &HumanosCredentials, body: &[u8], message: &mut Message<'_>) {
+        message.write(credentials.timestamp.as_bytes());
+        if !body.is_empty() {
+            message.write(b".");
+            message.write(body);
         }
-        if ts.saturating_add(self.past.as_millis()) < now_ms {
-            if credentials.timestamp_ms < SECONDS_HINT_BELOW {
-                return Err(Rejection::with_message(
-                    RejectionKind::StaleTimestamp,
-                    "X-Timestamp looks like seconds; send milliseconds since the Unix epoch",
-                ));
-            }
-            return Err(Rejection::new(RejectionKind::StaleTimestamp));
+    }
+
+    /// The signature itself: the protocol has no other nonce.
+    fn nonce<'p>(&self, presented: &'p Presented<HumanosCredentials>) -> Option<&'p [u8]> {
+        match &presented.proof {
+            crate::pipeline::Proof::Mac(tags) => tags.as_slice().first().map(|t| &t.as_bytes()[..]),
+            _ => None,
         }
-        Ok(())
-    }
-
-    fn key_id<'c>(&self, credentials: &'c HumanosCredentials) -> &'c str {
-        &credentials.api_key
-    }
-
-    fn proof<'c>(
-        &self,
-        credentials: &'c HumanosCredentials,
-        _key: &Key,
-    ) -> Result<Proof<'c>, Rejection> {
-        Ok(Proof::Mac(&credentials.signature))
-    }
-
-    fn message_prefix(&self, credentials: &HumanosCredentials, mac: &mut MacInput<'_>) {
-        mac.update(credentials.timestamp.as_bytes());
-    }
-
-    fn body_separator(&self) -> &'static [u8] {
-        b"."
-    }
-
-    fn replay_nonce<'c>(&self, credentials: &'c HumanosCredentials) -> Option<&'c [u8]> {
-        Some(credentials.signature.as_bytes())
     }
 
     /// Until the timestamp leaves the window: a request is accepted while
     /// `X-Timestamp >= now - past`, so its signature must be remembered until
     /// `X-Timestamp + past` (a future-dated request longer than a current one).
-    fn replay_ttl(&self, credentials: &HumanosCredentials, now: SystemTime) -> Duration {
-        let leaves = UNIX_EPOCH
-            .checked_add(Duration::from_millis(credentials.timestamp_ms))
-            .and_then(|ts| ts.checked_add(self.past));
-        match leaves {
-            // One more millisecond: timestamps have millisecond resolution.
-            Some(leaves) => leaves
-                .duration_since(now)
-                .unwrap_or(Duration::ZERO)
-                .saturating_add(Duration::from_millis(1)),
-            None => self.past.saturating_add(self.future),
-        }
+    fn nonce_ttl(&self, credentials: &HumanosCredentials, now: SystemTime) -> Duration {
+        self.window.remaining_millis(credentials.timestamp_ms, now)
     }
 
-    fn identity(&self, credentials: HumanosCredentials, _checked: bool) -> HumanosCaller {
+    fn identity(
+        &self,
+        credentials: HumanosCredentials,
+        _matched: Option<&MatchedSecret>,
+    ) -> HumanosCaller {
         HumanosCaller {
             timestamp_ms: credentials.timestamp_ms,
         }
     }
 }
 
-/// The vendor's message: `"{ts}.{body}"`, or `"{ts}"` when the body is empty.
-fn feed_message(timestamp: &str, body: &[u8], mac: &mut MacInput<'_>) {
-    mac.update(timestamp.as_bytes());
-    if !body.is_empty() {
-        mac.update(b".");
-        mac.update(body);
-    }
-}
-
 /// The `X-Signature` a Humanos client sends for `body` at `timestamp_ms`.
 pub fn signature(secret: &Secret, timestamp_ms: u64, body: &[u8]) -> String {
-    let timestamp = timestamp_ms.to_string();
-    hmac_sha256(secret, |mac| feed_message(&timestamp, body, mac)).to_hex()
-}
-
-/// Digits only (no sign, no decimal point), at most what fits in a u64.
-fn parse_millis(text: &str) -> Result<u64, Rejection> {
-    if !text.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(Rejection::malformed(
-            "X-Timestamp header must be milliseconds since the Unix epoch, digits only",
-        ));
-    }
-    text.parse::<u64>()
-        .map_err(|_| Rejection::malformed("X-Timestamp header is out of range"))
+    let credentials = HumanosCredentials::new("", timestamp_ms);
+    sign_message(&Humanos::default(), &credentials, body, secret).to_hex()
 }
 
 /// The headers a Humanos client sends for `body` at `timestamp_ms`: `Authorization: Bearer
@@ -328,16 +297,15 @@ pub fn sign_request(
     secret: &Secret,
     timestamp_ms: u64,
     body: &[u8],
-) -> Result<http::HeaderMap, SignError> {
-    let mut headers = http::HeaderMap::with_capacity(3);
+) -> Result<HeaderMap, SignError> {
+    let credentials = HumanosCredentials::new(api_key, timestamp_ms);
+    let signature = sign_message(&Humanos::default(), &credentials, body, secret);
+    let mut headers = HeaderMap::with_capacity(3);
     headers.insert(AUTHORIZATION, bearer_value(api_key)?);
     headers.insert(X_TIMESTAMP, HeaderValue::from(timestamp_ms));
     headers.insert(
         X_SIGNATURE,
-        sensitive(
-            signature(secret, timestamp_ms, body).as_bytes(),
-            "X-Signature",
-        )?,
+        sensitive(signature.to_hex().as_bytes(), "X-Signature")?,
     );
     Ok(headers)
 }
@@ -405,23 +373,120 @@ mod tests {
     use super::*;
 
     #[test]
-    fn millis_parsing_is_strict() {
-        assert_eq!(parse_millis("1700000000000").unwrap(), 1_700_000_000_000);
-        assert_eq!(parse_millis("18446744073709551615").unwrap(), u64::MAX);
-        for bad in [
-            "+1",
-            "-1",
-            "1.5",
-            "1e3",
-            "0x10",
-            "18446744073709551616",
-            "99999999999999999999999",
-        ] {
-            assert_eq!(
-                parse_millis(bad).unwrap_err().kind(),
-                RejectionKind::MalformedCredentials,
-                "{bad}"
-            );
+    fn message_is_the_timestamp_then_a_dot_and_the_body() {
+        let secret = Secret::new("k").unwrap();
+        let whole = crate::crypto::hmac_sha256(&secret, |m| m.write(b"1700000000000.{}"));
+        assert_eq!(signature(&secret, 1_700_000_000_000, b"{}"), whole.to_hex());
+        let bare = crate::crypto::hmac_sha256(&secret, |m| m.write(b"1700000000000"));
+        assert_eq!(signature(&secret, 1_700_000_000_000, b""), bare.to_hex());
+    }
+}
+
+/// The mock's Humanos routes (feature `mock`).
+#[cfg(feature = "mock")]
+pub(crate) mod mock {
+    use std::sync::Arc;
+
+    use axum::Router;
+    use axum::routing::{get, post};
+    use bytes::Bytes;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use super::{HumanosCaller, HumanosVerifyLayer};
+    use crate::crypto::Secret;
+    use crate::error::BoxError;
+    use crate::keys::{Key, MemoryKeyStore};
+    use crate::mock::{
+        Examples, NotJson, Provider, Section, Shared, debug_without_secret, demo_entry, echo, quote,
+    };
+    use crate::pipeline::Verified;
+
+    pub(crate) const PROVIDER: Provider = Provider {
+        name: "humanos",
+        config_keys: &["humanos", "humanos_replay"],
+        demo,
+        router,
+        examples,
+    };
+
+    /// The vendor's documented example API key and signature secret.
+    const API_KEY: &str = "YOUR_API_KEY";
+    const SECRET: &str = "YOUR_SIGNATURE_SECRET";
+
+    /// One `[[humanos]]` entry: an API key and its signature secret.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        api_key: String,
+        secret: String,
+    }
+
+    debug_without_secret!(Entry, api_key);
+
+    fn demo() -> toml::Table {
+        demo_entry(
+            "humanos",
+            [("api_key", API_KEY.into()), ("secret", SECRET.into())],
+        )
+    }
+
+    fn router(config: &Section<'_>, shared: &Shared) -> Result<Router, BoxError> {
+        let keys = MemoryKeyStore::new();
+        for entry in config.get::<Vec<Entry>>("humanos")? {
+            keys.try_insert(Key::new(entry.api_key, Secret::new(entry.secret)?))?;
         }
+        let mut layer = HumanosVerifyLayer::new(keys);
+        // The layer's own default is no replay store: Humanos has no nonce, and honest
+        // requests signed in the same millisecond share a signature.
+        if config.get::<bool>("humanos_replay")? {
+            layer = layer.replay_store(Arc::clone(&shared.replay));
+        }
+        Ok(Router::new()
+            .route("/v0/processes", get(processes))
+            .route("/v0/process/generate", post(generate))
+            .layer(layer))
+    }
+
+    fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {
+        let Some(entry) = config.first::<Entry>("humanos")? else {
+            return Ok(String::new());
+        };
+        let sign = format!(
+            "{} humanos --api-key {} --secret {}",
+            at.sign,
+            quote(&entry.api_key),
+            quote(&entry.secret)
+        );
+        let body = r#"{"contacts":["+351912345678"],"processIds":["64c8e5f7d5a4f9123b7c9a1e"]}"#;
+        Ok(format!(
+            "# Humanos (API key {key})\n\
+             {sign} --curl {base}/v0/processes | sh; echo\n\
+             {sign} --body {body} --curl {base}/v0/process/generate | sh; echo\n\n",
+            key = entry.api_key,
+            base = at.base,
+            body = quote(body),
+        ))
+    }
+
+    async fn processes(caller: Verified<HumanosCaller>) -> axum::Json<Value> {
+        axum::Json(json!({
+            "provider": "humanos",
+            "api_key": caller.key_id(),
+            "timestamp": caller.identity().timestamp_ms(),
+            "processes": [],
+        }))
+    }
+
+    async fn generate(
+        caller: Verified<HumanosCaller>,
+        body: Bytes,
+    ) -> Result<axum::Json<Value>, NotJson> {
+        Ok(axum::Json(json!({
+            "provider": "humanos",
+            "api_key": caller.key_id(),
+            "timestamp": caller.identity().timestamp_ms(),
+            "received": echo(&body)?,
+        })))
     }
 }

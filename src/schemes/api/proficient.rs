@@ -119,19 +119,18 @@ use std::sync::Arc;
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
 
+use crate::crypto::{Message, Secret, TAG_LEN, Tag};
 use crate::keys::{Key, KeyStore};
-use crate::mac::{MacInput, TAG_LEN, Tag, hmac_sha256};
+use crate::pipeline::headers::{optional, single};
+use crate::pipeline::{HeadersOnly, MatchedSecret, Presented, Proof, Scheme, Verify, VerifyLayer};
 use crate::rejection::Rejection;
-use crate::secret::Secret;
-use crate::sign::{SignError, Signer, header_value, sensitive, set_headers};
-use crate::verify::headers::single;
-use crate::verify::{HeadersOnly, Proof, Scheme, Verify, VerifyLayer};
+use crate::sign::{SignError, Signer, header_value, sensitive, set_headers, sign_message};
 
 /// The layer verifying Proficient requests. It reads headers only.
-pub type ProficientVerifyLayer = VerifyLayer<Proficient, HeadersOnly>;
+pub type ProficientVerifyLayer = VerifyLayer<Proficient>;
 
 /// The service built by [`ProficientVerifyLayer`].
-pub type ProficientVerify<S> = Verify<S, Proficient, HeadersOnly>;
+pub type ProficientVerify<S> = Verify<S, Proficient>;
 
 const X_API_KEY: HeaderName = HeaderName::from_static("x-proficient-api-key");
 const X_EXTERNAL_ID: HeaderName = HeaderName::from_static("x-proficient-user-external-id");
@@ -175,12 +174,22 @@ pub enum ProficientHmac {
 #[non_exhaustive]
 pub struct Proficient;
 
-/// The parsed Proficient headers.
+/// What a Proficient request signs with: the publishable key and the user's external id (the
+/// HMAC, when present, is the request's [`Proof`]).
 #[derive(Debug)]
 pub struct ProficientCredentials {
     api_key: Box<str>,
     external_id: Arc<str>,
-    hmac: Option<Tag>,
+}
+
+impl ProficientCredentials {
+    /// The credentials of user `external_id` of the project `api_key`.
+    pub fn new(api_key: &str, external_id: &str) -> Self {
+        Self {
+            api_key: api_key.into(),
+            external_id: external_id.into(),
+        }
+    }
 }
 
 /// What a handler learns about a Proficient caller, besides the publishable key in
@@ -213,64 +222,72 @@ impl ProficientUser {
 impl ProficientVerifyLayer {
     /// A layer checking requests against the project keys in `keys`.
     pub fn new(keys: impl KeyStore) -> Self {
-        Self::with_scheme(Proficient, keys)
+        VerifyLayer::with_scheme(Proficient, keys)
     }
 }
 
 impl Scheme for Proficient {
     type Credentials = ProficientCredentials;
     type Identity = ProficientUser;
+    type Body = HeadersOnly;
 
     fn name(&self) -> &'static str {
         "proficient"
     }
 
-    fn challenge(&self) -> HeaderValue {
-        HeaderValue::from_static("Proficient realm=\"proficient\"")
+    fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("Proficient realm=\"proficient\""))
     }
 
-    fn credentials(&self, request: &Parts) -> Result<ProficientCredentials, Rejection> {
+    fn credentials(&self, request: &Parts) -> Result<Presented<ProficientCredentials>, Rejection> {
         let api_key = parse_api_key(single(request, &X_API_KEY, API_KEY)?)?;
         let external_id = parse_external_id(single(request, &X_EXTERNAL_ID, EXTERNAL_ID)?)?;
+        let credentials = ProficientCredentials::new(api_key, external_id);
         // Absent is allowed here (the key's policy decides later); present must be well-formed.
-        let hmac = if request.headers.contains_key(&X_HMAC) {
-            Some(parse_hmac(single(request, &X_HMAC, HMAC)?)?)
-        } else {
-            None
-        };
-        Ok(ProficientCredentials {
-            api_key: api_key.into(),
-            external_id: external_id.into(),
-            hmac,
+        Ok(match optional(request, &X_HMAC, HMAC)? {
+            Some(hmac) => Presented::mac(credentials, parse_hmac(hmac)?),
+            None => Presented {
+                credentials,
+                proof: Proof::Unsigned,
+            },
         })
     }
 
-    fn key_id<'c>(&self, credentials: &'c ProficientCredentials) -> &'c str {
-        &credentials.api_key
+    fn key_id<'c>(&self, credentials: &'c ProficientCredentials) -> Option<&'c str> {
+        Some(&credentials.api_key)
     }
 
-    fn proof<'c>(
+    /// The external id, exactly as sent.
+    fn message(
         &self,
-        credentials: &'c ProficientCredentials,
+        credentials: &ProficientCredentials,
+        _body: &[u8],
+        message: &mut Message<'_>,
+    ) {
+        message.write(credentials.external_id.as_bytes());
+    }
+
+    /// Only a project whose key is [`ProficientHmac::Optional`] takes requests without an HMAC.
+    /// Unknown ids are checked against a placeholder key without policy: required.
+    fn allow_unsigned(
+        &self,
+        _credentials: &ProficientCredentials,
         key: &Key,
-    ) -> Result<Proof<'c>, Rejection> {
-        // Unknown ids are checked against a placeholder key without policy: required.
-        let policy = key.policy::<ProficientHmac>().copied().unwrap_or_default();
-        match (&credentials.hmac, policy) {
-            (Some(tag), _) => Ok(Proof::Mac(tag)),
-            (None, ProficientHmac::Optional) => Ok(Proof::Unsigned),
-            (None, ProficientHmac::Required) => Err(Rejection::missing(HMAC)),
+    ) -> Result<(), Rejection> {
+        match key.policy::<ProficientHmac>().copied().unwrap_or_default() {
+            ProficientHmac::Optional => Ok(()),
+            ProficientHmac::Required => Err(Rejection::missing(HMAC)),
         }
     }
 
-    fn message_prefix(&self, credentials: &ProficientCredentials, mac: &mut MacInput<'_>) {
-        mac.update(credentials.external_id.as_bytes());
-    }
-
-    fn identity(&self, credentials: ProficientCredentials, checked: bool) -> ProficientUser {
+    fn identity(
+        &self,
+        credentials: ProficientCredentials,
+        matched: Option<&MatchedSecret>,
+    ) -> ProficientUser {
         ProficientUser {
             external_id: credentials.external_id,
-            hmac_verified: checked,
+            hmac_verified: matched.is_some(),
         }
     }
 }
@@ -297,7 +314,8 @@ impl Scheme for Proficient {
 /// );
 /// ```
 pub fn user_hmac(secret: &Secret, external_id: &str) -> String {
-    hmac_sha256(secret, |mac| mac.update(external_id.as_bytes())).to_base64()
+    let credentials = ProficientCredentials::new("", external_id);
+    sign_message(&Proficient, &credentials, b"", secret).to_base64()
 }
 
 /// A publishable key: `pk_` followed by at least one character, without spaces.
@@ -444,8 +462,8 @@ mod tests {
 
     use super::*;
     use crate::keys::{KeySecret, MemoryKeyStore};
+    use crate::pipeline::Verifier;
     use crate::rejection::RejectionKind;
-    use crate::verify::Verifier;
     use crate::{ManualClock, Verified};
 
     const DOC_SECRET: &str =
@@ -803,13 +821,116 @@ mod tests {
 
     #[test]
     fn debug_shows_no_hmac() {
-        let credentials = ProficientCredentials {
-            api_key: REQUIRED.into(),
-            external_id: DOC_USER.into(),
-            hmac: Some(Tag::from_base64(DOC_HMAC.as_bytes()).unwrap()),
-        };
-        let printed = format!("{credentials:?}");
+        let presented = Presented::mac(
+            ProficientCredentials::new(REQUIRED, DOC_USER),
+            Tag::from_base64(DOC_HMAC.as_bytes()).unwrap(),
+        );
+        let printed = format!("{presented:?}");
         assert!(!printed.contains(DOC_HMAC), "{printed}");
         assert!(!printed.contains("9f2aca2b"), "{printed}");
+    }
+}
+
+/// The mock's Proficient route (feature `mock`).
+#[cfg(feature = "mock")]
+pub(crate) mod mock {
+    use axum::Router;
+    use axum::routing::get;
+    use serde::Deserialize;
+    use serde_json::{Value, json};
+
+    use super::{ProficientHmac, ProficientUser, ProficientVerifyLayer};
+    use crate::crypto::Secret;
+    use crate::error::BoxError;
+    use crate::keys::{Key, MemoryKeyStore};
+    use crate::mock::{
+        Examples, Provider, Section, Shared, debug_without_secret, demo_entry, quote,
+    };
+    use crate::pipeline::Verified;
+
+    pub(crate) const PROVIDER: Provider = Provider {
+        name: "proficient",
+        config_keys: &["proficient"],
+        demo,
+        router,
+        examples,
+    };
+
+    /// The vendor's documented example project key, HMAC secret and user.
+    const API_KEY: &str =
+        "pk_40NDqyJqjBe6DJyLn44HBEgi0loTunwLdjWHhcOUGONSkpomQx0qInkWLtu0ouwSr6qqE7HQ";
+    const SECRET: &str =
+        "hsec_mFLSkjGK6XLK1TUxL8wgiXrjwZCqcfmgbXTC0JmZFooSl9rQlzIrpsQHNor4guw2YOUP7vWA";
+    const USER: &str = "gtLIK8ELsHTr0Fajg28Ud9eFpJJ3";
+
+    /// One `[[proficient]]` entry: a project's publishable key, its HMAC secret, and whether the
+    /// HMAC is required (default `true`).
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Entry {
+        api_key: String,
+        secret: String,
+        #[serde(default = "required")]
+        hmac_required: bool,
+    }
+
+    fn required() -> bool {
+        true
+    }
+
+    debug_without_secret!(Entry, api_key, hmac_required);
+
+    fn demo() -> toml::Table {
+        demo_entry(
+            "proficient",
+            [
+                ("api_key", API_KEY.into()),
+                ("secret", SECRET.into()),
+                ("hmac_required", true.into()),
+            ],
+        )
+    }
+
+    fn router(config: &Section<'_>, _shared: &Shared) -> Result<Router, BoxError> {
+        let keys = MemoryKeyStore::new();
+        for entry in config.get::<Vec<Entry>>("proficient")? {
+            let policy = if entry.hmac_required {
+                ProficientHmac::Required
+            } else {
+                ProficientHmac::Optional
+            };
+            keys.try_insert(
+                Key::new(entry.api_key, Secret::new(entry.secret)?).with_policy(policy),
+            )?;
+        }
+        Ok(Router::new()
+            .route("/interactions", get(interactions))
+            .layer(ProficientVerifyLayer::new(keys)))
+    }
+
+    fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {
+        let Some(entry) = config.first::<Entry>("proficient")? else {
+            return Ok(String::new());
+        };
+        Ok(format!(
+            "# Proficient (project {key}, user {USER})\n\
+             {sign} proficient --api-key {key_q} --secret {secret} --user {USER} \
+             --curl {base}/interactions | sh; echo\n",
+            key = entry.api_key,
+            key_q = quote(&entry.api_key),
+            secret = quote(&entry.secret),
+            sign = at.sign,
+            base = at.base,
+        ))
+    }
+
+    async fn interactions(user: Verified<ProficientUser>) -> axum::Json<Value> {
+        axum::Json(json!({
+            "provider": "proficient",
+            "api_key": user.key_id(),
+            "external_id": user.identity().external_id(),
+            "hmac_verified": user.identity().hmac_verified(),
+            "interactions": [],
+        }))
     }
 }

@@ -111,6 +111,36 @@ where
     }
 }
 
+/// `Body` for a public type wrapping a [`PassOrBuffer`] in its pinned `kind` field.
+macro_rules! pass_or_buffer_body {
+    ($ty:ident) => {
+        impl<B> http_body::Body for $ty<B>
+        where
+            B: http_body::Body<Data = bytes::Bytes>,
+        {
+            type Data = bytes::Bytes;
+            type Error = B::Error;
+
+            fn poll_frame(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<Option<Result<http_body::Frame<bytes::Bytes>, B::Error>>> {
+                self.project().kind.poll_frame(cx)
+            }
+
+            fn is_end_stream(&self) -> bool {
+                self.kind.is_end_stream()
+            }
+
+            fn size_hint(&self) -> http_body::SizeHint {
+                self.kind.size_hint()
+            }
+        }
+    };
+}
+
+pub(crate) use pass_or_buffer_body;
+
 pin_project! {
     /// The response body of a verifying service: the inner service's body, or a rejection.
     pub struct ResponseBody<B> {
@@ -151,25 +181,4 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
     }
 }
 
-impl<B> Body for ResponseBody<B>
-where
-    B: Body<Data = Bytes>,
-{
-    type Data = Bytes;
-    type Error = B::Error;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
-        self.project().kind.poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.kind.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.kind.size_hint()
-    }
-}
+pass_or_buffer_body!(ResponseBody);

@@ -1,0 +1,128 @@
+//! The mock's route table: one entry per provider, each defined in its scheme's own file.
+//!
+//! A provider entry says which keys of the configuration it reads, what its demo credentials
+//! are, how its routes are built from its keys, and which example commands it prints. Adding a
+//! provider is one line here and its `mock` module beside its scheme.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::StatusCode;
+use bytes::Bytes;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::error::BoxError;
+use crate::replay::ReplayStore;
+
+/// Every provider the mock serves, in the order it prints them.
+pub(crate) const PROVIDERS: &[&Provider] = &[
+    &crate::humanos::mock::PROVIDER,
+    &crate::inqud::mock::PROVIDER,
+    &crate::spike::mock::PROVIDER,
+    &crate::proficient::mock::PROVIDER,
+];
+
+/// One provider of the mock.
+pub(crate) struct Provider {
+    /// The provider's name, as in its JSON answers.
+    pub(crate) name: &'static str,
+    /// The top-level configuration keys it reads (a provider's entries and its options).
+    pub(crate) config_keys: &'static [&'static str],
+    /// Its demo configuration: the vendor's documented example credentials.
+    pub(crate) demo: fn() -> toml::Table,
+    /// Its routes, built from the configuration.
+    pub(crate) router: fn(&Section<'_>, &Shared) -> Result<Router, BoxError>,
+    /// Its example commands (shell), for the mock served at `examples.base`.
+    pub(crate) examples: fn(&Section<'_>, &Examples) -> Result<String, BoxError>,
+}
+
+/// The configuration, as a provider reads it.
+pub(crate) struct Section<'a> {
+    pub(crate) table: &'a toml::Table,
+}
+
+impl Section<'_> {
+    /// The value of `key`, or its default when the configuration does not have it.
+    pub(crate) fn get<T: DeserializeOwned + Default>(&self, key: &str) -> Result<T, BoxError> {
+        match self.table.get(key) {
+            None => Ok(T::default()),
+            Some(value) => value
+                .clone()
+                .try_into()
+                .map_err(|error| format!("`{key}`: {error}").into()),
+        }
+    }
+}
+
+impl Section<'_> {
+    /// The first of the entries under `key` (the credentials the example commands use).
+    pub(crate) fn first<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, BoxError> {
+        Ok(self.get::<Vec<T>>(key)?.into_iter().next())
+    }
+}
+
+/// What the providers share: one replay history.
+pub(crate) struct Shared {
+    pub(crate) replay: Arc<dyn ReplayStore>,
+}
+
+/// Where the example commands send their requests, and how they sign them.
+pub(crate) struct Examples {
+    /// `http://host:port` of the mock.
+    pub(crate) base: String,
+    /// The signing command line, up to its subcommand: the crate's signing CLI.
+    pub(crate) sign: String,
+}
+
+/// Single-quotes `text` for a POSIX shell.
+pub(crate) fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A handler's refusal of a body that is not JSON.
+pub(crate) type NotJson = (StatusCode, axum::Json<Value>);
+
+/// The JSON body a `POST` route echoes as `received`.
+pub(crate) fn echo(body: &Bytes) -> Result<Value, NotJson> {
+    serde_json::from_slice(body).map_err(|_| {
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "error": "invalid_request",
+                "message": "the body is not JSON",
+            })),
+        )
+    })
+}
+
+/// A provider's demo configuration: its one `[[key]]` entry.
+pub(crate) fn demo_entry<const N: usize>(
+    key: &str,
+    entry: [(&str, toml::Value); N],
+) -> toml::Table {
+    table([(key, toml::Value::Array(vec![table(entry).into()]))])
+}
+
+/// One table of a configuration, from `(key, value)` pairs.
+pub(crate) fn table<const N: usize>(entries: [(&str, toml::Value); N]) -> toml::Table {
+    entries
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), value))
+        .collect()
+}
+
+/// `Debug` for a configuration entry that shows only its non-secret fields.
+macro_rules! debug_without_secret {
+    ($ty:ident, $($field:ident),+) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    $(.field(stringify!($field), &self.$field))+
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+pub(crate) use debug_without_secret;

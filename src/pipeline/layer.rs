@@ -1,0 +1,264 @@
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{Request, Response};
+use http_body::Body;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::body::ResponseBody;
+use super::read::declared_len;
+use super::scheme::{BodyMode, BodySigned, Scheme};
+use super::verifier::{Source, Verifier};
+use crate::clock::Clock;
+use crate::error::BoxError;
+use crate::keys::KeyStore;
+use crate::rejection::Responder;
+use crate::replay::ReplayStore;
+
+/// A layer that verifies requests with scheme `S`.
+///
+/// Every scheme's layer is this type: each scheme module names its own alias
+/// ([`HumanosVerifyLayer`](crate::humanos::HumanosVerifyLayer) is `VerifyLayer<Humanos>`), and a
+/// scheme written outside the crate gets the same layer with [`VerifyLayer::with_scheme`] or
+/// [`Scheme::layer`]. Its options
+/// are the builder methods below, and [`map_scheme`](Self::map_scheme) for the scheme's own.
+pub struct VerifyLayer<S> {
+    verifier: Arc<Verifier<S>>,
+}
+
+impl<S: Scheme> VerifyLayer<S> {
+    /// A layer verifying requests with `scheme`, looking keys up in `keys` (also
+    /// [`Scheme::layer`]).
+    ///
+    /// For a scheme that names no key (a webhook endpoint), `keys` may be a [`Key`](crate::Key)
+    /// itself: it answers every lookup with itself.
+    pub fn with_scheme(scheme: S, keys: impl KeyStore) -> Self {
+        Self {
+            verifier: Arc::new(Verifier::new(scheme, keys)),
+        }
+    }
+
+    /// The shared verification pipeline, for checking requests without a server.
+    pub fn verifier(&self) -> &Verifier<S> {
+        &self.verifier
+    }
+}
+
+impl<S: Scheme + Clone> VerifyLayer<S> {
+    fn configure(mut self, change: impl FnOnce(&mut Verifier<S>)) -> Self {
+        change(Arc::make_mut(&mut self.verifier));
+        self
+    }
+
+    /// Changes the scheme's own settings, for options of a scheme this crate does not ship (the
+    /// crate's schemes offer theirs as methods of their layer).
+    pub fn map_scheme(self, change: impl FnOnce(&mut S)) -> Self {
+        self.configure(|v| change(&mut v.scheme))
+    }
+
+    /// Where "now" comes from (default: the system clock).
+    pub fn clock(self, clock: impl Clock) -> Self {
+        self.configure(|v| v.set_clock(clock))
+    }
+
+    /// Looks keys up in `keys` instead of the store the layer was built with.
+    pub fn key_store(self, keys: impl KeyStore) -> Self {
+        self.configure(|v| v.set_key_store(keys))
+    }
+
+    /// Remembers each accepted request's nonce in `store` and refuses a second use.
+    pub fn replay_store(self, store: impl ReplayStore) -> Self {
+        self.configure(|v| v.set_replay_store(store))
+    }
+
+    /// Replaces the default rejection responses.
+    pub fn responder(self, responder: impl Responder) -> Self {
+        self.configure(|v| v.set_responder(responder))
+    }
+}
+
+impl<S: Scheme<Body = BodySigned> + Clone> VerifyLayer<S> {
+    /// The largest body read, in bytes (default 1 MiB). A larger body is refused with 413 and is
+    /// not buffered past the limit.
+    pub fn body_limit(self, bytes: usize) -> Self {
+        self.configure(|v| v.body_limit = bytes)
+    }
+
+    /// How long reading the body may take, from its first byte to its last (default: 5 s per
+    /// started MiB of the [`body_limit`](Self::body_limit), see [`default_body_timeout`]). A body
+    /// not complete by then is refused with 408 and nothing of the request is recorded.
+    ///
+    /// The deadline matters beyond freeing the connection: the request is decided when its body
+    /// is complete (timestamp window, key status), so a client holding its body back gains nothing,
+    /// but it holds a buffer of up to the limit meanwhile.
+    ///
+    /// [`default_body_timeout`]: super::default_body_timeout
+    pub fn body_timeout(self, timeout: Duration) -> Self {
+        self.configure(|v| v.body_timeout = Some(timeout))
+    }
+}
+
+impl<S> Clone for VerifyLayer<S> {
+    fn clone(&self) -> Self {
+        Self {
+            verifier: Arc::clone(&self.verifier),
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for VerifyLayer<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyLayer")
+            .field("verifier", &self.verifier)
+            .finish()
+    }
+}
+
+impl<Inner, S> Layer<Inner> for VerifyLayer<S> {
+    type Service = Verify<Inner, S>;
+
+    fn layer(&self, inner: Inner) -> Self::Service {
+        Verify {
+            inner,
+            verifier: Arc::clone(&self.verifier),
+        }
+    }
+}
+
+/// The service built by [`VerifyLayer`].
+pub struct Verify<Inner, S> {
+    inner: Inner,
+    verifier: Arc<Verifier<S>>,
+}
+
+impl<Inner, S> Verify<Inner, S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut Inner {
+        &mut self.inner
+    }
+
+    /// Takes the inner service back.
+    pub fn into_inner(self) -> Inner {
+        self.inner
+    }
+
+    /// Takes the readied inner service, leaving a fresh clone in its place.
+    fn take_inner(&mut self) -> Inner
+    where
+        Inner: Clone,
+    {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
+impl<Inner: Clone, S> Clone for Verify<Inner, S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            verifier: Arc::clone(&self.verifier),
+        }
+    }
+}
+
+impl<Inner: fmt::Debug, S: fmt::Debug> fmt::Debug for Verify<Inner, S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verify")
+            .field("inner", &self.inner)
+            .field("verifier", &self.verifier)
+            .finish()
+    }
+}
+
+/// The request body type the inner service of a `Verify<_, S>` receives for a request body `B`.
+pub type InnerBody<S, B> = <<S as Scheme>::Body as BodyMode>::Inner<B>;
+
+impl<Inner, S, ReqBody, ResBody> Service<Request<ReqBody>> for Verify<Inner, S>
+where
+    S: Scheme,
+    Inner: Service<Request<InnerBody<S, ReqBody>>, Response = Response<ResBody>>
+        + Clone
+        + Send
+        + 'static,
+    Inner::Future: Send + 'static,
+    Inner::Error: Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
+    ResBody: Send + 'static,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = Inner::Error;
+    type Future = ResponseFuture<ResBody, Inner::Error>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let mut inner = self.take_inner();
+        let verifier = Arc::clone(&self.verifier);
+        ResponseFuture::new(async move {
+            let (mut parts, body) = request.into_parts();
+            let (read, kept) = S::Body::split(body);
+            let source = match read {
+                Some(body) => Source::Streamed {
+                    declared: declared_len(&parts.headers),
+                    body,
+                },
+                None => Source::Untouched,
+            };
+            match verifier.check(&parts, source).await {
+                Ok(accepted) => {
+                    parts.extensions.insert(accepted.verified);
+                    let body = S::Body::hand_on(kept, accepted.body);
+                    let request = Request::from_parts(parts, body);
+                    Ok(inner.call(request).await?.map(ResponseBody::inner))
+                }
+                Err(rejection) => Ok(verifier.respond(&rejection, &parts)),
+            }
+        })
+    }
+}
+
+type BoxResponseFuture<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static>>;
+
+/// Response future of [`Verify`].
+pub struct ResponseFuture<B, E> {
+    inner: BoxResponseFuture<B, E>,
+}
+
+impl<B, E> ResponseFuture<B, E> {
+    pub(crate) fn new(
+        future: impl Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static,
+    ) -> Self {
+        Self {
+            inner: Box::pin(future),
+        }
+    }
+}
+
+impl<B, E> Future for ResponseFuture<B, E> {
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.inner.as_mut().poll(cx)
+    }
+}
+
+impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResponseFuture(..)")
+    }
+}

@@ -1,0 +1,357 @@
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use http::HeaderValue;
+use http::request::Parts;
+
+use super::verified::MatchedSecret;
+use crate::crypto::{Message, Secret, Tag};
+use crate::keys::Key;
+use crate::rejection::Rejection;
+
+/// One request-signing protocol: where its credentials are, what message is signed, which
+/// freshness rule applies and what identity a verified request yields.
+///
+/// The generic [`VerifyLayer`](super::VerifyLayer) runs the pipeline; a scheme answers its
+/// questions, and everything a scheme needs to answer them is public (header readers in
+/// [`headers`](super::headers), tag decoders on [`Tag`], the [`Window`](super::Window) check,
+/// [`Rejection`] constructors), so a scheme written outside this crate is built exactly like the
+/// ones inside it. Only [`name`](Self::name), [`credentials`](Self::credentials) and
+/// [`identity`](Self::identity) are required; a MAC scheme also writes its
+/// [`message`](Self::message).
+///
+/// The pipeline, in order:
+///
+/// 1. [`credentials`](Self::credentials) reads the headers into the [`Presented`] credentials and
+///    proof; [`check_fresh`](Self::check_fresh) checks the timestamp window.
+/// 2. The key: looked up as soon as [`key_id`](Self::key_id) names it (from the headers, before
+///    the body is read, so a request for an unknown key keeps none of its body). A scheme that
+///    names no key (a webhook endpoint signing with one secret set) is checked against the key the
+///    store holds under the scheme's [`name`](Self::name); a [`Key`] given as the store answers
+///    every lookup with itself.
+/// 3. For [`BodySigned`] schemes, the body is read (bounded, within a deadline), then
+///    [`body_credentials`](Self::body_credentials) may take more from it (credentials carried in a
+///    JSON body, a timestamp inside it, form parameters that are signed).
+/// 4. The proof is checked against every live secret of the key, in constant time, with the same
+///    work for an unknown key: a MAC is the HMAC-SHA256 of [`message`](Self::message), the one
+///    rule the signers use too.
+/// 5. When the body read had to wait, [`check_fresh`](Self::check_fresh) runs again and the key
+///    is looked up again: the request is decided as of its acceptance.
+/// 6. The [`nonce`](Self::nonce), if any, is recorded in the replay store (and with it the
+///    verified MAC); [`authorize`](Self::authorize) applies the key's policies; the inner service
+///    gets [`identity`](Self::identity) inside [`Verified`](crate::Verified).
+pub trait Scheme: Send + Sync + 'static {
+    /// What the signed message is built from: the parsed credential headers (and what
+    /// [`body_credentials`](Self::body_credentials) adds), without the signature itself. A
+    /// signer builds the same type for the request it signs.
+    type Credentials: Send + Sync + 'static;
+    /// What handlers learn about the caller, inside [`Verified`](crate::Verified).
+    type Identity: Clone + Send + Sync + 'static;
+    /// [`BodySigned`] (the body is read, and may be signed or carry credentials) or
+    /// [`HeadersOnly`] (the body is never touched). Decided here, once: it also decides the body
+    /// type the inner service receives.
+    type Body: BodyMode;
+
+    /// A short lower-case name, used in logs, to separate replay-store keys of schemes, and as
+    /// the key looked up for a scheme that names none.
+    fn name(&self) -> &'static str;
+
+    /// The `WWW-Authenticate` challenge sent with 401 responses, if any (default: none).
+    fn challenge(&self) -> Option<HeaderValue> {
+        None
+    }
+
+    /// Parses the credential headers. Missing or malformed headers are rejections
+    /// ([`Rejection::missing`], [`Rejection::malformed`]), never panics.
+    fn credentials(&self, request: &Parts) -> Result<Presented<Self::Credentials>, Rejection>;
+
+    /// Takes more credentials from the body, once it is read ([`BodySigned`] schemes only).
+    /// Default: nothing.
+    fn body_credentials(
+        &self,
+        presented: &mut Presented<Self::Credentials>,
+        body: &[u8],
+    ) -> Result<(), Rejection> {
+        let _ = (presented, body);
+        Ok(())
+    }
+
+    /// The key the request names, if it names one (default: none, see the trait docs).
+    fn key_id<'c>(&self, credentials: &'c Self::Credentials) -> Option<&'c str> {
+        let _ = credentials;
+        None
+    }
+
+    /// Checks timestamp windows and the like ([`Window`](super::Window)). Runs before the key
+    /// lookup, and again as of acceptance when the body read had to wait.
+    fn check_fresh(
+        &self,
+        credentials: &Self::Credentials,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let _ = (credentials, now);
+        Ok(())
+    }
+
+    /// Writes the signed message: what the verifier MACs under each candidate secret and what a
+    /// signer MACs under its own. `body` is the request body for [`BodySigned`] schemes (empty
+    /// for [`HeadersOnly`] ones). Written once, here, for both sides.
+    fn message(&self, credentials: &Self::Credentials, body: &[u8], message: &mut Message<'_>) {
+        let _ = (credentials, body, message);
+    }
+
+    /// For [`Proof::Custom`]: checks the request's credential with material of the scheme's own
+    /// (a token signed by the server, verified by a JWT library, say) and returns which secret
+    /// verified it, `None` if none did, or a refusal of its own. It runs before the key lookup, so
+    /// it costs the same whatever key the credential names; the key found then decides only the
+    /// caller's status and policies. Default: nothing verifies.
+    fn verify_custom(
+        &self,
+        credentials: &Self::Credentials,
+        now: SystemTime,
+    ) -> Result<Option<MatchedSecret>, Rejection> {
+        let _ = (credentials, now);
+        Ok(None)
+    }
+
+    /// A request without proof ([`Proof::Unsigned`]) is refused unless this allows it for
+    /// `key` (an optional-authentication policy of the key). It is then let through as the key's
+    /// caller, unverified: [`Verified::secret`](crate::Verified::secret) is `None`. `key` may be
+    /// the placeholder of an unknown id. Default: refused as missing credentials.
+    fn allow_unsigned(&self, credentials: &Self::Credentials, key: &Key) -> Result<(), Rejection> {
+        let _ = (credentials, key);
+        Err(Rejection::new(
+            crate::rejection::RejectionKind::MissingCredentials,
+        ))
+    }
+
+    /// The value that must not be accepted twice, if the scheme has one. Recorded in the replay
+    /// store (when the layer has one) after the proof verified, together with the verified MAC
+    /// when it is not the nonce itself, so that one signed message is accepted once even if the
+    /// scheme's encoding lets it travel with another nonce.
+    fn nonce<'p>(&self, presented: &'p Presented<Self::Credentials>) -> Option<&'p [u8]> {
+        let _ = presented;
+        None
+    }
+
+    /// How long a nonce recorded at `now` (when the request is accepted) must be remembered: as
+    /// long as the same request could still be accepted. A scheme with a timestamp window counts
+    /// it from the timestamp (until it leaves the window), not from `now`. Default: 24 hours.
+    fn nonce_ttl(&self, credentials: &Self::Credentials, now: SystemTime) -> Duration {
+        let _ = (credentials, now);
+        Duration::from_secs(24 * 60 * 60)
+    }
+
+    /// Checks the key's policies once the request is known to come from the key's holder (the
+    /// key is live, the proof matched, the nonce was recorded), for example a mode turned off for
+    /// this key ([`RejectionKind::NotAllowed`]). Because it runs after the proof, a caller without
+    /// the secret gets the same answer for a key it may not use as for an unknown one.
+    ///
+    /// [`RejectionKind::NotAllowed`]: crate::RejectionKind::NotAllowed
+    fn authorize(&self, credentials: &Self::Credentials, key: &Key) -> Result<(), Rejection> {
+        let _ = (credentials, key);
+        Ok(())
+    }
+
+    /// The layer verifying requests with this scheme, looking keys up in `keys`: the same as
+    /// [`VerifyLayer::with_scheme`](super::VerifyLayer::with_scheme), for any scheme, this crate's or
+    /// yours.
+    fn layer(self, keys: impl crate::KeyStore) -> super::VerifyLayer<Self>
+    where
+        Self: Sized,
+    {
+        super::VerifyLayer::with_scheme(self, keys)
+    }
+
+    /// The identity of an accepted request; `matched` is the secret that verified it, `None` for
+    /// a request let through unsigned.
+    fn identity(
+        &self,
+        credentials: Self::Credentials,
+        matched: Option<&MatchedSecret>,
+    ) -> Self::Identity;
+}
+
+/// What a request presents: the credentials the message is built from, and the proof.
+#[derive(Debug)]
+pub struct Presented<C> {
+    /// The parsed credentials.
+    pub credentials: C,
+    /// The signature, secret or token offered as proof.
+    pub proof: Proof,
+}
+
+impl<C> Presented<C> {
+    /// Credentials proven by one MAC over [`Scheme::message`].
+    pub fn mac(credentials: C, tag: Tag) -> Self {
+        Self {
+            credentials,
+            proof: Proof::Mac(Signatures::one(tag)),
+        }
+    }
+}
+
+/// The forms a proof takes. Which one a request may use, for which key, is the scheme's
+/// decision ([`Scheme::allow_unsigned`], [`Scheme::authorize`]); how each is checked (constant
+/// time, the same work for unknown keys) is the pipeline's, once for every scheme.
+#[derive(Debug)]
+#[non_exhaustive]
+// The tags are held inline (a few hundred bytes, once per request) rather than boxed: no
+// allocation on the verification path.
+#[allow(clippy::large_enum_variant)]
+pub enum Proof {
+    /// HMAC-SHA256 tags of [`Scheme::message`]; the request verifies if one of them is the MAC
+    /// under a live secret of the key (a sender may list several during a rotation).
+    Mac(Signatures),
+    /// The shared secret itself (a static API secret), compared in constant time with each live
+    /// secret.
+    Secret(Secret),
+    /// A credential the scheme verifies itself, with material of its own
+    /// ([`Scheme::verify_custom`]), such as a JWT the server signed, checked by a JWT library.
+    Custom,
+    /// No proof; see [`Scheme::allow_unsigned`].
+    Unsigned,
+}
+
+/// Up to [`Signatures::MAX`] presented tags, kept inline (no allocation).
+#[derive(Clone)]
+pub struct Signatures {
+    tags: [Tag; Signatures::MAX],
+    len: usize,
+}
+
+/// A header listed more signatures than [`Signatures::MAX`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooManySignatures;
+
+impl fmt::Display for TooManySignatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "more than {} signatures", Signatures::MAX)
+    }
+}
+
+impl std::error::Error for TooManySignatures {}
+
+impl Signatures {
+    /// The most signatures one request may present. Senders list two during a rotation; a
+    /// longer list only multiplies the work of a refused request.
+    pub const MAX: usize = 8;
+
+    /// No signature yet.
+    pub const fn new() -> Self {
+        Self {
+            tags: [Tag::from_bytes([0; crate::crypto::TAG_LEN]); Self::MAX],
+            len: 0,
+        }
+    }
+
+    /// One signature.
+    pub const fn one(tag: Tag) -> Self {
+        let mut signatures = Self::new();
+        signatures.tags[0] = tag;
+        signatures.len = 1;
+        signatures
+    }
+
+    /// Adds a signature, or fails if [`MAX`](Self::MAX) are already held.
+    pub fn push(&mut self, tag: Tag) -> Result<(), TooManySignatures> {
+        let slot = self.tags.get_mut(self.len).ok_or(TooManySignatures)?;
+        *slot = tag;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The signatures, in the order presented.
+    pub fn as_slice(&self) -> &[Tag] {
+        self.tags.get(..self.len).unwrap_or_default()
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Default for Signatures {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for Signatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signatures({} tags)", self.len)
+    }
+}
+
+/// How a layer treats the request body: [`BodySigned`] or [`HeadersOnly`], named by
+/// [`Scheme::Body`].
+pub trait BodyMode: sealed::Sealed + Send + Sync + 'static {
+    /// Whether the body is read before the request is verified.
+    const READS_BODY: bool;
+
+    /// The request body type the inner service receives, for a request body `B`.
+    type Inner<B>;
+
+    #[doc(hidden)]
+    type Kept<B: Send>: Send;
+
+    /// Splits a request body into what is read (if anything) and what is kept for the inner
+    /// service.
+    #[doc(hidden)]
+    fn split<B: Send>(body: B) -> (Option<B>, Self::Kept<B>);
+
+    /// The body handed to the inner service: the kept one, or the bytes read.
+    #[doc(hidden)]
+    fn hand_on<B: Send>(kept: Self::Kept<B>, read: bytes::Bytes) -> Self::Inner<B>;
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::BodySigned {}
+    impl Sealed for super::HeadersOnly {}
+}
+
+/// The body is read (up to the limit, within the deadline) before the request is verified: it is
+/// signed, or carries credentials. The inner service receives it as a
+/// [`VerifiedBody`](super::VerifiedBody).
+#[derive(Debug, Clone, Copy)]
+pub enum BodySigned {}
+
+/// Only headers are verified: the body is never touched and reaches the inner service as it
+/// came, so streaming requests and gRPC streams work.
+#[derive(Debug, Clone, Copy)]
+pub enum HeadersOnly {}
+
+impl BodyMode for BodySigned {
+    const READS_BODY: bool = true;
+    type Inner<B> = super::VerifiedBody;
+    type Kept<B: Send> = ();
+
+    fn split<B: Send>(body: B) -> (Option<B>, ()) {
+        (Some(body), ())
+    }
+
+    fn hand_on<B: Send>((): (), read: bytes::Bytes) -> super::VerifiedBody {
+        super::VerifiedBody::new(read)
+    }
+}
+
+impl BodyMode for HeadersOnly {
+    const READS_BODY: bool = false;
+    type Inner<B> = B;
+    type Kept<B: Send> = B;
+
+    fn split<B: Send>(body: B) -> (Option<B>, B) {
+        (None, body)
+    }
+
+    fn hand_on<B: Send>(kept: B, _read: bytes::Bytes) -> B {
+        kept
+    }
+}

@@ -1,0 +1,467 @@
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use http::Response;
+use http::request::Parts;
+use http_body::Body;
+
+use super::body::ResponseBody;
+use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
+use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
+use super::verified::{MatchedSecret, Verified};
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{Discarded, Message, ct_eq_secret, hmac_sha256};
+use crate::error::BoxError;
+use crate::keys::{Key, KeyStore};
+use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
+use crate::replay::{ReplayKey, ReplayStore};
+
+/// The verification pipeline of one scheme with its stores, clock and responder.
+///
+/// Layers share one `Verifier` between all their services. [`Verifier::verify`] runs the whole
+/// check on a request's parts and body without any server, which is how the schemes are
+/// unit-tested.
+pub struct Verifier<S> {
+    pub(crate) scheme: S,
+    keys: Arc<dyn KeyStore>,
+    clock: Arc<dyn Clock>,
+    replay: Option<Arc<dyn ReplayStore>>,
+    responder: Arc<dyn Responder>,
+    pub(crate) body_limit: usize,
+    /// `None`: derived from the limit ([`default_body_timeout`]).
+    pub(crate) body_timeout: Option<Duration>,
+}
+
+/// The secret that matched and, for MACs, the position of the presented tag that did.
+struct Matched {
+    secret: MatchedSecret,
+    tag: Option<usize>,
+}
+
+/// What a request that passed every check carries on.
+pub(crate) struct Accepted<T> {
+    pub(crate) verified: Verified<T>,
+    /// The body as read (empty for header-only schemes).
+    pub(crate) body: Bytes,
+}
+
+/// Where the body comes from.
+pub(crate) enum Source<'a, B> {
+    /// Header-only schemes: never read.
+    Untouched,
+    /// Already in memory ([`Verifier::verify`]).
+    InMemory(&'a [u8]),
+    /// Read from the request, within the limit and deadline.
+    Streamed { body: B, declared: Option<u64> },
+}
+
+impl<S: Scheme> Verifier<S> {
+    /// A verifier with the system clock, no replay store, the default responder and a 1 MiB body
+    /// limit.
+    pub(crate) fn new(scheme: S, keys: impl KeyStore) -> Self {
+        Self {
+            scheme,
+            keys: Arc::new(keys),
+            clock: Arc::new(SystemClock),
+            replay: None,
+            responder: Arc::new(DefaultResponder),
+            body_limit: DEFAULT_BODY_LIMIT,
+            body_timeout: None,
+        }
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: impl Clock) {
+        self.clock = Arc::new(clock);
+    }
+
+    pub(crate) fn set_key_store(&mut self, keys: impl KeyStore) {
+        self.keys = Arc::new(keys);
+    }
+
+    pub(crate) fn set_replay_store(&mut self, store: impl ReplayStore) {
+        self.replay = Some(Arc::new(store));
+    }
+
+    pub(crate) fn set_responder(&mut self, responder: impl Responder) {
+        self.responder = Arc::new(responder);
+    }
+
+    /// The scheme this verifier runs.
+    pub fn scheme(&self) -> &S {
+        &self.scheme
+    }
+
+    /// How long reading the body may take: the configured deadline, or the default for the limit.
+    pub(crate) fn body_timeout(&self) -> Duration {
+        self.body_timeout
+            .unwrap_or_else(|| default_body_timeout(self.body_limit))
+    }
+
+    /// Checks a request whose body is already in memory. Header-only schemes ignore `body`.
+    pub async fn verify(
+        &self,
+        request: &Parts,
+        body: &[u8],
+    ) -> Result<Verified<S::Identity>, Rejection> {
+        let source = if S::Body::READS_BODY {
+            Source::InMemory(body)
+        } else {
+            Source::Untouched
+        };
+        self.check::<http_body_util::Empty<Bytes>>(request, source)
+            .await
+            .map(|accepted| accepted.verified)
+    }
+
+    /// Runs the pipeline on a request, logging its refusal (once, with the key id once known).
+    pub(crate) async fn check<B>(
+        &self,
+        request: &Parts,
+        body: Source<'_, B>,
+    ) -> Result<Accepted<S::Identity>, Rejection>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        let mut presented = match self.scheme.credentials(request) {
+            Ok(presented) => presented,
+            Err(rejection) => {
+                rejection.log(self.scheme.name(), None);
+                return Err(rejection);
+            }
+        };
+        // The key id is logged with a refusal once it is worth naming: always when the request
+        // names its key beside its proof; only once the proof verified when the key id comes from
+        // inside the credential itself (a token's claim), not trusted before.
+        let mut named = !matches!(presented.proof, Proof::Custom);
+        match self.run(&mut presented, body, &mut named).await {
+            Ok((key, matched, body)) => {
+                let identity = self
+                    .scheme
+                    .identity(presented.credentials, matched.as_ref());
+                let verified = Verified {
+                    key_id: key,
+                    secret: matched,
+                    identity,
+                };
+                Ok(Accepted { verified, body })
+            }
+            Err(rejection) => {
+                let key_id = self.scheme.key_id(&presented.credentials).filter(|_| named);
+                rejection.log(self.scheme.name(), key_id);
+                Err(rejection)
+            }
+        }
+    }
+
+    async fn run<B>(
+        &self,
+        presented: &mut Presented<S::Credentials>,
+        body: Source<'_, B>,
+        named: &mut bool,
+    ) -> Result<(Arc<str>, Option<MatchedSecret>, Bytes), Rejection>
+    where
+        B: Body,
+        B::Error: Into<BoxError>,
+    {
+        // Everything decided before the body is only a first check that spares the read; what
+        // decides is taken again as of acceptance, below.
+        let now = self.clock.now();
+        self.scheme.check_fresh(&presented.credentials, now)?;
+
+        // A credential the scheme verifies with its own material is checked first: its key id
+        // comes from inside it, and is not looked up (nor named) before it verified.
+        let custom = match presented.proof {
+            Proof::Custom => {
+                let matched = self
+                    .scheme
+                    .verify_custom(&presented.credentials, now)?
+                    .ok_or_else(|| Rejection::new(RejectionKind::InvalidSignature))?;
+                *named = true;
+                Some(matched)
+            }
+            _ => None,
+        };
+
+        // The key, when the headers name it: before the body, so that a request already known to
+        // be refused keeps none of its body.
+        let early = match self.scheme.key_id(&presented.credentials) {
+            Some(id) => Some(self.lookup(id).await?),
+            None => None,
+        };
+        let mut discard = match (&early, &presented.proof) {
+            (Some(found), Proof::Mac(_)) => {
+                let (key, refusal) = Key::for_check(found.as_ref(), now);
+                refusal.map(|_| Discarded::new(key.candidates(now).map(|(_, s)| s.expose())))
+            }
+            _ => None,
+        };
+
+        let (body, waited) = match body {
+            Source::Untouched => (Bytes::new(), false),
+            Source::InMemory(bytes) => match &mut discard {
+                Some(discard) => {
+                    discard.update(bytes);
+                    (Bytes::new(), false)
+                }
+                None => (Bytes::copy_from_slice(bytes), false),
+            },
+            Source::Streamed { body, declared } => {
+                let timeout = Some(self.body_timeout());
+                let read = read::read(body, declared, self.body_limit, timeout, discard.as_mut())
+                    .await
+                    .map_err(read_refusal)?;
+                (read.bytes, read.waited)
+            }
+        };
+        if let Some(discard) = discard {
+            // The request was refused by its key; its body went to the MAC work only.
+            let credentials = &presented.credentials;
+            discard.finish(|m| self.scheme.message(credentials, &[], m));
+            let found = early.as_ref().and_then(Option::as_ref);
+            let (_, refusal) = Key::for_check(found, now);
+            return Err(Rejection::new(
+                refusal.unwrap_or(RejectionKind::InvalidSignature),
+            ));
+        }
+        if S::Body::READS_BODY {
+            self.scheme.body_credentials(presented, &body)?;
+        }
+
+        let found = match early {
+            Some(found) => found,
+            None => {
+                let id = self
+                    .scheme
+                    .key_id(&presented.credentials)
+                    .unwrap_or(self.scheme.name());
+                self.lookup(id).await?
+            }
+        };
+        let (key, refusal) = Key::for_check(found.as_ref(), now);
+        let matched = match custom {
+            Some(secret) => Some(Matched { secret, tag: None }),
+            None => self.prove(presented, key, &body, now)?,
+        };
+        if let Some(kind) = refusal {
+            return Err(Rejection::new(kind));
+        }
+        let matched = match (&presented.proof, matched) {
+            (Proof::Unsigned, _) => None,
+            (_, Some(matched)) => Some(matched),
+            (_, None) => return Err(Rejection::new(RejectionKind::InvalidSignature)),
+        };
+
+        // The request is accepted now, not when its headers arrived: a client that held its body
+        // back must not carry a timestamp, a key or a secret past the end of its validity.
+        let now = if waited {
+            let now = self.clock.now();
+            self.scheme.check_fresh(&presented.credentials, now)?;
+            // A custom proof's secret is the scheme's own business; the key's status is ours.
+            let secret = match presented.proof {
+                Proof::Mac(_) | Proof::Secret(_) => matched.as_ref().map(|m| m.secret.index),
+                _ => None,
+            };
+            self.recheck_key(key, secret, now).await?;
+            now
+        } else {
+            now
+        };
+
+        let tag = matched.as_ref().and_then(|m| m.tag);
+        self.record(presented, tag, key.id(), now).await?;
+        // Only a live key whose proof matched gets here, so a policy refusal is never an answer
+        // to a caller without the secret.
+        self.scheme.authorize(&presented.credentials, key)?;
+        Ok((key.id_arc(), matched.map(|m| m.secret), body))
+    }
+
+    async fn lookup(&self, key_id: &str) -> Result<Option<Key>, Rejection> {
+        self.keys.get(key_id).await.map_err(Rejection::store_failed)
+    }
+
+    /// Checks the proof against every candidate secret of `key` (the placeholder's for an
+    /// unknown id), each with the same work, matched or not: the position of the first secret
+    /// that matched, and for MACs which presented tag did.
+    fn prove(
+        &self,
+        presented: &Presented<S::Credentials>,
+        key: &Key,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Option<Matched>, Rejection> {
+        let credentials = &presented.credentials;
+        let mut matched = None;
+        let mut found = |index: Option<usize>, tag: Option<usize>| {
+            if matched.is_none() {
+                matched = index.map(|index| Matched {
+                    secret: MatchedSecret {
+                        index,
+                        label: key.secrets().get(index).and_then(|s| s.label_arc()),
+                    },
+                    tag,
+                });
+            }
+        };
+        match &presented.proof {
+            Proof::Mac(tags) => {
+                for (index, secret) in key.candidates(now) {
+                    let computed = hmac_sha256(secret, |m: &mut Message<'_>| {
+                        self.scheme.message(credentials, body, m)
+                    });
+                    #[cfg(any(test, feature = "__count-work"))]
+                    crate::crypto::work::body_bytes(body.len());
+                    // Every presented tag is compared, whichever matches.
+                    let mut hit = None;
+                    for (position, tag) in tags.as_slice().iter().enumerate() {
+                        if computed.ct_matches(tag) && hit.is_none() {
+                            hit = Some(position);
+                        }
+                    }
+                    if hit.is_some() {
+                        found(index, hit);
+                    }
+                }
+            }
+            Proof::Secret(given) => {
+                for (index, secret) in key.candidates(now) {
+                    if ct_eq_secret(given.expose(), secret.expose()) {
+                        found(index, None);
+                    }
+                }
+            }
+            // Verified before the key lookup (see `run`).
+            Proof::Custom => {}
+            Proof::Unsigned => self.scheme.allow_unsigned(credentials, key)?,
+        }
+        Ok(matched)
+    }
+
+    /// After a body read that had to wait: the key is looked up again, and it must still be live
+    /// at `now` and still hold, live, the secret that matched (`matched`, its position in `key`,
+    /// the key as found before the read). Revoking a key, ending its life or retiring a secret
+    /// while a client holds its body back thus refuses the request.
+    async fn recheck_key(
+        &self,
+        key: &Key,
+        matched: Option<usize>,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let current = self.lookup(key.id()).await?;
+        let (current, refusal) = Key::for_check(current.as_ref(), now);
+        if let Some(kind) = refusal {
+            return Err(Rejection::new(kind));
+        }
+        let Some(index) = matched else {
+            return Ok(());
+        };
+        let secret = key.secrets().get(index).map(|s| s.secret().expose());
+        let still_live = secret.is_some_and(|secret| {
+            current
+                .secrets()
+                .iter()
+                .any(|s| s.is_live_at(now) && ct_eq_secret(secret, s.secret().expose()))
+        });
+        if still_live {
+            Ok(())
+        } else {
+            Err(Rejection::new(RejectionKind::InvalidSignature))
+        }
+    }
+
+    /// Records the request's nonce, and with it the verified MAC when it is not the nonce
+    /// already: a signed message is then accepted once, even where the scheme's encoding lets the
+    /// same message travel with another nonce (Inqud signs `body ++ salt` with nothing between,
+    /// so bytes moved across that boundary give a new salt under the same signature).
+    async fn record(
+        &self,
+        presented: &Presented<S::Credentials>,
+        matched_tag: Option<usize>,
+        key_id: &str,
+        now: SystemTime,
+    ) -> Result<(), Rejection> {
+        let credentials = &presented.credentials;
+        let (Some(store), Some(nonce)) = (&self.replay, self.scheme.nonce(presented)) else {
+            return Ok(());
+        };
+        let name = self.scheme.name();
+        let ttl = self.scheme.nonce_ttl(credentials, now);
+        let nonce_record = ReplayKey::new(name, key_id, nonce);
+        let mac_record = match (&presented.proof, matched_tag) {
+            (Proof::Mac(tags), Some(position)) => tags
+                .as_slice()
+                .get(position)
+                .filter(|tag| nonce != tag.as_bytes())
+                .map(|tag| ReplayKey::for_mac(name, key_id, tag.as_bytes())),
+            _ => None,
+        };
+        for record in std::iter::once(&nonce_record).chain(mac_record.as_ref()) {
+            let first_use = store
+                .insert_if_absent(record, ttl)
+                .await
+                .map_err(Rejection::store_failed)?;
+            if !first_use {
+                return Err(Rejection::new(RejectionKind::Replayed));
+            }
+        }
+        Ok(())
+    }
+
+    /// The response for `rejection`, built by the configured responder.
+    pub(crate) fn respond<B>(
+        &self,
+        rejection: &Rejection,
+        request: &Parts,
+    ) -> Response<ResponseBody<B>> {
+        let challenge = self.scheme.challenge();
+        let context = RejectionContext {
+            request,
+            challenge: challenge.as_ref(),
+        };
+        self.responder
+            .respond(rejection, &context)
+            .map(ResponseBody::rejection)
+    }
+}
+
+/// The refusal for a body that could not be read.
+pub(crate) fn read_refusal(error: ReadError) -> Rejection {
+    match error {
+        ReadError::TooLarge => Rejection::new(RejectionKind::BodyTooLarge),
+        ReadError::Timeout(timeout) => Rejection::with_message(
+            RejectionKind::BodyTimeout,
+            format!(
+                "the request body did not arrive within {} ms",
+                timeout.as_millis()
+            ),
+        ),
+        ReadError::Unreadable(_) => Rejection::new(RejectionKind::BodyUnreadable),
+    }
+}
+
+impl<S: Clone> Clone for Verifier<S> {
+    fn clone(&self) -> Self {
+        Self {
+            scheme: self.scheme.clone(),
+            keys: Arc::clone(&self.keys),
+            clock: Arc::clone(&self.clock),
+            replay: self.replay.clone(),
+            responder: Arc::clone(&self.responder),
+            body_limit: self.body_limit,
+            body_timeout: self.body_timeout,
+        }
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for Verifier<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme)
+            .field("replay_store", &self.replay.is_some())
+            .field("body_limit", &self.body_limit)
+            .field("body_timeout", &self.body_timeout)
+            .finish_non_exhaustive()
+    }
+}
