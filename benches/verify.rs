@@ -39,6 +39,7 @@ use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, 
 use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service, ServiceExt, service_fn};
+use tower_hmac::MokaReplayStore;
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::proficient::{self, ProficientHmac, ProficientVerifyLayer};
@@ -200,14 +201,18 @@ fn humanos(c: &mut Criterion) {
 fn inqud_hmac(c: &mut Criterion) {
     let secret = Secret::new("YOUR_TOKEN_SECRET").unwrap();
     let keys = MemoryKeyStore::new().with(Key::new("TKN-bench", secret.clone()));
-    // The default layer: a MokaReplayStore remembering every accepted salt for 24 h.
-    let layer = InqudVerifyLayer::new(keys);
+    // The default layer's store, a MokaReplayStore remembering every accepted salt for 24 h,
+    // sized for a benchmark run (hundreds of thousands of requests of one token, two entries
+    // each): the default capacity would refuse the run's later requests with 503.
+    let runs = 50_000_000;
+    let layer = InqudVerifyLayer::new(keys)
+        .replay_store(MokaReplayStore::with_capacity(runs).per_key_limit(runs));
     let service = layer
         .clone()
         .layer(service_fn(ok::<tower_hmac::VerifiedBody>));
     // The same with the compact store.
     let compact = layer
-        .replay_store(CompactReplayStore::new())
+        .replay_store(CompactReplayStore::with_capacity(runs).per_key_limit(runs))
         .layer(service_fn(ok::<tower_hmac::VerifiedBody>));
     let fixed_salt = format!("{:064x}", 0);
     // A fresh salt for every request: a repeated one is a replay and is refused.
