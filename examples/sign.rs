@@ -17,10 +17,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand};
 use http::HeaderMap;
+use tower_hmac::github::{GitHub, GitHubSigner};
+use tower_hmac::standard::{self, StandardSigner, StandardWebhooks};
+use tower_hmac::stripe::{Stripe, StripeSigner};
 use tower_hmac::{Secret, humanos, inqud, proficient, spike};
 
 #[derive(Parser)]
-#[command(about = "Sign a request for Humanos, Inqud, Proficient or Spike")]
+#[command(
+    about = "Sign a request (an API call or a webhook delivery) for any scheme of tower-hmac"
+)]
 struct Cli {
     #[command(subcommand)]
     scheme: Scheme,
@@ -63,6 +68,30 @@ enum Scheme {
         #[arg(long)]
         user: String,
     },
+    /// GitHub: X-Hub-Signature-256 over the body, and a fresh X-GitHub-Delivery.
+    Github {
+        /// The webhook's secret.
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// Stripe: Stripe-Signature, t=now and v1 over "{t}.{body}".
+    Stripe {
+        /// The endpoint's secret, whsec_... (used as is).
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value = "")]
+        body: String,
+    },
+    /// Standard Webhooks: webhook-id (fresh), webhook-timestamp (now), webhook-signature v1.
+    Standard {
+        /// The endpoint's secret, whsec_<base64>.
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value = "")]
+        body: String,
+    },
     /// The token-exchange body for POST /v3/auth/hmac.
     Spike {
         #[arg(long)]
@@ -76,6 +105,8 @@ enum Scheme {
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cli = Cli::parse();
+    // The URL a signer that signs it sees (Twilio's); any other ignores it.
+    let target = cli.curl.clone().unwrap_or_else(|| "/".to_owned());
     let (headers, body) = match cli.scheme {
         Scheme::Humanos {
             api_key,
@@ -111,6 +142,19 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 proficient::sign_request(&api_key, &user, Some(&hmac))?,
                 String::new(),
             )
+        }
+        Scheme::Github { secret, body } => {
+            let signer = GitHubSigner::new(GitHub::default(), Secret::new(secret)?);
+            (signer.headers(&target, body.as_bytes())?, body)
+        }
+        Scheme::Stripe { secret, body } => {
+            let signer = StripeSigner::new(Stripe::default(), Secret::new(secret)?);
+            (signer.headers(&target, body.as_bytes())?, body)
+        }
+        Scheme::Standard { secret, body } => {
+            let signer =
+                StandardSigner::new(StandardWebhooks::default(), standard::secret(&secret)?);
+            (signer.headers(&target, body.as_bytes())?, body)
         }
         Scheme::Spike {
             application_id,

@@ -189,6 +189,16 @@ pub mod proficient;
 #[path = "schemes/api/spike/mod.rs"]
 pub mod spike;
 
+#[path = "schemes/webhooks/mod.rs"]
+pub mod webhooks;
+
+#[path = "schemes/webhooks/github.rs"]
+pub mod github;
+#[path = "schemes/webhooks/standard.rs"]
+pub mod standard;
+#[path = "schemes/webhooks/stripe.rs"]
+pub mod stripe;
+
 #[cfg(feature = "mock")]
 pub mod mock;
 

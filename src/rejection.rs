@@ -11,6 +11,7 @@
 //! | [`NotAllowed`](RejectionKind::NotAllowed) | 401 | `not_allowed` | 16 |
 //! | [`StaleTimestamp`](RejectionKind::StaleTimestamp), [`FutureTimestamp`](RejectionKind::FutureTimestamp) | 401 | `timestamp_out_of_window` | 16 |
 //! | [`Replayed`](RejectionKind::Replayed) | 401 | `replayed` | 16 |
+//! | [`DeliveryInFlight`](RejectionKind::DeliveryInFlight) | 409, `Retry-After` | `delivery_in_flight` | 10 `ABORTED` |
 //! | [`BodyTooLarge`](RejectionKind::BodyTooLarge) | 413 | `payload_too_large` | 8 `RESOURCE_EXHAUSTED` |
 //! | [`BodyTimeout`](RejectionKind::BodyTimeout) | 408 | `request_timeout` | 4 `DEADLINE_EXCEEDED` |
 //! | [`BodyUnreadable`](RejectionKind::BodyUnreadable) | 400 | `bad_request` | 3 `INVALID_ARGUMENT` |
@@ -60,6 +61,8 @@ pub enum RejectionKind {
     FutureTimestamp,
     /// The nonce, salt or signature was already used.
     Replayed,
+    /// Another copy of this webhook delivery is being handled; the sender should retry later.
+    DeliveryInFlight,
     /// The body is larger than the configured limit.
     BodyTooLarge,
     /// The body did not arrive within the layer's body deadline; nothing was recorded.
@@ -82,6 +85,7 @@ impl RejectionKind {
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BodyUnreadable | Self::InvalidRequest => StatusCode::BAD_REQUEST,
             Self::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::DeliveryInFlight => StatusCode::CONFLICT,
             _ => StatusCode::UNAUTHORIZED,
         }
     }
@@ -93,6 +97,7 @@ impl RejectionKind {
             Self::BodyTimeout => 4,
             Self::BodyUnreadable | Self::InvalidRequest => 3,
             Self::StoreUnavailable => 14,
+            Self::DeliveryInFlight => 10,
             _ => 16,
         }
     }
@@ -108,6 +113,7 @@ impl RejectionKind {
             Self::NotAllowed => "not_allowed",
             Self::StaleTimestamp | Self::FutureTimestamp => "timestamp_out_of_window",
             Self::Replayed => "replayed",
+            Self::DeliveryInFlight => "delivery_in_flight",
             Self::BodyTooLarge => "payload_too_large",
             Self::BodyTimeout => "request_timeout",
             Self::BodyUnreadable => "bad_request",
@@ -136,6 +142,7 @@ impl RejectionKind {
             Self::StaleTimestamp => "the request timestamp is too old",
             Self::FutureTimestamp => "the request timestamp is too far in the future",
             Self::Replayed => "this request was already used",
+            Self::DeliveryInFlight => "another copy of this delivery is being handled; retry later",
             Self::BodyTooLarge => "the request body is too large",
             Self::BodyTimeout => "the request body did not arrive in time",
             Self::BodyUnreadable => "the request body could not be read",
@@ -326,8 +333,14 @@ fn json_response(rejection: &Rejection, challenge: Option<&HeaderValue>) -> Resp
     if let Some(challenge) = challenge.filter(|_| kind.status() == StatusCode::UNAUTHORIZED) {
         headers.insert(WWW_AUTHENTICATE, challenge.clone());
     }
-    if kind == RejectionKind::StoreUnavailable {
-        headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    match kind {
+        RejectionKind::StoreUnavailable => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        RejectionKind::DeliveryInFlight => {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        _ => {}
     }
     res
 }
@@ -420,6 +433,10 @@ mod tests {
             res.body().as_ref(),
             br#"{"error":"request_timeout","message":"the request body did not arrive in time"}"#
         );
+        let res = respond(&Rejection::new(RejectionKind::DeliveryInFlight), None);
+        assert_eq!(res.status(), StatusCode::CONFLICT);
+        assert_eq!(res.headers()[RETRY_AFTER], "5");
+        assert!(res.headers().get(WWW_AUTHENTICATE).is_none());
         let res = respond(&Rejection::new(RejectionKind::StoreUnavailable), None);
         assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(res.headers()[RETRY_AFTER], "1");
@@ -451,6 +468,7 @@ mod tests {
         for (kind, code) in [
             (RejectionKind::BodyTooLarge, "8"),
             (RejectionKind::BodyTimeout, "4"),
+            (RejectionKind::DeliveryInFlight, "10"),
             (RejectionKind::StoreUnavailable, "14"),
             (RejectionKind::BodyUnreadable, "3"),
             (RejectionKind::InvalidRequest, "3"),

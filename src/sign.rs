@@ -59,6 +59,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::SystemTime;
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -68,15 +69,16 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::crypto::{Secret, Tag, hmac_sha256};
+use crate::clock::{Clock, SystemClock};
+use crate::crypto::{Secret, Tag, hmac};
 use crate::error::BoxError;
 use crate::pipeline::{PassOrBuffer, ReadError, Scheme, declared_len, read};
 
 pub use crate::pipeline::DEFAULT_BODY_LIMIT;
 
-/// The MAC a client of `scheme` sends for a request with `credentials` and `body`: HMAC-SHA256
-/// under `secret` of [`Scheme::message`], the very rule the verifier rebuilds. Every signer of
-/// this crate computes its signature here.
+/// The MAC a client of `scheme` sends for a request with `credentials` and `body`: the scheme's
+/// HMAC ([`Scheme::mac_algorithm`]) under `secret` of [`Scheme::message`], the very rule the
+/// verifier rebuilds. Every signer of this crate computes its signature here.
 ///
 /// ```
 /// use tower_hmac::Secret;
@@ -94,7 +96,9 @@ pub fn sign_message<S: Scheme>(
     body: &[u8],
     secret: &Secret,
 ) -> Tag {
-    hmac_sha256(secret, |m| scheme.message(credentials, body, m))
+    hmac(scheme.mac_algorithm(credentials), secret, |m| {
+        scheme.message(credentials, body, m)
+    })
 }
 
 /// Puts a scheme's credentials on an outgoing request.
@@ -172,6 +176,94 @@ impl fmt::Display for SignError {
 }
 
 impl std::error::Error for SignError {}
+
+/// The sending side of a scheme whose sender holds a secret and a clock (a webhook sender): how
+/// it fills the credentials of a request and writes them with the signature. A
+/// [`SchemeSigner`] signs with it, the MAC coming from [`sign_message`], so the rule is the
+/// scheme's own.
+pub trait Sender: Scheme {
+    /// The credentials of `request` (its URL and headers), whose body is `body`, sent at `now`:
+    /// the timestamp, a fresh delivery id where the scheme signs one.
+    fn credentials_to_sign(
+        &self,
+        request: &Parts,
+        body: &[u8],
+        now: SystemTime,
+    ) -> Result<Self::Credentials, SignError>;
+
+    /// Puts `credentials` and `signature` on `request`, in the scheme's headers and encodings.
+    fn put(
+        &self,
+        credentials: &Self::Credentials,
+        signature: &Tag,
+        request: &mut Parts,
+    ) -> Result<(), SignError>;
+}
+
+/// A [`Signer`] derived from a scheme: the [`Sender`]'s credentials, signed with a secret under
+/// the scheme's own message rule. Use it with a [`SignLayer`], or sign one request with
+/// [`sign`](Self::sign).
+pub struct SchemeSigner<S> {
+    scheme: S,
+    secret: Secret,
+    clock: Arc<dyn Clock>,
+}
+
+impl<S: Sender> SchemeSigner<S> {
+    /// A signer for `scheme` with `secret`, on the system clock.
+    pub fn new(scheme: S, secret: Secret) -> Self {
+        Self {
+            scheme,
+            secret,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// Where the timestamps come from (default: the system clock), to sign in the past or the
+    /// future.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The scheme it signs for.
+    pub fn scheme(&self) -> &S {
+        &self.scheme
+    }
+
+    /// The headers of a `POST` to `url` with `body`, signed now.
+    pub fn headers(&self, url: &str, body: &[u8]) -> Result<http::HeaderMap, SignError> {
+        let request = Request::post(url)
+            .body(())
+            .map_err(|_| SignError::invalid_header("the URL"))?;
+        let (mut parts, ()) = request.into_parts();
+        self.sign(&mut parts, body)?;
+        Ok(parts.headers)
+    }
+}
+
+impl<S: Sender> Signer for SchemeSigner<S> {
+    fn signs_body(&self) -> bool {
+        <S::Body as crate::pipeline::BodyMode>::READS_BODY
+    }
+
+    fn sign(&self, request: &mut Parts, body: &[u8]) -> Result<(), SignError> {
+        let credentials = self
+            .scheme
+            .credentials_to_sign(request, body, self.clock.now())?;
+        let signature = sign_message(&self.scheme, &credentials, body, &self.secret);
+        self.scheme.put(&credentials, &signature, request)
+    }
+}
+
+impl<S: fmt::Debug> fmt::Debug for SchemeSigner<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SchemeSigner")
+            .field("scheme", &self.scheme)
+            .field("secret", &self.secret)
+            .finish_non_exhaustive()
+    }
+}
 
 /// A header value, or the error naming the header (never the value).
 pub fn header_value(value: &[u8], header: &str) -> Result<HeaderValue, SignError> {

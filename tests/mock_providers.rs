@@ -548,7 +548,10 @@ async fn the_printed_example_commands_work() {
             Some("inqud"),
             Some("inqud"),
             Some("spike"),
-            Some("proficient")
+            Some("proficient"),
+            Some("github"),
+            Some("stripe"),
+            Some("standard"),
         ],
         "{stdout}"
     );

@@ -104,8 +104,8 @@ fn oversized() -> Vec<u8> {
 
 /// `tag` with its last byte changed.
 fn last_byte_changed(tag: Tag) -> Tag {
-    let mut bytes = *tag.as_bytes();
-    bytes[bytes.len() - 1] ^= 0x01;
+    let mut bytes: [u8; 32] = tag.as_bytes().try_into().expect("an HMAC-SHA256 tag");
+    bytes[31] ^= 0x01;
     Tag::from_bytes(bytes)
 }
 

@@ -1,9 +1,10 @@
-//! HMAC-SHA256 over message parts, strict tag decoding and constant-time comparison.
+//! HMACs over message parts, strict tag decoding and constant-time comparison.
 //!
 //! A scheme writes its signed message part by part into a [`Message`]
 //! ([`Scheme::message`](crate::pipeline::Scheme::message)), so `"{ts}.{body}"`, `body ++ salt`
 //! and the like are never concatenated into a second copy; the verifier and the signers hand it
-//! the same sink.
+//! the same sink. The MAC is HMAC-SHA256, or HMAC-SHA1 where a sender still signs with it
+//! (Twilio).
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -12,66 +13,120 @@ use subtle::ConstantTimeEq;
 
 use super::secret::Secret;
 
-/// The HMAC-SHA256 implementation: RustCrypto's `hmac` + `sha2` (pure Rust) by default, `ring`
-/// with the `ring` feature. Both are fed incrementally and produce the same 32-byte tags; the
-/// comparison is ours (constant time, `subtle`) in both cases.
+/// The HMAC implementations: RustCrypto's `hmac` + `sha2`/`sha1` (pure Rust) by default, `ring`
+/// with the `ring` feature. Both are fed incrementally and produce the same tags; the comparison
+/// is ours (constant time, `subtle`) in both cases.
 mod backend {
-    #[cfg(not(feature = "ring"))]
-    pub(super) struct HmacSha256(hmac::Hmac<sha2::Sha256>);
+    use super::{MacAlgorithm, TAG_LEN};
 
     #[cfg(not(feature = "ring"))]
-    impl HmacSha256 {
-        pub(super) fn new(key: &[u8]) -> Self {
+    pub(super) enum State {
+        Sha256(hmac::Hmac<sha2::Sha256>),
+        Sha1(hmac::Hmac<sha1::Sha1>),
+    }
+
+    #[cfg(not(feature = "ring"))]
+    impl State {
+        pub(super) fn new(algorithm: MacAlgorithm, key: &[u8]) -> Self {
             use hmac::digest::KeyInit as _;
-            // HMAC takes keys of any length, so this never fails; should it ever, a zero-key state
-            // still yields a MAC no client produced, so the request fails closed.
-            Self(
-                hmac::Hmac::new_from_slice(key)
-                    .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
-            )
+            // HMAC takes keys of any length, so these never fail; should one ever, a zero-key
+            // state still yields a MAC no client produced, so the request fails closed.
+            match algorithm {
+                MacAlgorithm::HmacSha256 => Self::Sha256(
+                    hmac::Hmac::new_from_slice(key)
+                        .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+                ),
+                MacAlgorithm::HmacSha1 => Self::Sha1(
+                    hmac::Hmac::new_from_slice(key)
+                        .unwrap_or_else(|_| hmac::Hmac::new(&Default::default())),
+                ),
+            }
         }
 
         pub(super) fn update(&mut self, part: &[u8]) {
-            hmac::Mac::update(&mut self.0, part);
+            match self {
+                Self::Sha256(mac) => hmac::Mac::update(mac, part),
+                Self::Sha1(mac) => hmac::Mac::update(mac, part),
+            }
         }
 
-        pub(super) fn finalize(self) -> [u8; super::TAG_LEN] {
-            hmac::Mac::finalize(self.0).into_bytes().into()
+        /// The tag, left-aligned in 32 bytes, and its length.
+        pub(super) fn finalize(self) -> ([u8; TAG_LEN], usize) {
+            let mut out = [0u8; TAG_LEN];
+            let len = match self {
+                Self::Sha256(mac) => copy(&hmac::Mac::finalize(mac).into_bytes(), &mut out),
+                Self::Sha1(mac) => copy(&hmac::Mac::finalize(mac).into_bytes(), &mut out),
+            };
+            (out, len)
         }
     }
 
     #[cfg(feature = "ring")]
-    pub(super) struct HmacSha256(ring::hmac::Context);
+    pub(super) struct State(ring::hmac::Context);
 
     #[cfg(feature = "ring")]
-    impl HmacSha256 {
-        pub(super) fn new(key: &[u8]) -> Self {
-            let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, key);
-            Self(ring::hmac::Context::with_key(&key))
+    impl State {
+        pub(super) fn new(algorithm: MacAlgorithm, key: &[u8]) -> Self {
+            let algorithm = match algorithm {
+                MacAlgorithm::HmacSha256 => ring::hmac::HMAC_SHA256,
+                MacAlgorithm::HmacSha1 => ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+            };
+            Self(ring::hmac::Context::with_key(&ring::hmac::Key::new(
+                algorithm, key,
+            )))
         }
 
         pub(super) fn update(&mut self, part: &[u8]) {
             self.0.update(part);
         }
 
-        pub(super) fn finalize(self) -> [u8; super::TAG_LEN] {
-            let mut out = [0u8; super::TAG_LEN];
-            let tag = self.0.sign();
-            // HMAC-SHA256 tags are always 32 bytes; copy what is there without indexing.
-            for (dst, src) in out.iter_mut().zip(tag.as_ref()) {
-                *dst = *src;
-            }
-            out
+        /// The tag, left-aligned in 32 bytes, and its length.
+        pub(super) fn finalize(self) -> ([u8; TAG_LEN], usize) {
+            let mut out = [0u8; TAG_LEN];
+            let len = copy(self.0.sign().as_ref(), &mut out);
+            (out, len)
+        }
+    }
+
+    /// Copies `tag` into `out` without indexing; tags are never longer than `out`.
+    fn copy(tag: &[u8], out: &mut [u8; TAG_LEN]) -> usize {
+        let mut len = 0;
+        for (dst, src) in out.iter_mut().zip(tag) {
+            *dst = *src;
+            len += 1;
+        }
+        len
+    }
+}
+
+use backend::State;
+
+/// Length of an HMAC-SHA256 tag in bytes, the longest tag this crate handles.
+pub const TAG_LEN: usize = 32;
+
+/// The MAC a scheme signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum MacAlgorithm {
+    /// HMAC-SHA256 (32-byte tags): every scheme but Twilio's.
+    #[default]
+    HmacSha256,
+    /// HMAC-SHA1 (20-byte tags), for senders that still sign with it (Twilio).
+    HmacSha1,
+}
+
+impl MacAlgorithm {
+    /// The length of its tags in bytes.
+    pub const fn tag_len(self) -> usize {
+        match self {
+            Self::HmacSha256 => 32,
+            Self::HmacSha1 => 20,
         }
     }
 }
 
-use backend::HmacSha256;
-
-/// Length of an HMAC-SHA256 tag in bytes.
-pub const TAG_LEN: usize = 32;
-
-/// A decoded signature as sent by a client: exactly 32 bytes.
+/// A decoded signature as sent by a client: exactly the length of its algorithm's tags (32 bytes
+/// for HMAC-SHA256, 20 for HMAC-SHA1).
 ///
 /// Decoding is strict: a wrong length or alphabet is an error, never a shorter compare.
 ///
@@ -93,83 +148,129 @@ pub const TAG_LEN: usize = 32;
 /// assert!(a.ct_matches(&b));
 /// ```
 #[derive(Clone, Copy)]
-pub struct Tag([u8; TAG_LEN]);
+pub struct Tag {
+    /// Left-aligned, zero after `len`.
+    bytes: [u8; TAG_LEN],
+    len: u8,
+}
 
 /// Why a signature could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DecodeError {
-    /// Not the length an encoded 32-byte tag has.
+    /// Not the length an encoded tag of its algorithm has.
     Length,
     /// A character outside the alphabet, or non-canonical padding.
     Alphabet,
 }
 
 impl Tag {
-    /// Decodes 64 hex digits (either case).
+    /// Decodes 64 hex digits (either case): an HMAC-SHA256 tag.
     pub fn from_hex(text: &[u8]) -> Result<Self, DecodeError> {
-        if text.len() != TAG_LEN * 2 {
-            return Err(DecodeError::Length);
-        }
-        let mut out = [0u8; TAG_LEN];
-        hex::decode_to_slice(text, &mut out).map_err(|_| DecodeError::Alphabet)?;
-        Ok(Self(out))
+        Self::decode_hex(text, MacAlgorithm::HmacSha256)
     }
 
-    /// Decodes standard, padded base64 (44 characters). URL-safe or unpadded forms are refused.
+    /// Decodes standard, padded base64 (44 characters): an HMAC-SHA256 tag. URL-safe or unpadded
+    /// forms are refused.
     pub fn from_base64(text: &[u8]) -> Result<Self, DecodeError> {
-        if text.len() != 44 {
-            return Err(DecodeError::Length);
-        }
-        let mut out = [0u8; TAG_LEN];
-        match STANDARD.decode_slice(text, &mut out) {
-            Ok(TAG_LEN) => Ok(Self(out)),
-            Ok(_) => Err(DecodeError::Length),
-            Err(_) => Err(DecodeError::Alphabet),
-        }
+        Self::decode_base64(text, MacAlgorithm::HmacSha256)
     }
 
-    /// Decodes URL-safe base64 without padding (43 characters), as JWTs carry signatures.
-    /// Standard or padded forms are refused.
+    /// Decodes URL-safe base64 without padding (43 characters): an HMAC-SHA256 tag, as JWTs
+    /// carry signatures. Standard or padded forms are refused.
     pub fn from_base64url(text: &[u8]) -> Result<Self, DecodeError> {
-        if text.len() != 43 {
+        let len = MacAlgorithm::HmacSha256.tag_len();
+        if text.len() != (len * 4).div_ceil(3) {
             return Err(DecodeError::Length);
         }
-        let mut out = [0u8; TAG_LEN];
-        match URL_SAFE_NO_PAD.decode_slice(text, &mut out) {
-            Ok(TAG_LEN) => Ok(Self(out)),
+        Self::decode_with(text, len, |text, out| {
+            URL_SAFE_NO_PAD.decode_slice(text, out)
+        })
+    }
+
+    /// Decodes a tag of `algorithm` in hex (either case): 64 digits for HMAC-SHA256, 40 for
+    /// HMAC-SHA1.
+    pub fn decode_hex(text: &[u8], algorithm: MacAlgorithm) -> Result<Self, DecodeError> {
+        let len = algorithm.tag_len();
+        if text.len() != len * 2 {
+            return Err(DecodeError::Length);
+        }
+        let mut bytes = [0u8; TAG_LEN];
+        let out = bytes.get_mut(..len).ok_or(DecodeError::Length)?;
+        hex::decode_to_slice(text, out).map_err(|_| DecodeError::Alphabet)?;
+        Ok(Self::new(bytes, len))
+    }
+
+    /// Decodes a tag of `algorithm` in standard, padded base64: 44 characters for HMAC-SHA256, 28
+    /// for HMAC-SHA1. URL-safe or unpadded forms are refused.
+    pub fn decode_base64(text: &[u8], algorithm: MacAlgorithm) -> Result<Self, DecodeError> {
+        let len = algorithm.tag_len();
+        if text.len() != len.div_ceil(3) * 4 {
+            return Err(DecodeError::Length);
+        }
+        Self::decode_with(text, len, |text, out| STANDARD.decode_slice(text, out))
+    }
+
+    fn decode_with(
+        text: &[u8],
+        len: usize,
+        decode: impl FnOnce(&[u8], &mut [u8]) -> Result<usize, base64::DecodeSliceError>,
+    ) -> Result<Self, DecodeError> {
+        // Room for one more byte than the tag, so a longer decoding is told apart.
+        let mut buffer = [0u8; TAG_LEN + 1];
+        match decode(text, &mut buffer) {
+            Ok(decoded) if decoded == len => {
+                let mut bytes = [0u8; TAG_LEN];
+                for (dst, src) in bytes.iter_mut().zip(buffer.iter()).take(len) {
+                    *dst = *src;
+                }
+                Ok(Self::new(bytes, len))
+            }
             Ok(_) => Err(DecodeError::Length),
             Err(_) => Err(DecodeError::Alphabet),
         }
     }
 
-    /// Wraps raw tag bytes.
+    fn new(bytes: [u8; TAG_LEN], len: usize) -> Self {
+        Self {
+            bytes,
+            // Tags are 20 or 32 bytes.
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// Wraps the raw bytes of an HMAC-SHA256 tag.
     pub const fn from_bytes(bytes: [u8; TAG_LEN]) -> Self {
-        Self(bytes)
+        Self {
+            bytes,
+            len: TAG_LEN as u8,
+        }
     }
 
     /// The tag bytes.
-    pub fn as_bytes(&self) -> &[u8; TAG_LEN] {
-        &self.0
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes
+            .get(..usize::from(self.len))
+            .unwrap_or(&self.bytes)
     }
 
     /// Lower-case hex, as the Humanos, Inqud and Spike clients send it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
+        hex::encode(self.as_bytes())
     }
 
     /// Standard padded base64, as the Proficient clients send it.
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.0)
+        STANDARD.encode(self.as_bytes())
     }
 
     /// URL-safe base64 without padding.
     pub fn to_base64url(&self) -> String {
-        URL_SAFE_NO_PAD.encode(self.0)
+        URL_SAFE_NO_PAD.encode(self.as_bytes())
     }
 
-    /// Constant-time equality.
+    /// Constant-time equality (tags of different lengths never match).
     pub fn ct_matches(&self, other: &Tag) -> bool {
-        self.0.ct_eq(&other.0).into()
+        (self.bytes.ct_eq(&other.bytes) & self.len.ct_eq(&other.len)).into()
     }
 }
 
@@ -184,7 +285,7 @@ impl std::fmt::Debug for Tag {
 /// [`Scheme::message`](crate::pipeline::Scheme::message) writes into one; the verifier keys it
 /// with each candidate secret, a signer with its own.
 pub struct Message<'a> {
-    mac: &'a mut HmacSha256,
+    mac: &'a mut State,
 }
 
 impl Message<'_> {
@@ -211,15 +312,28 @@ impl std::fmt::Debug for Message<'_> {
 /// assert_eq!(tag.to_hex(), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 /// ```
 pub fn hmac_sha256(secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
-    hmac_sha256_raw(secret.expose(), write)
+    hmac(MacAlgorithm::HmacSha256, secret, write)
 }
 
-pub(crate) fn hmac_sha256_raw(key: &[u8], write: impl FnOnce(&mut Message<'_>)) -> Tag {
-    let mut mac = HmacSha256::new(key);
+/// The HMAC of `algorithm` of the message that `write` writes, keyed by `secret`.
+///
+/// ```
+/// use tower_hmac::Secret;
+/// use tower_hmac::crypto::{MacAlgorithm, hmac};
+///
+/// // RFC 2202, test case 2.
+/// let tag = hmac(MacAlgorithm::HmacSha1, &Secret::new("Jefe").unwrap(), |m| {
+///     m.write(b"what do ya want for nothing?")
+/// });
+/// assert_eq!(tag.to_hex(), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+/// ```
+pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
+    let mut mac = State::new(algorithm, secret.expose());
     write(&mut Message { mac: &mut mac });
     #[cfg(any(test, feature = "__count-work"))]
     work::mac();
-    Tag(mac.finalize())
+    let (bytes, len) = mac.finalize();
+    Tag::new(bytes, len)
 }
 
 /// The MAC work of a request whose bytes are not kept (its key is unknown, expired or revoked):
@@ -227,13 +341,19 @@ pub(crate) fn hmac_sha256_raw(key: &[u8], write: impl FnOnce(&mut Message<'_>)) 
 /// what a known key's does although its body is dropped chunk by chunk. The result is never
 /// compared with anything.
 pub(crate) struct Discarded {
-    states: Vec<HmacSha256>,
+    states: Vec<State>,
 }
 
 impl Discarded {
-    pub(crate) fn new<'k>(keys: impl IntoIterator<Item = &'k [u8]>) -> Self {
+    pub(crate) fn new<'k>(
+        algorithm: MacAlgorithm,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+    ) -> Self {
         Self {
-            states: keys.into_iter().map(HmacSha256::new).collect(),
+            states: keys
+                .into_iter()
+                .map(|key| State::new(algorithm, key))
+                .collect(),
         }
     }
 
@@ -403,7 +523,7 @@ mod tests {
     #[test]
     fn discarded_work_is_one_mac_per_key_over_every_chunk() {
         work::take();
-        let mut discarded = Discarded::new([&b"a"[..], b"b"]);
+        let mut discarded = Discarded::new(MacAlgorithm::HmacSha256, [&b"a"[..], b"b"]);
         discarded.update(b"hello ");
         discarded.update(b"world");
         discarded.finish(|_| {});

@@ -3,8 +3,9 @@
 //! `subtle`, `zeroize`); nothing here is hand-written crypto.
 //!
 //! - [`Secret`]: key bytes that never show themselves and are zeroed on drop.
-//! - [`hmac_sha256`] and [`Message`]: the MAC of a scheme's message, written part by part.
-//! - [`Tag`]: a presented HMAC-SHA256, decoded strictly (hex, base64, base64url); it has no
+//! - [`hmac`] ([`hmac_sha256`]) and [`Message`]: the MAC of a scheme's message, written part by
+//!   part; HMAC-SHA256, or HMAC-SHA1 for senders that still use it ([`MacAlgorithm`]).
+//! - [`Tag`]: a presented HMAC, decoded strictly (hex, base64, base64url); it has no
 //!   `==`, only the constant-time [`Tag::ct_matches`].
 //! - [`ct_eq_secret`]: a presented secret against a stored one, revealing neither through timing.
 //!
@@ -20,5 +21,7 @@ pub(crate) use self::mac::Discarded;
 #[doc(hidden)]
 #[cfg(any(test, feature = "__count-work"))]
 pub use self::mac::work;
-pub use self::mac::{DecodeError, Message, TAG_LEN, Tag, ct_eq_secret, hmac_sha256};
+pub use self::mac::{
+    DecodeError, MacAlgorithm, Message, TAG_LEN, Tag, ct_eq_secret, hmac, hmac_sha256,
+};
 pub use self::secret::Secret;

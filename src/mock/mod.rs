@@ -49,6 +49,7 @@
 
 mod providers;
 mod serve;
+pub(crate) mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -58,6 +59,7 @@ use axum::Router;
 use self::providers::PROVIDERS;
 pub(crate) use self::providers::{
     Examples, NotJson, Provider, Section, Shared, debug_without_secret, demo_entry, echo, quote,
+    table,
 };
 pub use self::serve::{ServeOptions, serve, serve_with_shutdown};
 use crate::error::BoxError;

@@ -21,6 +21,9 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::inqud::mock::PROVIDER,
     &crate::spike::mock::PROVIDER,
     &crate::proficient::mock::PROVIDER,
+    &crate::github::mock::PROVIDER,
+    &crate::stripe::mock::PROVIDER,
+    &crate::standard::mock::PROVIDER,
 ];
 
 /// One provider of the mock.

@@ -17,8 +17,8 @@ use super::verifier::{Source, Verifier};
 use crate::clock::Clock;
 use crate::error::BoxError;
 use crate::keys::KeyStore;
-use crate::rejection::Responder;
-use crate::replay::ReplayStore;
+use crate::rejection::{Rejection, RejectionKind, Responder};
+use crate::replay::{ReplayStore, Reservation};
 
 /// A layer that verifies requests with scheme `S`.
 ///
@@ -79,6 +79,15 @@ impl<S: Scheme + Clone> VerifyLayer<S> {
     /// Replaces the default rejection responses.
     pub fn responder(self, responder: impl Responder) -> Self {
         self.configure(|v| v.set_responder(responder))
+    }
+
+    /// For a scheme that delivers events (a webhook), how long a delivery stays reserved for the
+    /// copy being handled (default 60 s): other copies get 409 meanwhile. Set it above the
+    /// longest time your handler takes; a reservation whose handling never ends (the process
+    /// stopped, the connection was dropped mid-way) lapses after it, and the sender's retry is
+    /// then handled.
+    pub fn delivery_hold(self, hold: Duration) -> Self {
+        self.configure(|v| v.delivery_hold = hold)
     }
 }
 
@@ -218,17 +227,52 @@ where
                 },
                 None => Source::Untouched,
             };
-            match verifier.check(&parts, source).await {
-                Ok(accepted) => {
-                    parts.extensions.insert(accepted.verified);
-                    let body = S::Body::hand_on(kept, accepted.body);
-                    let request = Request::from_parts(parts, body);
-                    Ok(inner.call(request).await?.map(ResponseBody::inner))
-                }
-                Err(rejection) => Ok(verifier.respond(&rejection, &parts)),
+            let accepted = match verifier.check(&parts, source).await {
+                Ok(accepted) => accepted,
+                Err(rejection) => return Ok(verifier.respond(&rejection, &parts)),
+            };
+            if let Some(answer) = accepted.answer {
+                return Ok(answer.map(ResponseBody::rejection));
             }
+            let ticket = match &accepted.delivery {
+                None => None,
+                Some(delivery) => match verifier.reserve(delivery).await {
+                    Ok(Reservation::New(ticket)) => Some(ticket),
+                    Ok(Reservation::Done) => return Ok(already_handled()),
+                    Ok(Reservation::InFlight) => {
+                        let rejection = Rejection::new(RejectionKind::DeliveryInFlight);
+                        rejection.log(verifier.scheme().name(), Some(&accepted.verified.key_id));
+                        return Ok(verifier.respond(&rejection, &parts));
+                    }
+                    Err(rejection) => return Ok(verifier.respond(&rejection, &parts)),
+                },
+            };
+            parts.extensions.insert(accepted.verified);
+            let body = S::Body::hand_on(kept, accepted.body);
+            let response = inner.call(Request::from_parts(parts, body)).await;
+            if let (Some(delivery), Some(ticket)) = (&accepted.delivery, ticket) {
+                // A failure is never remembered as done: the sender's retry is handled.
+                let handled = matches!(&response, Ok(r) if r.status().is_success());
+                verifier.settle(delivery, ticket, handled).await;
+            }
+            Ok(response?.map(ResponseBody::inner))
         })
     }
+}
+
+/// The answer to a copy of a delivery an earlier copy of which was handled: 200, without the inner
+/// service.
+fn already_handled<B>() -> Response<ResponseBody<B>> {
+    let body = serde_json::json!({
+        "status": "duplicate",
+        "message": "this delivery was already handled",
+    });
+    let mut response = Response::new(ResponseBody::rejection(body.to_string().into()));
+    response.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 type BoxResponseFuture<B, E> =

@@ -47,5 +47,5 @@ pub use self::scheme::{
 #[cfg(feature = "axum")]
 pub use self::verified::MissingVerified;
 pub use self::verified::{MatchedSecret, Verified};
-pub use self::verifier::Verifier;
+pub use self::verifier::{DEFAULT_DELIVERY_HOLD, Verifier};
 pub use self::window::{DEFAULT_TOLERANCE, Window, unix_millis, unix_seconds};

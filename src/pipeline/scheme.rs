@@ -5,7 +5,7 @@ use http::HeaderValue;
 use http::request::Parts;
 
 use super::verified::MatchedSecret;
-use crate::crypto::{Message, Secret, Tag};
+use crate::crypto::{MacAlgorithm, Message, Secret, Tag};
 use crate::keys::Key;
 use crate::rejection::Rejection;
 
@@ -100,6 +100,13 @@ pub trait Scheme: Send + Sync + 'static {
         let _ = (credentials, body, message);
     }
 
+    /// The MAC the message is signed with (default HMAC-SHA256): the verifier computes it, and
+    /// so does every signer; presented tags of another length never match.
+    fn mac_algorithm(&self, credentials: &Self::Credentials) -> MacAlgorithm {
+        let _ = credentials;
+        MacAlgorithm::HmacSha256
+    }
+
     /// For [`Proof::Custom`]: checks the request's credential with material of the scheme's own
     /// (a token signed by the server, verified by a JWT library, say) and returns which secret
     /// verified it, `None` if none did, or a refusal of its own. It runs before the key lookup, so
@@ -134,12 +141,44 @@ pub trait Scheme: Send + Sync + 'static {
         None
     }
 
-    /// How long a nonce recorded at `now` (when the request is accepted) must be remembered: as
-    /// long as the same request could still be accepted. A scheme with a timestamp window counts
-    /// it from the timestamp (until it leaves the window), not from `now`. Default: 24 hours.
+    /// How long a nonce (or a handled delivery) recorded at `now` (when the request is accepted)
+    /// must be remembered: as long as the same request could still be accepted. A scheme with a
+    /// timestamp window counts it from the timestamp (until it leaves the window), not from
+    /// `now`. Default: 24 hours.
     fn nonce_ttl(&self, credentials: &Self::Credentials, now: SystemTime) -> Duration {
         let _ = (credentials, now);
         Duration::from_secs(24 * 60 * 60)
+    }
+
+    /// Whether the scheme delivers events (a webhook) rather than calls. With a replay store, a
+    /// copy of a delivery is then handled as the same delivery: acknowledged with 200 when an
+    /// earlier copy was answered 2xx, refused with 409 while another copy is being handled, and
+    /// handled again when an earlier copy failed (see [`VerifyLayer`](super::VerifyLayer)'s
+    /// *Deliveries*). Without, a scheme's [`nonce`](Self::nonce) is refused the second time.
+    /// Default: calls.
+    fn delivers(&self) -> bool {
+        false
+    }
+
+    /// For a scheme that [delivers](Self::delivers): the delivery id the sender signed, if the
+    /// scheme signs one (Standard Webhooks' `webhook-id`). Otherwise a delivery is identified by
+    /// its verified signature; an id header the sender does not sign is never used for this.
+    fn delivery_id<'p>(&self, presented: &'p Presented<Self::Credentials>) -> Option<&'p [u8]> {
+        let _ = presented;
+        None
+    }
+
+    /// A verified request the layer answers itself instead of calling the inner service: a
+    /// sender's handshake (Slack's `url_verification`, Zoom's `endpoint.url_validation`).
+    /// `secret` is the one that verified the request. Default: none.
+    fn handshake(
+        &self,
+        credentials: &Self::Credentials,
+        body: &[u8],
+        secret: &Secret,
+    ) -> Option<http::Response<bytes::Bytes>> {
+        let _ = (credentials, body, secret);
+        None
     }
 
     /// Checks the key's policies once the request is known to come from the key's holder (the
@@ -200,8 +239,8 @@ impl<C> Presented<C> {
 // allocation on the verification path.
 #[allow(clippy::large_enum_variant)]
 pub enum Proof {
-    /// HMAC-SHA256 tags of [`Scheme::message`]; the request verifies if one of them is the MAC
-    /// under a live secret of the key (a sender may list several during a rotation).
+    /// HMACs of [`Scheme::message`]; the request verifies if one of them is the MAC under a live
+    /// secret of the key (a sender may list several during a rotation).
     Mac(Signatures),
     /// The shared secret itself (a static API secret), compared in constant time with each live
     /// secret.

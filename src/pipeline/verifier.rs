@@ -12,11 +12,11 @@ use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
 use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{Discarded, Message, ct_eq_secret, hmac_sha256};
+use crate::crypto::{Discarded, Message, Tag, ct_eq_secret, hmac};
 use crate::error::BoxError;
 use crate::keys::{Key, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
-use crate::replay::{ReplayKey, ReplayStore};
+use crate::replay::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
 
 /// The verification pipeline of one scheme with its stores, clock and responder.
 ///
@@ -32,7 +32,12 @@ pub struct Verifier<S> {
     pub(crate) body_limit: usize,
     /// `None`: derived from the limit ([`default_body_timeout`]).
     pub(crate) body_timeout: Option<Duration>,
+    /// How long a webhook delivery stays reserved for the copy being handled.
+    pub(crate) delivery_hold: Duration,
 }
+
+/// Default [`delivery_hold`](super::VerifyLayer::delivery_hold): 60 s.
+pub const DEFAULT_DELIVERY_HOLD: Duration = Duration::from_secs(60);
 
 /// The secret that matched and, for MACs, the position of the presented tag that did.
 struct Matched {
@@ -45,6 +50,27 @@ pub(crate) struct Accepted<T> {
     pub(crate) verified: Verified<T>,
     /// The body as read (empty for header-only schemes).
     pub(crate) body: Bytes,
+    /// For a scheme that delivers, with a replay store: the delivery to reserve around the inner
+    /// service.
+    pub(crate) delivery: Option<Delivery>,
+    /// A handshake the layer answers itself.
+    pub(crate) answer: Option<Response<Bytes>>,
+}
+
+/// A webhook delivery, as the replay store knows it.
+pub(crate) struct Delivery {
+    pub(crate) key: ReplayKey,
+    /// How long it is remembered once handled.
+    pub(crate) ttl: Duration,
+}
+
+/// What `run` found of a request that passed.
+struct Passed {
+    key_id: Arc<str>,
+    matched: Option<MatchedSecret>,
+    body: Bytes,
+    delivery: Option<Delivery>,
+    answer: Option<Response<Bytes>>,
 }
 
 /// Where the body comes from.
@@ -69,6 +95,7 @@ impl<S: Scheme> Verifier<S> {
             responder: Arc::new(DefaultResponder),
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: None,
+            delivery_hold: DEFAULT_DELIVERY_HOLD,
         }
     }
 
@@ -137,16 +164,21 @@ impl<S: Scheme> Verifier<S> {
         // inside the credential itself (a token's claim), not trusted before.
         let mut named = !matches!(presented.proof, Proof::Custom);
         match self.run(&mut presented, body, &mut named).await {
-            Ok((key, matched, body)) => {
+            Ok(passed) => {
                 let identity = self
                     .scheme
-                    .identity(presented.credentials, matched.as_ref());
+                    .identity(presented.credentials, passed.matched.as_ref());
                 let verified = Verified {
-                    key_id: key,
-                    secret: matched,
+                    key_id: passed.key_id,
+                    secret: passed.matched,
                     identity,
                 };
-                Ok(Accepted { verified, body })
+                Ok(Accepted {
+                    verified,
+                    body: passed.body,
+                    delivery: passed.delivery,
+                    answer: passed.answer,
+                })
             }
             Err(rejection) => {
                 let key_id = self.scheme.key_id(&presented.credentials).filter(|_| named);
@@ -161,7 +193,7 @@ impl<S: Scheme> Verifier<S> {
         presented: &mut Presented<S::Credentials>,
         body: Source<'_, B>,
         named: &mut bool,
-    ) -> Result<(Arc<str>, Option<MatchedSecret>, Bytes), Rejection>
+    ) -> Result<Passed, Rejection>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -194,7 +226,9 @@ impl<S: Scheme> Verifier<S> {
         let mut discard = match (&early, &presented.proof) {
             (Some(found), Proof::Mac(_)) => {
                 let (key, refusal) = Key::for_check(found.as_ref(), now);
-                refusal.map(|_| Discarded::new(key.candidates(now).map(|(_, s)| s.expose())))
+                let keys = key.candidates(now).map(|(_, s)| s.expose());
+                let algorithm = self.scheme.mac_algorithm(&presented.credentials);
+                refusal.map(|_| Discarded::new(algorithm, keys))
             }
             _ => None,
         };
@@ -271,11 +305,82 @@ impl<S: Scheme> Verifier<S> {
         };
 
         let tag = matched.as_ref().and_then(|m| m.tag);
-        self.record(presented, tag, key.id(), now).await?;
+        let delivery = if self.scheme.delivers() {
+            self.delivery(presented, tag, key.id(), now)
+        } else {
+            self.record(presented, tag, key.id(), now).await?;
+            None
+        };
         // Only a live key whose proof matched gets here, so a policy refusal is never an answer
         // to a caller without the secret.
         self.scheme.authorize(&presented.credentials, key)?;
-        Ok((key.id_arc(), matched.map(|m| m.secret), body))
+        let answer = match (&presented.proof, &matched) {
+            (Proof::Mac(_) | Proof::Secret(_), Some(m)) => {
+                key.secrets().get(m.secret.index).and_then(|s| {
+                    self.scheme
+                        .handshake(&presented.credentials, &body, s.secret())
+                })
+            }
+            _ => None,
+        };
+        Ok(Passed {
+            key_id: key.id_arc(),
+            matched: matched.map(|m| m.secret),
+            body,
+            delivery,
+            answer,
+        })
+    }
+
+    /// The delivery of a request of a scheme that delivers, when the layer has a replay store:
+    /// identified by the id the sender signed, else by the verified signature.
+    fn delivery(
+        &self,
+        presented: &Presented<S::Credentials>,
+        matched_tag: Option<usize>,
+        key_id: &str,
+        now: SystemTime,
+    ) -> Option<Delivery> {
+        self.replay.as_ref()?;
+        let signed_id = self.scheme.delivery_id(presented);
+        let id = signed_id.or_else(|| match (&presented.proof, matched_tag) {
+            (Proof::Mac(tags), Some(position)) => tags.as_slice().get(position).map(Tag::as_bytes),
+            _ => None,
+        })?;
+        Some(Delivery {
+            key: ReplayKey::new(self.scheme.name(), key_id, id),
+            ttl: self.scheme.nonce_ttl(&presented.credentials, now),
+        })
+    }
+
+    /// Reserves `delivery` for the copy at hand.
+    pub(crate) async fn reserve(&self, delivery: &Delivery) -> Result<Reservation, Rejection> {
+        let store = self.replay.as_ref().ok_or_else(|| {
+            Rejection::store_failed(crate::StoreError::new("no replay store for deliveries"))
+        })?;
+        store
+            .reserve(&delivery.key, self.delivery_hold)
+            .await
+            .map_err(Rejection::store_failed)
+    }
+
+    /// Settles the reservation of `delivery` by how the inner service answered. A store failing
+    /// now cannot change the answer, which is given already: it is logged, and the reservation
+    /// lapses after its hold (a retry is then handled).
+    pub(crate) async fn settle(&self, delivery: &Delivery, ticket: Ticket, handled: bool) {
+        let Some(store) = &self.replay else { return };
+        let outcome = if handled {
+            Settle::Done(delivery.ttl)
+        } else {
+            Settle::Failed
+        };
+        if let Err(error) = store.settle(&delivery.key, ticket, outcome).await {
+            tracing::warn!(
+                scheme = self.scheme.name(),
+                %error,
+                "delivery state not saved; the reservation lapses after its hold"
+            );
+        }
     }
 
     async fn lookup(&self, key_id: &str) -> Result<Option<Key>, Rejection> {
@@ -307,8 +412,9 @@ impl<S: Scheme> Verifier<S> {
         };
         match &presented.proof {
             Proof::Mac(tags) => {
+                let algorithm = self.scheme.mac_algorithm(credentials);
                 for (index, secret) in key.candidates(now) {
-                    let computed = hmac_sha256(secret, |m: &mut Message<'_>| {
+                    let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
                         self.scheme.message(credentials, body, m)
                     });
                     #[cfg(any(test, feature = "__count-work"))]
@@ -451,6 +557,7 @@ impl<S: Clone> Clone for Verifier<S> {
             responder: Arc::clone(&self.responder),
             body_limit: self.body_limit,
             body_timeout: self.body_timeout,
+            delivery_hold: self.delivery_hold,
         }
     }
 }

@@ -113,7 +113,54 @@ impl std::fmt::Debug for ReplayKey {
     }
 }
 
-/// Atomic insert-if-absent with a time to live.
+/// Where a webhook delivery stands, as [`ReplayStore::reserve`] found it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// Never seen, or its earlier copy failed: now reserved for this copy, which settles it with
+    /// the ticket.
+    New(Ticket),
+    /// Another copy is being handled.
+    InFlight,
+    /// An earlier copy was handled.
+    Done,
+}
+
+/// The proof that a reservation is this copy's, to [settle](ReplayStore::settle) it: a random
+/// number, so that a copy whose reservation lapsed cannot settle another copy's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Ticket(u64);
+
+impl Ticket {
+    /// A fresh ticket from the operating system's random numbers.
+    pub fn new() -> Result<Self, StoreError> {
+        let mut bytes = [0u8; 8];
+        getrandom::fill(&mut bytes).map_err(|e| StoreError::new(format!("random ticket: {e}")))?;
+        Ok(Self(u64::from_be_bytes(bytes)))
+    }
+
+    /// The ticket's value, for stores that keep it.
+    pub fn value(self) -> u64 {
+        self.0
+    }
+
+    /// A ticket of a given value, as a store read it back.
+    pub fn from_value(value: u64) -> Self {
+        Self(value)
+    }
+}
+
+/// How a reserved delivery ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Handled (answered 2xx): remembered as done for the given time, so that a copy is
+    /// acknowledged without being handled again.
+    Done(Duration),
+    /// Not handled (an error or a non-2xx answer): forgotten, so that the sender's retry is
+    /// handled. A failure is never remembered as done.
+    Failed,
+}
+
+/// Atomic insert-if-absent with a time to live, and the states of webhook deliveries.
 pub trait ReplayStore: Send + Sync + 'static {
     /// Records `key` for `ttl` if it is not already recorded.
     ///
@@ -126,6 +173,38 @@ pub trait ReplayStore: Send + Sync + 'static {
         key: &'a ReplayKey,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Reserves `key` for handling one copy of a webhook delivery, for at most `hold`, unless a
+    /// copy is in flight or was handled. Of several concurrent calls for a new key exactly one
+    /// gets [`Reservation::New`]. The reservation lapses after `hold` (a copy whose handling
+    /// never ended, in a process that stopped, does not block the delivery forever).
+    ///
+    /// The default answers an error: a store must keep delivery states to be used for webhooks
+    /// (the layer then answers 503, failing closed).
+    fn reserve<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        hold: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        let _ = (key, hold);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "this replay store keeps no webhook delivery states",
+        ))))
+    }
+
+    /// Ends the reservation `ticket` holds on `key`: remembered as done, or forgotten. A
+    /// reservation that lapsed and was taken by another copy is left to that copy.
+    fn settle<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = (key, ticket, outcome);
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "this replay store keeps no webhook delivery states",
+        ))))
+    }
 }
 
 impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
@@ -135,6 +214,23 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).insert_if_absent(key, ttl)
+    }
+
+    fn reserve<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        hold: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        (**self).reserve(key, hold)
+    }
+
+    fn settle<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        (**self).settle(key, ticket, outcome)
     }
 }
 

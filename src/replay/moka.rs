@@ -9,7 +9,7 @@ use moka::sync::Cache;
 
 use super::shares::{self, Refusal, Shares, default_per_key_limit};
 use super::time::{self, StoreClock};
-use super::{ReplayKey, ReplayStore};
+use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
 use crate::BoxFuture;
 use crate::clock::Clock;
 use crate::error::StoreError;
@@ -100,6 +100,15 @@ struct Held {
     deadline: u64,
     /// For moka's own expiry.
     ttl: Duration,
+    state: State,
+}
+
+/// A key's state: a nonce seen, a delivery handled, or a delivery being handled by the copy
+/// holding the ticket.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Done,
+    InFlight(Ticket),
 }
 
 /// Entries the cache holds, over all owners and per owner. moka's own `entry_count` is updated
@@ -203,24 +212,41 @@ impl MokaReplayStore {
     }
 
     fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
-        if let Ok(fresh) = self.attempt(key, ttl) {
-            return Ok(fresh);
+        self.record(key, ttl, State::Done).map(|put| put.is_ok())
+    }
+
+    /// Puts `key` in `state` for `ttl` unless it is held live: `Ok(Ok(()))` when put,
+    /// `Ok(Err(state))` with the state it is held in.
+    fn record(
+        &self,
+        key: &ReplayKey,
+        ttl: Duration,
+        state: State,
+    ) -> Result<Result<(), State>, StoreError> {
+        if let Ok(put) = self.attempt(key, ttl, state) {
+            return Ok(put);
         }
         // Expired entries still count until they are dropped.
         self.cache.run_pending_tasks();
         self.drop_expired();
-        self.attempt(key, ttl).map_err(Refusal::into_error)
+        self.attempt(key, ttl, state).map_err(Refusal::into_error)
     }
 
-    fn attempt(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, Refusal> {
+    fn attempt(
+        &self,
+        key: &ReplayKey,
+        ttl: Duration,
+        state: State,
+    ) -> Result<Result<(), State>, Refusal> {
         let now = self.clock.now_ms();
         // A replay needs no lock: a live entry stays live.
-        if self.cache.get(key).is_some_and(|held| held.deadline > now) {
-            return Ok(false);
+        if let Some(held) = self.cache.get(key).filter(|held| held.deadline > now) {
+            return Ok(Err(held.state));
         }
         let held = Held {
             deadline: time::deadline(now, ttl),
             ttl,
+            state,
         };
         let mut refusal = Refusal::Full;
         // moka runs this closure for one caller of a key at a time, and its answer is applied
@@ -237,7 +263,7 @@ impl MokaReplayStore {
                     self.counts.shares.take(key.owner(), u64::MAX);
                     Op::Put(held)
                 }
-                None => match self.reserve(key.owner()) {
+                None => match self.take_room(key.owner()) {
                     Ok(()) => Op::Put(held),
                     Err(why) => {
                         refusal = why;
@@ -247,20 +273,72 @@ impl MokaReplayStore {
             });
         match result {
             CompResult::Inserted(_) | CompResult::ReplacedWith(_) => {
-                if self.clock.is_injected() {
-                    self.counts
-                        .earliest
-                        .fetch_min(held.deadline, Ordering::Relaxed);
-                }
-                Ok(true)
+                self.note_deadline(held.deadline);
+                Ok(Ok(()))
             }
-            CompResult::Unchanged(_) => Ok(false),
+            CompResult::Unchanged(entry) => Ok(Err(entry.value().state)),
             CompResult::StillNone(_) | CompResult::Removed(_) => Err(refusal),
         }
     }
 
+    fn note_deadline(&self, deadline: u64) {
+        if self.clock.is_injected() {
+            self.counts.earliest.fetch_min(deadline, Ordering::Relaxed);
+        }
+    }
+
+    /// Ends the reservation `ticket` holds on `key`.
+    fn end(&self, key: &ReplayKey, ticket: Ticket, outcome: Settle) -> Result<(), StoreError> {
+        let mine = |held: &Held| held.state == State::InFlight(ticket);
+        let Settle::Done(ttl) = outcome else {
+            // Forgotten, if still this copy's (the listener counts it off).
+            self.cache
+                .entry(*key)
+                .and_compute_with(|existing| match existing {
+                    Some(entry) if mine(entry.value()) => Op::Remove,
+                    _ => Op::Nop,
+                });
+            return Ok(());
+        };
+        let now = self.clock.now_ms();
+        let held = Held {
+            deadline: time::deadline(now, ttl),
+            ttl,
+            state: State::Done,
+        };
+        let mut refusal = None;
+        let result = self
+            .cache
+            .entry(*key)
+            .and_compute_with(|existing| match existing {
+                // Replaced: the old value is counted off when it leaves.
+                Some(entry) if mine(entry.value()) => {
+                    self.counts.held.fetch_add(1, Ordering::Relaxed);
+                    self.counts.shares.take(key.owner(), u64::MAX);
+                    Op::Put(held)
+                }
+                // Taken by another copy after this one's reservation lapsed, or done already.
+                Some(_) => Op::Nop,
+                // The reservation lapsed and was dropped: the delivery was handled all the same.
+                None => match self.take_room(key.owner()) {
+                    Ok(()) => Op::Put(held),
+                    Err(why) => {
+                        refusal = Some(why);
+                        Op::Nop
+                    }
+                },
+            });
+        if let CompResult::Inserted(_) | CompResult::ReplacedWith(_) = result {
+            self.note_deadline(held.deadline);
+        }
+        match refusal {
+            Some(why) => Err(why.into_error()),
+            None => Ok(()),
+        }
+    }
+
     /// Counts one more entry for `owner`, within the capacity and its share.
-    fn reserve(&self, owner: u64) -> Result<(), Refusal> {
+    fn take_room(&self, owner: u64) -> Result<(), Refusal> {
         if !shares::take(&self.counts.held, self.capacity) {
             return Err(Refusal::Full);
         }
@@ -320,6 +398,30 @@ impl ReplayStore for MokaReplayStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(self.check(key, ttl)))
+    }
+
+    fn reserve<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        hold: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        let reserved = Ticket::new().and_then(|ticket| {
+            Ok(match self.record(key, hold, State::InFlight(ticket))? {
+                Ok(()) => Reservation::New(ticket),
+                Err(State::InFlight(_)) => Reservation::InFlight,
+                Err(State::Done) => Reservation::Done,
+            })
+        });
+        Box::pin(std::future::ready(reserved))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(std::future::ready(self.end(key, ticket, outcome)))
     }
 }
 

@@ -246,7 +246,7 @@ impl Scheme for Humanos {
     /// The signature itself: the protocol has no other nonce.
     fn nonce<'p>(&self, presented: &'p Presented<HumanosCredentials>) -> Option<&'p [u8]> {
         match &presented.proof {
-            crate::pipeline::Proof::Mac(tags) => tags.as_slice().first().map(|t| &t.as_bytes()[..]),
+            crate::pipeline::Proof::Mac(tags) => tags.as_slice().first().map(Tag::as_bytes),
             _ => None,
         }
     }

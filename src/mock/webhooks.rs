@@ -1,0 +1,187 @@
+//! The mock's webhook routes: one receiver per sender, with the deliveries it handled.
+//!
+//! `POST /webhooks/{provider}` is verified by the provider's layer (with the mock's replay
+//! store, so copies of a delivery are handled once); a verified delivery reaches a handler that
+//! records it and answers `200` with JSON naming the provider, or the status of the request's
+//! `X-Mock-Status` header, so a sender's retries can be tried. `GET /webhooks/{provider}/deliveries`
+//! lists, oldest first, every delivery that reached the handler; `DELETE` on it empties the list.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{MethodRouter, get};
+use bytes::Bytes;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+use crate::pipeline::{BodySigned, Scheme, Verified, VerifyLayer};
+use crate::webhooks::Delivery;
+
+/// The most deliveries a provider's list keeps (the oldest are dropped first).
+const KEPT: usize = 1_000;
+
+/// A delivery that reached the mock's handler.
+#[derive(Clone)]
+struct Handled {
+    id: Option<Arc<str>>,
+    status: u16,
+    body_sha256: String,
+}
+
+#[derive(Clone)]
+pub(crate) struct Receiver {
+    provider: &'static str,
+    handled: Arc<Mutex<VecDeque<Handled>>>,
+}
+
+/// The routes of `provider`'s receiver, verified by `layer`; `methods` are the methods its
+/// deliveries come with (`POST`, and `GET` for Twilio).
+pub(crate) fn routes<S>(
+    provider: &'static str,
+    layer: VerifyLayer<S>,
+    methods: fn(MethodRouter<Receiver>) -> MethodRouter<Receiver>,
+) -> Router
+where
+    S: Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+{
+    let receiver = Receiver {
+        provider,
+        handled: Arc::default(),
+    };
+    let path = format!("/webhooks/{provider}");
+    let deliveries = get(list).delete(clear);
+    Router::new()
+        .route(&path, methods(MethodRouter::new()).layer(layer))
+        .route(&format!("{path}/deliveries"), deliveries)
+        .with_state(receiver)
+}
+
+/// `POST` (the usual method of deliveries).
+pub(crate) fn post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
+    router.post(handle)
+}
+
+/// `GET` and `POST` (Twilio signs both).
+#[allow(dead_code)] // Twilio's receiver comes next.
+pub(crate) fn get_and_post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
+    router.get(handle).post(handle)
+}
+
+async fn handle(
+    State(receiver): State<Receiver>,
+    delivery: Verified<Delivery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, axum::Json<Value>) {
+    // The status to answer, for trying a sender's retries: X-Mock-Status, 200 without it.
+    let status = headers
+        .get("x-mock-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u16>().ok())
+        .and_then(|code| StatusCode::from_u16(code).ok())
+        .unwrap_or(StatusCode::OK);
+    let delivery = delivery.into_identity();
+    let body_sha256 = hex::encode(sha2::Sha256::digest(&body));
+    let record = Handled {
+        id: delivery.id().map(Into::into),
+        status: status.as_u16(),
+        body_sha256: body_sha256.clone(),
+    };
+    {
+        let mut handled = receiver.handled.lock().unwrap_or_else(|e| e.into_inner());
+        if handled.len() == KEPT {
+            handled.pop_front();
+        }
+        handled.push_back(record);
+    }
+    let answer = json!({
+        "provider": receiver.provider,
+        "delivery_id": delivery.id(),
+        "delivery_id_signed": delivery.id_is_signed(),
+        "body_sha256": body_sha256,
+    });
+    (status, axum::Json(answer))
+}
+
+async fn list(State(receiver): State<Receiver>) -> axum::Json<Value> {
+    let handled = receiver.handled.lock().unwrap_or_else(|e| e.into_inner());
+    let list: Vec<Value> = handled
+        .iter()
+        .map(|h| json!({"id": h.id.as_deref(), "status": h.status, "body_sha256": h.body_sha256}))
+        .collect();
+    axum::Json(Value::Array(list))
+}
+
+async fn clear(State(receiver): State<Receiver>) -> StatusCode {
+    receiver
+        .handled
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    StatusCode::NO_CONTENT
+}
+
+/// `[provider] secret = "..."`: a webhook provider's one endpoint secret in the configuration.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Endpoint {
+    secret: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Endpoint(..)")
+    }
+}
+
+/// A webhook provider's demo configuration: its endpoint secret.
+pub(crate) fn demo(provider: &str, secret: &str) -> toml::Table {
+    super::table([(provider, super::table([("secret", secret.into())]).into())])
+}
+
+/// The key of `provider`'s endpoint: its configured secret, or no key at all (every delivery is
+/// then refused) when the configuration has none.
+pub(crate) fn key(
+    config: &super::Section<'_>,
+    provider: &str,
+) -> Result<crate::MemoryKeyStore, crate::BoxError> {
+    key_with(config, provider, |text| Ok(crate::Secret::new(text)?))
+}
+
+/// [`key`], the configured secret turned into key bytes by `decode` (Standard Webhooks'
+/// `whsec_` base64, say).
+pub(crate) fn key_with(
+    config: &super::Section<'_>,
+    provider: &str,
+    decode: impl FnOnce(&str) -> Result<crate::Secret, crate::BoxError>,
+) -> Result<crate::MemoryKeyStore, crate::BoxError> {
+    let store = crate::MemoryKeyStore::new();
+    if let Some(endpoint) = config.get::<Option<Endpoint>>(provider)? {
+        store.try_insert(crate::Key::new(provider, decode(&endpoint.secret)?))?;
+    }
+    Ok(store)
+}
+
+/// The example command of `provider`: a delivery of a small JSON body, signed with the signing
+/// CLI (`extra` adds that provider's own flags).
+pub(crate) fn example(
+    config: &super::Section<'_>,
+    at: &super::Examples,
+    provider: &str,
+    extra: &str,
+) -> Result<String, crate::BoxError> {
+    let Some(endpoint) = config.get::<Option<Endpoint>>(provider)? else {
+        return Ok(String::new());
+    };
+    Ok(format!(
+        "# {provider} webhook\n\
+         {sign} {provider} --secret {secret}{extra} --body {body} --curl {base}/webhooks/{provider} | sh; echo\n\n",
+        sign = at.sign,
+        secret = super::quote(&endpoint.secret),
+        body = super::quote(r#"{"event":"ping"}"#),
+        base = at.base,
+    ))
+}
