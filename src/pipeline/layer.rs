@@ -13,12 +13,12 @@ use tower_service::Service;
 use super::body::ResponseBody;
 use super::read::declared_len;
 use super::scheme::{BodyMode, BodySigned, Scheme};
-use super::verifier::{Source, Verifier};
+use super::verifier::{Delivery, Source, Verifier};
 use crate::clock::Clock;
 use crate::error::BoxError;
 use crate::keys::KeyStore;
 use crate::rejection::{Rejection, RejectionKind, Responder};
-use crate::replay::{ReplayStore, Reservation};
+use crate::replay::{ReplayStore, Reservation, Ticket};
 
 /// A layer that verifies requests with scheme `S`.
 ///
@@ -234,10 +234,15 @@ where
             if let Some(answer) = accepted.answer {
                 return Ok(answer.map(ResponseBody::rejection));
             }
-            let ticket = match &accepted.delivery {
+            let reserved = match accepted.delivery {
                 None => None,
-                Some(delivery) => match verifier.reserve(delivery).await {
-                    Ok(Reservation::New(ticket)) => Some(ticket),
+                Some(delivery) => match verifier.reserve(&delivery).await {
+                    Ok(Reservation::New(ticket)) => Some(Reserved {
+                        verifier: Arc::clone(&verifier),
+                        delivery,
+                        ticket,
+                        settled: false,
+                    }),
                     Ok(Reservation::Done) => return Ok(already_handled()),
                     Ok(Reservation::InFlight) => {
                         let rejection = Rejection::new(RejectionKind::DeliveryInFlight);
@@ -250,13 +255,46 @@ where
             parts.extensions.insert(accepted.verified);
             let body = S::Body::hand_on(kept, accepted.body);
             let response = inner.call(Request::from_parts(parts, body)).await;
-            if let (Some(delivery), Some(ticket)) = (&accepted.delivery, ticket) {
+            if let Some(reserved) = reserved {
                 // A failure is never remembered as done: the sender's retry is handled.
                 let handled = matches!(&response, Ok(r) if r.status().is_success());
-                verifier.settle(delivery, ticket, handled).await;
+                reserved.settle(handled).await;
             }
             Ok(response?.map(ResponseBody::inner))
         })
+    }
+}
+
+/// A delivery reserved for the copy being handled. Settled by the inner service's answer; if the
+/// handling is dropped first (the sender hung up, the server is shutting down), the handler did
+/// not finish, so the reservation is released as failed on the runtime: the sender's retry is
+/// then handled at once rather than refused as in flight until the hold lapses.
+struct Reserved<S: Scheme> {
+    verifier: Arc<Verifier<S>>,
+    delivery: Delivery,
+    ticket: Ticket,
+    settled: bool,
+}
+
+impl<S: Scheme> Reserved<S> {
+    async fn settle(mut self, handled: bool) {
+        self.settled = true;
+        let outcome = self.verifier.settle(&self.delivery, self.ticket, handled);
+        outcome.await;
+    }
+}
+
+impl<S: Scheme> Drop for Reserved<S> {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        // Without a runtime (it is shutting down) the reservation lapses after its hold.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (verifier, delivery, ticket) =
+                (Arc::clone(&self.verifier), self.delivery, self.ticket);
+            runtime.spawn(async move { verifier.settle(&delivery, ticket, false).await });
+        }
     }
 }
 

@@ -58,6 +58,7 @@ pub(crate) struct Accepted<T> {
 }
 
 /// A webhook delivery, as the replay store knows it.
+#[derive(Clone, Copy)]
 pub(crate) struct Delivery {
     pub(crate) key: ReplayKey,
     /// How long it is remembered once handled.

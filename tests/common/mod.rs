@@ -111,3 +111,4 @@ pub fn now_ms() -> u64 {
 }
 
 pub mod redis_server;
+pub mod webhooks;

@@ -70,7 +70,7 @@ use crate::pipeline::headers::{optional, single};
 use crate::pipeline::{BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer};
 use crate::rejection::Rejection;
 use crate::sign::{SchemeSigner, Sender, SignError, header_value, sensitive, sign_message};
-use crate::webhooks::{Delivery, fresh_id};
+use crate::webhooks::{self, Delivery, fresh_id};
 
 /// The layer verifying GitHub deliveries.
 pub type GitHubVerifyLayer = VerifyLayer<GitHub>;
@@ -100,8 +100,11 @@ pub struct GitHubDelivery {
 impl GitHubVerifyLayer {
     /// A layer checking deliveries against the secrets of `keys`: a [`Key`](crate::Key) holding
     /// the webhook's secret (two during a rotation), or a store holding it under `github`.
+    ///
+    /// It keeps its own in-process replay store, so that this instance handles no delivery
+    /// twice; share one between instances with [`replay_store`](VerifyLayer::replay_store).
     pub fn new(keys: impl KeyStore) -> Self {
-        VerifyLayer::with_scheme(GitHub, keys)
+        webhooks::layer(GitHub, keys)
     }
 }
 

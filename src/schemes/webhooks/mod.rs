@@ -16,6 +16,11 @@
 //! `X-Shopify-Webhook-Id`, `Linear-Delivery`) reaches the handler in [`Delivery::id`] but is
 //! never used for this, since anyone can change it.
 //!
+//! Every webhook layer of this crate starts with an in-process store
+//! ([`MokaReplayStore`](crate::MokaReplayStore)), so that out of the box one instance handles no
+//! delivery twice; give several instances one shared store (Redis) with
+//! [`replay_store`](crate::VerifyLayer::replay_store).
+//!
 //! - A copy of a delivery whose earlier copy was answered 2xx gets `200` without reaching the
 //!   handler.
 //! - A copy of a delivery whose earlier copy failed (a non-2xx answer, or an error) reaches the
@@ -37,6 +42,16 @@
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::keys::KeyStore;
+use crate::pipeline::{Scheme, VerifyLayer};
+use crate::replay::MokaReplayStore;
+
+/// The layer of a webhook `scheme` over `keys`, with its own in-process replay store: without
+/// one, every copy of a delivery would reach the handler.
+pub(crate) fn layer<S: Scheme + Clone>(scheme: S, keys: impl KeyStore) -> VerifyLayer<S> {
+    VerifyLayer::with_scheme(scheme, keys).replay_store(MokaReplayStore::new())
+}
 
 /// What a handler learns about a verified webhook delivery, inside
 /// [`Verified`](crate::Verified).
@@ -88,11 +103,11 @@ impl Delivery {
 
 /// The `key=value` items of a signature header such as Stripe's `t=1,v1=ab,v0=cd` or Paddle's
 /// `ts=1;h1=ab`, split on `separator`, surrounding spaces trimmed. An item without `=` is
-/// `(item, "")`.
+/// `(item, "")`. Spaces around items, names and values are ignored: they sign nothing.
 pub(crate) fn pairs(text: &str, separator: char) -> impl Iterator<Item = (&str, &str)> {
     text.split(separator).map(|item| {
-        let item = item.trim_matches(' ');
-        item.split_once('=').unwrap_or((item, ""))
+        let (name, value) = item.split_once('=').unwrap_or((item, ""));
+        (name.trim_matches(' '), value.trim_matches(' '))
     })
 }
 
@@ -114,7 +129,7 @@ mod tests {
 
     #[test]
     fn pairs_split_and_trim() {
-        let items: Vec<_> = pairs("t=1, v1=ab,v0=cd,,junk", ',').collect();
+        let items: Vec<_> = pairs("t= 1, v1=ab,v0 =cd,,junk", ',').collect();
         assert_eq!(
             items,
             [

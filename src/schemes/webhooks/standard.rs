@@ -83,7 +83,7 @@ use crate::pipeline::{
 };
 use crate::rejection::Rejection;
 use crate::sign::{SchemeSigner, Sender, SignError, header_value, sensitive, sign_message};
-use crate::webhooks::{Delivery, fresh_id, unix_secs};
+use crate::webhooks::{self, Delivery, fresh_id, unix_secs};
 
 /// The layer verifying Standard Webhooks deliveries.
 pub type StandardVerifyLayer = VerifyLayer<StandardWebhooks>;
@@ -148,8 +148,11 @@ impl StandardVerifyLayer {
     /// A layer checking deliveries against the secrets of `keys` (a [`Key`](crate::Key) holding
     /// the endpoint's key bytes, see [`secret`]; two during a rotation), with a 300 s window
     /// each way.
+    ///
+    /// It keeps its own in-process replay store, so that this instance handles no delivery
+    /// twice; share one between instances with [`replay_store`](VerifyLayer::replay_store).
     pub fn new(keys: impl KeyStore) -> Self {
-        VerifyLayer::with_scheme(StandardWebhooks::default(), keys)
+        webhooks::layer(StandardWebhooks::default(), keys)
     }
 
     /// How far from now `webhook-timestamp` may be, each way (default 300 s).

@@ -76,7 +76,7 @@ use crate::pipeline::{
 };
 use crate::rejection::Rejection;
 use crate::sign::{SchemeSigner, Sender, SignError, sensitive, sign_message};
-use crate::webhooks::{Delivery, pairs, unix_secs};
+use crate::webhooks::{self, Delivery, pairs, unix_secs};
 
 /// The layer verifying Stripe events.
 pub type StripeVerifyLayer = VerifyLayer<Stripe>;
@@ -106,8 +106,11 @@ pub struct StripeEvent {
 impl StripeVerifyLayer {
     /// A layer checking events against the secrets of `keys` (a [`Key`](crate::Key) holding the
     /// endpoint's `whsec_` secret, two during a roll), with a 300 s window each way.
+    ///
+    /// It keeps its own in-process replay store, so that this instance handles no delivery
+    /// twice; share one between instances with [`replay_store`](VerifyLayer::replay_store).
     pub fn new(keys: impl KeyStore) -> Self {
-        VerifyLayer::with_scheme(Stripe::default(), keys)
+        webhooks::layer(Stripe::default(), keys)
     }
 
     /// How far from now `t` may be, each way (default 300 s, Stripe's SDKs' default).
