@@ -1,5 +1,7 @@
 //! The Redis replay store against a real `redis-server` on loopback: atomic first use, TTLs, two
-//! instances sharing one history, and failing closed while Redis is down or frozen.
+//! instances sharing one history, webhook delivery states (the cases the in-process stores run
+//! from their contract suite, on Redis's clock, and two webhook layers sharing one Redis), and
+//! failing closed while Redis is down or frozen.
 
 mod common;
 
@@ -13,7 +15,7 @@ use common::{now_ms, send, serve_axum};
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
-use tower_hmac::replay::RedisReplayStore;
+use tower_hmac::replay::{RedisReplayStore, Reservation, Settle, Ticket};
 use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
 
 async fn store(server: &RedisServer) -> RedisReplayStore {
@@ -105,6 +107,336 @@ async fn concurrent_checks_have_exactly_one_winner() {
         wins += usize::from(task.await.unwrap());
     }
     assert_eq!(wins, 1);
+}
+
+/// A raw connection to `server`, for what the store does not do: reading its command log.
+async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Redis logs every command from now on, with its arguments (`SLOWLOG`).
+async fn log_commands(admin: &mut redis::aio::MultiplexedConnection) {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query_async::<()>(admin)
+        .await
+        .unwrap();
+}
+
+/// The arguments of the logged commands named `name`, oldest first.
+async fn logged(admin: &mut redis::aio::MultiplexedConnection, name: &str) -> Vec<Vec<String>> {
+    type Entry = (i64, i64, i64, Vec<Vec<u8>>, String, String);
+    let entries: Vec<Entry> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(1000)
+        .query_async(admin)
+        .await
+        .unwrap();
+    let mut commands: Vec<Vec<String>> = entries
+        .into_iter()
+        .map(|(_, _, _, args, _, _)| {
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .filter(|args: &Vec<String>| args.first().is_some_and(|c| c.eq_ignore_ascii_case(name)))
+        .collect();
+    commands.reverse();
+    commands
+}
+
+/// Finding: TTLs were sent to Redis rounded down to whole milliseconds (`PX`), so an entry could
+/// be forgotten up to a millisecond before its TTL. They are rounded up, for nonces, reservations
+/// and handled deliveries alike; a TTL Redis cannot take is sent as the longest it can.
+#[tokio::test]
+async fn ttls_are_rounded_up_not_down() {
+    let server = RedisServer::start();
+    let mut admin = admin(&server).await;
+    log_commands(&mut admin).await;
+    let store = store(&server).await;
+    let ttl = Duration::from_secs(60) + Duration::from_micros(1);
+
+    assert!(
+        store
+            .insert_if_absent(&ReplayKey::new("test", "k", b"nonce"), ttl)
+            .await
+            .unwrap()
+    );
+    let key = ReplayKey::new("test", "k", b"msg_1");
+    let ticket = new(store.reserve(&key, ttl).await);
+    store.settle(&key, ticket, Settle::Done(ttl)).await.unwrap();
+    // Sub-millisecond TTLs are 1 ms (PX refuses 0), and the longest are clamped, not refused.
+    let short = ReplayKey::new("test", "k", b"short");
+    assert!(
+        store
+            .insert_if_absent(&short, Duration::from_nanos(1))
+            .await
+            .unwrap()
+    );
+    let long = ReplayKey::new("test", "k", b"long");
+    assert!(store.insert_if_absent(&long, Duration::MAX).await.unwrap());
+    assert!(!store.insert_if_absent(&long, Duration::MAX).await.unwrap());
+
+    // Every SET Redis ran, the scripts' included: the nonce, the reservation, the handled
+    // delivery, the short one, the long one twice.
+    let px: Vec<String> = logged(&mut admin, "SET")
+        .await
+        .into_iter()
+        .filter_map(|args| {
+            let at = args.iter().position(|arg| arg == "PX")?;
+            args.get(at + 1).cloned()
+        })
+        .collect();
+    let max = "4611686018427387904";
+    assert_eq!(px, ["60001", "60001", "60001", "1", max, max]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook delivery states: the in-process stores' contract cases, on Redis's own clock (short
+// holds and TTLs, real waits).
+
+const HOLD: Duration = Duration::from_millis(300);
+const LONG: Duration = Duration::from_secs(60);
+
+/// The ticket of a reservation that must be new.
+fn new(reservation: Result<Reservation, tower_hmac::StoreError>) -> Ticket {
+    match reservation {
+        Ok(Reservation::New(ticket)) => ticket,
+        other => panic!("expected a new reservation, got {other:?}"),
+    }
+}
+
+/// A fresh delivery key, so that tests sharing nothing never meet.
+fn delivery(name: &str) -> ReplayKey {
+    ReplayKey::new(
+        "standard",
+        "standard",
+        format!("{}-{name}", now_ms()).as_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn a_new_delivery_is_reserved_once() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("new");
+    new(store.reserve(&key, LONG).await);
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    new(store.reserve(&delivery("other"), LONG).await);
+    assert!(!store.insert_if_absent(&key, LONG).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_handled_delivery_is_done() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("done");
+    let ticket = new(store.reserve(&key, LONG).await);
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    store.settle(&key, ticket, Settle::Failed).await.unwrap();
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    assert!(!store.insert_if_absent(&key, LONG).await.unwrap());
+}
+
+/// Entries written by `insert_if_absent` (the `1` every earlier version wrote) read as handled.
+#[tokio::test]
+async fn a_recorded_nonce_reads_as_done() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("nonce");
+    assert!(store.insert_if_absent(&key, LONG).await.unwrap());
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_new_again() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("failed");
+    let first = new(store.reserve(&key, LONG).await);
+    store.settle(&key, first, Settle::Failed).await.unwrap();
+    let second = new(store.reserve(&key, LONG).await);
+    assert_ne!(second, first);
+    store.settle(&key, first, Settle::Failed).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, first, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store
+        .settle(&key, second, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn a_lapsed_hold_is_new_again() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("lapsed");
+    new(store.reserve(&key, HOLD).await);
+    assert_eq!(
+        store.reserve(&key, HOLD).await.unwrap(),
+        Reservation::InFlight
+    );
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    new(store.reserve(&key, HOLD).await);
+    assert_eq!(
+        store.reserve(&key, HOLD).await.unwrap(),
+        Reservation::InFlight
+    );
+}
+
+/// A copy whose reservation lapsed cannot settle the reservation another copy took since.
+#[tokio::test]
+async fn a_stale_ticket_cannot_settle_another_copys_reservation() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("stale");
+    let stale = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    let current = new(store.reserve(&key, LONG).await);
+    assert_ne!(current, stale);
+    store.settle(&key, stale, Settle::Failed).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, stale, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, current, Settle::Failed).await.unwrap();
+    let next = new(store.reserve(&key, LONG).await);
+    store.settle(&key, stale, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, next, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+/// A success settled after its reservation lapsed, and another copy's too, is remembered.
+#[tokio::test]
+async fn a_late_success_is_remembered() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("late");
+    let late = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    store.settle(&key, late, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+
+    let key = delivery("late, other failed");
+    let late = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    let other = new(store.reserve(&key, LONG).await);
+    store.settle(&key, other, Settle::Failed).await.unwrap();
+    store.settle(&key, late, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn done_expires_after_its_ttl() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("expires");
+    let ttl = Duration::from_millis(600);
+    let ticket = new(store.reserve(&key, LONG).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.settle(&key, ticket, Settle::Done(ttl)).await.unwrap();
+    // Counted from the settlement, not from the reservation: done 700 ms after the reservation.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    new(store.reserve(&key, LONG).await);
+}
+
+/// Sixty-four copies reserved at once through two stores (two instances): one new reservation.
+#[tokio::test]
+async fn concurrent_reserves_have_one_new() {
+    let server = RedisServer::start();
+    let stores = [store(&server).await, store(&server).await];
+    let key = delivery("race");
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store.reserve(&key, LONG).await.unwrap()
+        }));
+    }
+    let mut tickets = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Reservation::New(ticket) => tickets.push(ticket),
+            Reservation::InFlight => {}
+            Reservation::Done => panic!("done before it was settled"),
+        }
+    }
+    assert_eq!(tickets.len(), 1);
+    stores[1]
+        .settle(&key, tickets[0], Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(
+        stores[0].reserve(&key, LONG).await.unwrap(),
+        Reservation::Done
+    );
+}
+
+/// The states are the values the type's docs list, under the store's prefix.
+#[tokio::test]
+async fn delivery_states_are_the_documented_values() {
+    let server = RedisServer::start();
+    let mut admin = admin(&server).await;
+    let store = store(&server).await.prefix("svc:");
+    let key = delivery("values");
+    let mut redis_key = b"svc:".to_vec();
+    redis_key.extend_from_slice(key.as_bytes());
+    let ticket = new(store.reserve(&key, LONG).await);
+    assert_eq!(
+        get(&mut admin, &redis_key).await,
+        Some(format!("inflight:{}", ticket.value()))
+    );
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(get(&mut admin, &redis_key).await.as_deref(), Some("done"));
+}
+
+async fn get(admin: &mut redis::aio::MultiplexedConnection, key: &[u8]) -> Option<String> {
+    redis::cmd("GET").arg(key).query_async(admin).await.unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
