@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -12,10 +14,12 @@ use axum::routing::post;
 use bytes::Bytes;
 use common::redis_server::RedisServer;
 use common::{now_ms, send, serve_axum};
-use http::{Request, StatusCode};
+use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
 use tower_hmac::replay::{RedisReplayStore, Reservation, Settle, Ticket};
+use tower_hmac::standard::{self, StandardVerifyLayer};
+use tower_hmac::webhooks::Delivery;
 use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
 
 async fn store(server: &RedisServer) -> RedisReplayStore {
@@ -437,6 +441,165 @@ async fn delivery_states_are_the_documented_values() {
 
 async fn get(admin: &mut redis::aio::MultiplexedConnection, key: &[u8]) -> Option<String> {
     redis::cmd("GET").arg(key).query_async(admin).await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two Standard Webhooks receivers sharing one Redis, over loopback.
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const EVENT: &str = r#"{"type":"invoice.paid","id":"evt_1"}"#;
+const DUPLICATE: &str = r#"{"message":"this delivery was already handled","status":"duplicate"}"#;
+const IN_FLIGHT: &str = r#"{"error":"delivery_in_flight","message":"another copy of this delivery is being handled; retry later"}"#;
+
+/// One instance of a webhook receiver: where it listens, and how many deliveries reached its
+/// handler.
+struct Receiver {
+    addr: std::net::SocketAddr,
+    handled: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    /// A receiver keeping its deliveries' states in `store`. Its handler answers the status in
+    /// `x-test-status` (default 200) after `x-test-wait` milliseconds (default none).
+    async fn start(store: RedisReplayStore) -> Self {
+        let handled = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&handled);
+        let key = Key::new("standard", standard::secret(WHSEC).unwrap());
+        let handler = move |delivery: Verified<Delivery>, headers: HeaderMap, body: Bytes| {
+            let count = Arc::clone(&count);
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                let number =
+                    |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.parse().ok() };
+                if let Some(ms) = number("x-test-wait") {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                let status = number("x-test-status").map_or(StatusCode::OK, |code| {
+                    StatusCode::from_u16(code as u16).unwrap()
+                });
+                let id = delivery.identity().id().unwrap_or_default().to_owned();
+                (status, format!("handled {id}, {} bytes", body.len()))
+            }
+        };
+        let router = Router::new()
+            .route("/webhooks/standard", post(handler))
+            .layer(StandardVerifyLayer::new(key).replay_store(store));
+        Self {
+            addr: serve_axum(router).await,
+            handled,
+        }
+    }
+
+    fn handled(&self) -> usize {
+        self.handled.load(Ordering::SeqCst)
+    }
+
+    /// Sends a copy of the delivery `signed` (its signed headers) with the test's own headers.
+    async fn send(&self, signed: &HeaderMap, extra: &[(&str, &str)]) -> common::Reply {
+        let mut request = Request::post("/webhooks/standard")
+            .body(Full::new(Bytes::from_static(EVENT.as_bytes())))
+            .unwrap();
+        request.headers_mut().extend(signed.clone());
+        for (name, value) in extra {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        send(self.addr, request).await
+    }
+}
+
+/// A delivery of `EVENT`, signed now as a Standard Webhooks sender does, with its id.
+fn signed_delivery() -> (HeaderMap, String) {
+    let key = standard::secret(WHSEC).unwrap();
+    let headers = standard::sign_request(&key, EVENT.as_bytes()).unwrap();
+    let id = headers["webhook-id"].to_str().unwrap().to_owned();
+    (headers, id)
+}
+
+#[tokio::test]
+async fn a_delivery_handled_through_one_instance_is_acknowledged_by_the_other() {
+    let server = RedisServer::start();
+    let a = Receiver::start(store(&server).await).await;
+    let b = Receiver::start(store(&server).await).await;
+    let (delivery, id) = signed_delivery();
+
+    let reply = a.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+    // The sender's retry lands on the other instance: acknowledged, not handled.
+    for receiver in [&b, &a, &b] {
+        let reply = receiver.send(&delivery, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.text(), DUPLICATE);
+        assert_eq!(reply.headers["content-type"], "application/json");
+    }
+    assert_eq!((a.handled(), b.handled()), (1, 0));
+
+    // Another delivery is handled, wherever it lands.
+    let (other, _) = signed_delivery();
+    assert_eq!(b.send(&other, &[]).await.status, StatusCode::OK);
+    assert_eq!((a.handled(), b.handled()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_delivery_that_failed_on_one_instance_is_handled_by_the_other() {
+    let server = RedisServer::start();
+    let a = Receiver::start(store(&server).await).await;
+    let b = Receiver::start(store(&server).await).await;
+    let (delivery, id) = signed_delivery();
+
+    let reply = a.send(&delivery, &[("x-test-status", "500")]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    // Not only 5xx: any answer but 2xx is a failure.
+    let reply = b.send(&delivery, &[("x-test-status", "404")]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = b.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+    assert_eq!((a.handled(), b.handled()), (1, 2));
+    // Handled now: acknowledged by both.
+    for receiver in [&a, &b] {
+        assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    }
+    assert_eq!((a.handled(), b.handled()), (1, 2));
+}
+
+#[tokio::test]
+async fn concurrent_copies_on_two_instances_one_handled_the_other_409() {
+    let server = RedisServer::start();
+    let a = Arc::new(Receiver::start(store(&server).await).await);
+    let b = Arc::new(Receiver::start(store(&server).await).await);
+    let (delivery, id) = signed_delivery();
+
+    // Each handler takes 500 ms, so the two copies overlap whichever is first.
+    let copies = [&a, &b].map(|receiver| {
+        let (receiver, delivery) = (Arc::clone(receiver), delivery.clone());
+        tokio::spawn(async move { receiver.send(&delivery, &[("x-test-wait", "500")]).await })
+    });
+    let mut handled = 0;
+    let mut conflicts = 0;
+    for copy in copies {
+        let reply = copy.await.unwrap();
+        match reply.status {
+            StatusCode::OK => {
+                assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+                handled += 1;
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(reply.text(), IN_FLIGHT);
+                assert_eq!(reply.headers["retry-after"], "5");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert_eq!((handled, conflicts), (1, 1));
+    assert_eq!(a.handled() + b.handled(), 1);
+    // The refused copy's retry is acknowledged.
+    for receiver in [&a, &b] {
+        assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    }
+    assert_eq!(a.handled() + b.handled(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------
