@@ -9,6 +9,9 @@
 //! cargo run --example sign -- proficient --api-key pk_... --secret hsec_... --user USER_ID
 //! cargo run --example sign -- spike --application-id 9999 --key HMAC_KEY_FROM_ADMIN_CONSOLE \
 //!     --user my_application_user_123 --curl http://127.0.0.1:8080/v3/auth/hmac
+//! cargo run --example sign -- twilio --secret 12345 --form \
+//!     --body 'CallSid=CA1234567890ABCDE&From=%2B14158675310&Body=Hello' \
+//!     --curl http://127.0.0.1:8080/webhooks/twilio
 //! ```
 //!
 //! Without `--curl` the headers are printed one per line (for Spike, the exchange body).
@@ -20,6 +23,7 @@ use http::HeaderMap;
 use tower_hmac::github::{GitHub, GitHubSigner};
 use tower_hmac::standard::{self, StandardSigner, StandardWebhooks};
 use tower_hmac::stripe::{Stripe, StripeSigner};
+use tower_hmac::twilio::{self, Twilio, TwilioSigner};
 use tower_hmac::{Secret, humanos, inqud, proficient, spike};
 
 #[derive(Parser)]
@@ -101,12 +105,29 @@ enum Scheme {
         #[arg(long)]
         user: String,
     },
+    /// Twilio: X-Twilio-Signature over the URL and, with --form, the form's parameters; any
+    /// other body is hashed into the URL's bodySHA256, and the request goes to that URL.
+    Twilio {
+        /// The account's auth token.
+        #[arg(long)]
+        secret: String,
+        /// The body; none for a GET.
+        #[arg(long, default_value = "")]
+        body: String,
+        /// The body is a form (application/x-www-form-urlencoded): its parameters are signed.
+        #[arg(long)]
+        form: bool,
+        /// The URL Twilio calls, when it is not the --curl URL (a proxy or tunnel in front):
+        /// this one is signed, the --curl one is called.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let cli = Cli::parse();
     // The URL a signer that signs it sees (Twilio's); any other ignores it.
-    let target = cli.curl.clone().unwrap_or_else(|| "/".to_owned());
+    let mut target = cli.curl.clone().unwrap_or_else(|| "/".to_owned());
     let (headers, body) = match cli.scheme {
         Scheme::Humanos {
             api_key,
@@ -166,9 +187,33 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             headers.insert(http::header::CONTENT_TYPE, "application/json".parse()?);
             (headers, body)
         }
+        Scheme::Twilio {
+            secret,
+            body,
+            form,
+            url,
+        } => {
+            let mut signed = url.unwrap_or_else(|| target.clone());
+            if !form && !body.is_empty() {
+                // As Twilio sends a JSON body: its hash in the query of the URL signed and called.
+                signed = twilio::url_with_body_sha256(&signed, body.as_bytes());
+                target = twilio::url_with_body_sha256(&target, body.as_bytes());
+            }
+            let mut request = http::Request::post(&signed);
+            if form {
+                request = request.header(
+                    http::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                );
+            }
+            let (mut parts, ()) = request.body(())?.into_parts();
+            let signer = TwilioSigner::new(Twilio::default(), Secret::new(secret)?);
+            tower_hmac::sign::Signer::sign(&signer, &mut parts, body.as_bytes())?;
+            (parts.headers, body)
+        }
     };
     match cli.curl {
-        Some(url) => println!("{}", curl(&url, &headers, &body)?),
+        Some(_) => println!("{}", curl(&target, &headers, &body)?),
         None => {
             for (name, value) in &headers {
                 println!("{name}: {}", value.to_str()?);

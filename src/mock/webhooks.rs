@@ -65,7 +65,6 @@ pub(crate) fn post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
 }
 
 /// `GET` and `POST` (Twilio signs both).
-#[allow(dead_code)] // Twilio's receiver comes next.
 pub(crate) fn get_and_post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
     router.get(handle).post(handle)
 }
