@@ -22,7 +22,10 @@
 //! - **SharedKey**: a request carrying `X-Twilio-Webhooks-Signature-Settings: key=<id>,
 //!   algorithm=HMAC_SHA256` is signed the same way with HMAC-SHA256 (44 base64 characters) and
 //!   the SharedKey's secret: put that secret in the layer's key, beside the auth token. Without
-//!   the header, or without `algorithm=` in it, the signature is HMAC-SHA1.
+//!   the header, or without `algorithm=` in it, the signature is HMAC-SHA1. (Each secret of the
+//!   key is tried with the algorithm the header names; twilio-node's middleware picks the secret
+//!   by the header instead. Whoever holds either secret can sign either way, so this lets
+//!   through nothing a holder could not send.)
 //!
 //! Twilio signs no timestamp and no delivery id: see *Security*.
 //!
@@ -96,6 +99,9 @@
 //!   them would not let anyone forge a signature (the signature still covers the URL and the
 //!   parameters, and only Twilio holds the token), but a configured URL is explicit and cannot
 //!   drift with the proxy's configuration.
+//! - **Mount the layer where the request's URI is still the one Twilio called.** A router that
+//!   strips a prefix before its inner routes see the request (axum's `Router::nest`) changes the
+//!   path too: layer the outer router, or put the prefix in the public URL.
 //! - [`Twilio::url`] returns the URL the layer checks a request against, to compare with the
 //!   one configured at Twilio when requests are refused.
 //!
@@ -103,8 +109,9 @@
 //!
 //! As both official SDKs do, the URL is tried without its port and with it (`:443` for
 //! `https`, `:80` otherwise, when it has none): Twilio signs some URLs with the default port and
-//! some without. As in both SDKs, "without its port" removes any port, so a URL Twilio signed
-//! without one verifies at `:8443` too; one signed with `:8443` does not verify without it.
+//! some without ("sig generation on back end is inconsistent", says twilio-python). As in both
+//! SDKs, "without its port" removes any port, so a URL Twilio signed without one verifies at
+//! `:8443` too; one signed with `:8443` does not verify without it.
 //! twilio-node then also tries the URL as `new URL()` normalises it (host case, percent-encoding
 //! of characters like `'`, its legacy query re-encoding); twilio-python does not, and neither
 //! does this layer: the path and query are checked exactly as they arrived.
@@ -115,7 +122,7 @@
 //!   The layer keeps its own replay store; with it (or one shared with
 //!   [`replay_store`](crate::VerifyLayer::replay_store)) a copy of a handled request is
 //!   acknowledged without reaching the handler for 24 hours, identified by its verified
-//!   signature (see [`webhooks`](crate::webhooks)). After that it would be handled again.
+//!   signature (see [`webhooks`]). After that it would be handled again.
 //! - **Identical requests can be legitimate.** A voice call that posts the same `<Gather>`
 //!   digits to the same action URL twice, or a `<Redirect>` loop, sends byte-identical signed
 //!   requests, and a TwiML endpoint must answer each with TwiML: for such an endpoint use
@@ -123,16 +130,19 @@
 //!   through, copies included (the SDKs never deduplicate).
 //! - **The body is always covered.** A form's parameters are signed; any other body must match
 //!   the URL's `bodySHA256`; a request with neither a form nor `bodySHA256` must have an empty
-//!   body, else it is refused (`malformed_credentials`). The SDKs' framework middleware let such a
-//!   body through unsigned (it only signs the parameters its body parser found); this layer does
-//!   not. A form whose decoded names or values are not UTF-8 is refused too (the SDKs decode
-//!   them lossily, so two different bodies could sign alike); a JSON body is hashed as raw
-//!   bytes, UTF-8 or not.
+//!   body, else it is refused (`malformed_credentials`). The SDKs check the parameters the
+//!   application's body parser hands them, so a body that parser does not read as a form (JSON
+//!   without `bodySHA256`, text) passes there with a signature of the URL alone; not here. A
+//!   form whose decoded names or values are not UTF-8 is refused too (the SDKs decode them
+//!   lossily, so two different bodies could sign alike); a JSON body is hashed as raw bytes,
+//!   UTF-8 or not.
 //! - **What the form signature does not cover.** Twilio's rule signs the decoded, sorted,
 //!   de-duplicated parameters, not the body's bytes: the order of the pairs, their
 //!   percent-encoding and a repeated identical pair can change without changing the signature.
-//!   Parse the body as a form, as the signature reads it, and a repeated `name=value` pair means
-//!   nothing more than a single one.
+//!   Read the body as a form, as the signature does, and do not count repeated identical pairs:
+//!   the signature does not tell one from two.
+//! - **Rotation.** While an auth token is replaced, give the key both (and a SharedKey's secret
+//!   beside them, if Twilio signs with one): a request verifies when one of them matches.
 //! - **Order.** Names, then values within a name, are sorted by UTF-16 code unit, as
 //!   twilio-node (and JavaScript and Java string comparison) sorts them; twilio-python sorts by
 //!   code point, which differs only for characters beyond U+FFFF against U+E000 to U+FFFF.
