@@ -234,6 +234,8 @@ pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };
 pub use crate::replay::{MokaReplayStore, ReplayKey, ReplayStore};
+// Ed25519 public keys beside HMAC secrets.
+pub use crate::keys::KeyMaterial;
 
 /// A boxed, sendable future, as returned by the store traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

@@ -94,6 +94,7 @@ fn humanos_every_key_lookup_costs_one_mac_over_the_whole_body() {
         macs: 1,
         body_bytes: BODY.len() as u64,
         secret_compares: 0,
+        signatures: 0,
     };
     for (id, sig, outcome) in cases {
         let req = request(id, sig);
@@ -128,6 +129,7 @@ fn inqud_hmac_mode_every_key_lookup_costs_one_mac_over_the_whole_body() {
         macs: 1,
         body_bytes: BODY.len() as u64,
         secret_compares: 0,
+        signatures: 0,
     };
     for (n, (id, signing, outcome)) in cases.into_iter().enumerate() {
         let salt = format!("salt-{n}");
@@ -174,6 +176,7 @@ fn inqud_simple_mode_every_key_lookup_costs_one_secret_compare() {
         macs: 0,
         body_bytes: 0,
         secret_compares: 1,
+        signatures: 0,
     };
     for (id, presented, outcome) in cases {
         let req = parts(&[
@@ -209,6 +212,7 @@ fn proficient_every_key_lookup_costs_one_mac() {
         macs: 1,
         body_bytes: 0,
         secret_compares: 0,
+        signatures: 0,
     };
     for (id, hmac, outcome) in cases {
         let req = parts(&[
@@ -270,7 +274,8 @@ fn work_is_one_mac_per_live_secret() {
             Work {
                 macs,
                 body_bytes: macs * BODY.len() as u64,
-                secret_compares: 0
+                secret_compares: 0,
+                signatures: 0,
             },
             "{id}"
         );
