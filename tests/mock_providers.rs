@@ -553,6 +553,7 @@ async fn the_printed_example_commands_work() {
             Some("stripe"),
             Some("standard"),
             Some("twilio"),
+            Some("standard-ed25519"),
         ],
         "{stdout}"
     );
@@ -566,7 +567,21 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("stripe", "whsec_test_secret"),
     ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     ("twilio", "12345"),
+    // Ed25519 senders: the private key the demo's public key belongs to (RFC 8032, TEST 1).
+    (
+        "standard-ed25519",
+        "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
+    ),
 ];
+
+/// A key the sender's receiver does not hold, in the form the sender's secret takes.
+fn wrong_secret(sender: &str) -> &'static str {
+    match sender {
+        // RFC 8032's second test key.
+        "standard-ed25519" => "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=",
+        _ => "whsec_bm90IHRoZSBzZWNyZXQ=",
+    }
+}
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
 fn delivery(
@@ -627,13 +642,7 @@ async fn webhook_routes_answer_list_and_refuse() {
 
             let wrong = send(
                 addr,
-                delivery(
-                    addr,
-                    sender,
-                    "whsec_bm90IHRoZSBzZWNyZXQ=",
-                    body.as_bytes(),
-                    &[],
-                ),
+                delivery(addr, sender, wrong_secret(sender), body.as_bytes(), &[]),
             )
             .await;
             refusal(

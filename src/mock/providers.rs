@@ -25,6 +25,7 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::stripe::mock::PROVIDER,
     &crate::standard::mock::PROVIDER,
     &crate::twilio::mock::PROVIDER,
+    &crate::standard::mock::PROVIDER_ED25519,
 ];
 
 /// One provider of the mock.
