@@ -29,6 +29,8 @@
 //! | Zoom | `zoom` | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
 //! | Linear | `linear` | the body (its `webhookTimestamp`) | 60 s each way |
+//! | Standard Webhooks `v1a` | [`standard`] | `"{id}.{ts}.{body}"`, Ed25519 (the endpoint holds the public key) | 300 s each way |
+//! | Discord interactions | [`discord`] | `"{ts}{body}"`, Ed25519; PING answered by the layer | 300 s each way (Discord documents none) |
 //!
 //! # How it is built
 //!
@@ -215,6 +217,8 @@ pub mod standard;
 pub mod stripe;
 #[path = "schemes/webhooks/twilio.rs"]
 pub mod twilio;
+#[path = "schemes/webhooks/discord.rs"]
+pub mod discord;
 
 #[cfg(feature = "mock")]
 pub mod mock;

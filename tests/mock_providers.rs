@@ -554,6 +554,7 @@ async fn the_printed_example_commands_work() {
             Some("standard"),
             Some("twilio"),
             Some("standard-ed25519"),
+            Some("discord"),
         ],
         "{stdout}"
     );
@@ -572,6 +573,10 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
         "standard-ed25519",
         "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
     ),
+    (
+        "discord",
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    ),
 ];
 
 /// A key the sender's receiver does not hold, in the form the sender's secret takes.
@@ -579,6 +584,7 @@ fn wrong_secret(sender: &str) -> &'static str {
     match sender {
         // RFC 8032's second test key.
         "standard-ed25519" => "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=",
+        "discord" => "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
         _ => "whsec_bm90IHRoZSBzZWNyZXQ=",
     }
 }

@@ -26,6 +26,7 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::standard::mock::PROVIDER,
     &crate::twilio::mock::PROVIDER,
     &crate::standard::mock::PROVIDER_ED25519,
+    &crate::discord::mock::PROVIDER,
 ];
 
 /// One provider of the mock.
