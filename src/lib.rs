@@ -213,6 +213,8 @@ pub mod github;
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
+#[path = "schemes/webhooks/slack.rs"]
+pub mod slack;
 
 #[cfg(feature = "mock")]
 pub mod mock;

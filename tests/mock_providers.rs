@@ -552,6 +552,7 @@ async fn the_printed_example_commands_work() {
             Some("github"),
             Some("stripe"),
             Some("standard"),
+            Some("slack"),
         ],
         "{stdout}"
     );
@@ -564,6 +565,7 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("github", "It's a Secret to Everybody"),
     ("stripe", "whsec_test_secret"),
     ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
 ];
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
