@@ -215,6 +215,8 @@ pub mod standard;
 pub mod stripe;
 #[path = "schemes/webhooks/slack.rs"]
 pub mod slack;
+#[path = "schemes/webhooks/shopify.rs"]
+pub mod shopify;
 
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -553,6 +553,7 @@ async fn the_printed_example_commands_work() {
             Some("stripe"),
             Some("standard"),
             Some("slack"),
+            Some("shopify"),
         ],
         "{stdout}"
     );
@@ -566,6 +567,7 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("stripe", "whsec_test_secret"),
     ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
+    ("shopify", "shopify_demo_secret"),
 ];
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
