@@ -217,6 +217,8 @@ pub mod stripe;
 pub mod slack;
 #[path = "schemes/webhooks/shopify.rs"]
 pub mod shopify;
+#[path = "schemes/webhooks/paddle.rs"]
+pub mod paddle;
 
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -554,6 +554,7 @@ async fn the_printed_example_commands_work() {
             Some("standard"),
             Some("slack"),
             Some("shopify"),
+            Some("paddle"),
         ],
         "{stdout}"
     );
@@ -568,6 +569,7 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
     ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
     ("shopify", "shopify_demo_secret"),
+    ("paddle", "pdl_ntfset_demo_secret"),
 ];
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.

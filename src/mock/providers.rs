@@ -26,6 +26,7 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::standard::mock::PROVIDER,
     &crate::slack::mock::PROVIDER,
     &crate::shopify::mock::PROVIDER,
+    &crate::paddle::mock::PROVIDER,
 ];
 
 /// One provider of the mock.
