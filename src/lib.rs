@@ -209,16 +209,16 @@ pub mod webhooks;
 
 #[path = "schemes/webhooks/github.rs"]
 pub mod github;
+#[path = "schemes/webhooks/paddle.rs"]
+pub mod paddle;
+#[path = "schemes/webhooks/shopify.rs"]
+pub mod shopify;
+#[path = "schemes/webhooks/slack.rs"]
+pub mod slack;
 #[path = "schemes/webhooks/standard.rs"]
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
-#[path = "schemes/webhooks/slack.rs"]
-pub mod slack;
-#[path = "schemes/webhooks/shopify.rs"]
-pub mod shopify;
-#[path = "schemes/webhooks/paddle.rs"]
-pub mod paddle;
 
 #[cfg(feature = "mock")]
 pub mod mock;

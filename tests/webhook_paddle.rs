@@ -109,7 +109,8 @@ async fn python_secrets_list_is_a_key_with_two_secrets() {
         .map(|s| Secret::new(s.as_str().unwrap()).unwrap())
         .collect();
     assert_eq!(secrets.len(), 2);
-    let key = Key::new("paddle", secrets[0].clone()).with_secret(KeySecret::new(secrets[1].clone()));
+    let key =
+        Key::new("paddle", secrets[0].clone()).with_secret(KeySecret::new(secrets[1].clone()));
     let now = UNIX_EPOCH + Duration::from_secs(vector["now"].as_u64().unwrap());
     let receiver = Receiver::serve(PaddleVerifyLayer::new(key).clock(ManualClock::new(now))).await;
     let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
@@ -180,7 +181,11 @@ async fn truncated_h1_beside_a_good_one_is_refused() {
     let receiver = setup().receiver().await;
     let ts = now_secs();
     let good = signature(&Secret::new(SECRET).unwrap(), ts, PAYLOAD);
-    for extra in ["h1=".to_owned(), "h1".to_owned(), format!("h1={}", &good[..63])] {
+    for extra in [
+        "h1=".to_owned(),
+        "h1".to_owned(),
+        format!("h1={}", &good[..63]),
+    ] {
         for header in [
             format!("ts={ts};h1={good};{extra}"),
             format!("ts={ts};{extra};h1={good}"),
@@ -216,7 +221,8 @@ async fn tolerance_widens_the_window_each_way() {
             setup.delivery_signed(&setup.secret, &narrow.url(), at, payload.as_bytes());
         let reply = send(narrow.addr, request).await;
         assert_refused(&reply, StatusCode::UNAUTHORIZED, "timestamp_out_of_window");
-        let (request, _) = setup.delivery_signed(&setup.secret, &wide.url(), at, payload.as_bytes());
+        let (request, _) =
+            setup.delivery_signed(&setup.secret, &wide.url(), at, payload.as_bytes());
         assert_handled(&send(wide.addr, request).await, body.len());
     }
     assert!(narrow.handled().is_empty());

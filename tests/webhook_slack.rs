@@ -118,7 +118,10 @@ fn vector_request(receiver: &Receiver, vector: &serde_json::Value) -> Request<Fu
 #[tokio::test]
 async fn url_verification_is_answered_only_once_verified() {
     let vectors = handshakes();
-    let names: Vec<_> = vectors.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let names: Vec<_> = vectors
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
     assert_eq!(
         names,
         [
@@ -132,8 +135,12 @@ async fn url_verification_is_answered_only_once_verified() {
     for vector in &vectors {
         let name = vector["name"].as_str().unwrap();
         let now = UNIX_EPOCH + Duration::from_secs(vector["now"].as_u64().unwrap());
-        let key = Key::new("slack", Secret::new(vector["secret"].as_str().unwrap()).unwrap());
-        let receiver = Receiver::serve(SlackVerifyLayer::new(key).clock(ManualClock::new(now))).await;
+        let key = Key::new(
+            "slack",
+            Secret::new(vector["secret"].as_str().unwrap()).unwrap(),
+        );
+        let receiver =
+            Receiver::serve(SlackVerifyLayer::new(key).clock(ManualClock::new(now))).await;
         let expected = &vector["expected_response"];
         // Twice: a handshake is answered to each copy, and is never recorded as a delivery.
         for _ in 0..2 {
@@ -160,10 +167,17 @@ async fn url_verification_is_answered_only_once_verified() {
                     "invalid_credentials"
                 };
                 assert_refused(&reply, StatusCode::UNAUTHORIZED, code);
-                assert!(!reply.text().contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"));
+                assert!(
+                    !reply
+                        .text()
+                        .contains("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+                );
             }
         }
-        assert!(receiver.handled().is_empty(), "{name}: the handler was reached");
+        assert!(
+            receiver.handled().is_empty(),
+            "{name}: the handler was reached"
+        );
     }
 }
 
@@ -205,7 +219,10 @@ async fn the_mock_answers_the_handshake_and_does_not_list_it() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.text(), r#"{"challenge":"mock-challenge"}"#);
     let forged = mock::sign_webhook("slack", "not the signing secret", &url, body).unwrap();
-    assert_eq!(send(addr, request(forged)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(addr, request(forged)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let list = send(
         addr,
         Request::get("/webhooks/slack/deliveries")
@@ -243,7 +260,10 @@ async fn malformed_signatures_are_refused() {
     let setup = setup();
     let receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
-    let good = request.headers()["x-slack-signature"].to_str().unwrap().to_owned();
+    let good = request.headers()["x-slack-signature"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let hex = &good[3..];
     for bad in [
         format!("v0={}", &hex[..63]),

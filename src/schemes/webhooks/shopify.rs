@@ -221,7 +221,10 @@ impl Sender for Shopify {
             sensitive(signature.to_base64().as_bytes(), WEBHOOKS.hmac_display)?,
         );
         if let Some(id) = &webhook.id {
-            headers.insert(WEBHOOKS.id, header_value(id.as_bytes(), WEBHOOKS.id_display)?);
+            headers.insert(
+                WEBHOOKS.id,
+                header_value(id.as_bytes(), WEBHOOKS.id_display)?,
+            );
         }
         Ok(())
     }
@@ -322,7 +325,11 @@ mod tests {
             let refused = Shopify
                 .credentials(&parts(&[("x-shopify-hmac-sha256", bad)]))
                 .unwrap_err();
-            assert_eq!(refused.kind(), RejectionKind::MalformedCredentials, "{bad:?}");
+            assert_eq!(
+                refused.kind(),
+                RejectionKind::MalformedCredentials,
+                "{bad:?}"
+            );
         }
     }
 }

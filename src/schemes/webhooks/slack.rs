@@ -137,8 +137,7 @@ pub type SlackVerify<S> = Verify<S, Slack>;
 pub type SlackSigner = SchemeSigner<Slack>;
 
 const X_SLACK_SIGNATURE: HeaderName = HeaderName::from_static("x-slack-signature");
-const X_SLACK_REQUEST_TIMESTAMP: HeaderName =
-    HeaderName::from_static("x-slack-request-timestamp");
+const X_SLACK_REQUEST_TIMESTAMP: HeaderName = HeaderName::from_static("x-slack-request-timestamp");
 
 const SIGNATURE_FORM: &str = "X-Slack-Signature header must be v0=<64 hex digits>";
 
@@ -378,10 +377,7 @@ mod tests {
         );
         // The challenge is written back as JSON: quotes and escapes stay a string.
         let odd = br#"{"type":"url_verification","challenge":"a\"b\u00e9\\"}"#;
-        assert_eq!(
-            answer(odd).as_deref(),
-            Some(r#"{"challenge":"a\"bé\\"}"#)
-        );
+        assert_eq!(answer(odd).as_deref(), Some(r#"{"challenge":"a\"bé\\"}"#));
     }
 
     #[test]
@@ -411,8 +407,14 @@ mod tests {
             "[".repeat(100_000),
             "]".repeat(100_000)
         );
-        assert_eq!(answer(deep.as_bytes()).as_deref(), Some(r#"{"challenge":"c"}"#));
-        let unclosed = format!(r#"{{"type":"url_verification","x":{}"#, "{\"a\":".repeat(100_000));
+        assert_eq!(
+            answer(deep.as_bytes()).as_deref(),
+            Some(r#"{"challenge":"c"}"#)
+        );
+        let unclosed = format!(
+            r#"{{"type":"url_verification","x":{}"#,
+            "{\"a\":".repeat(100_000)
+        );
         assert_eq!(answer(unclosed.as_bytes()), None);
         let mut not_utf8 = br#"{"x":""#.to_vec();
         not_utf8.extend_from_slice(b"\xff\xfe");
@@ -436,7 +438,9 @@ mod tests {
                 .into_parts()
                 .0
         };
-        let presented = Slack::default().credentials(&request("01531420618")).unwrap();
+        let presented = Slack::default()
+            .credentials(&request("01531420618"))
+            .unwrap();
         assert_eq!(presented.credentials.timestamp, 1_531_420_618);
         assert_eq!(&*presented.credentials.text, "01531420618");
         for bad in ["+1531420618", "1531420618.5", "-1", "1_531_420_618"] {
