@@ -47,6 +47,8 @@ use crate::keys::KeyStore;
 use crate::pipeline::{Scheme, VerifyLayer};
 use crate::replay::MokaReplayStore;
 
+pub(crate) mod json;
+
 /// The layer of a webhook `scheme` over `keys`, with its own in-process replay store: without
 /// one, every copy of a delivery would reach the handler.
 pub(crate) fn layer<S: Scheme + Clone>(scheme: S, keys: impl KeyStore) -> VerifyLayer<S> {
