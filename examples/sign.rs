@@ -20,6 +20,7 @@ use http::HeaderMap;
 use tower_hmac::github::{GitHub, GitHubSigner};
 use tower_hmac::standard::{self, StandardSigner, StandardWebhooks};
 use tower_hmac::stripe::{Stripe, StripeSigner};
+use tower_hmac::zoom::{Zoom, ZoomSigner};
 use tower_hmac::{Secret, humanos, inqud, proficient, spike};
 
 #[derive(Parser)]
@@ -92,6 +93,14 @@ enum Scheme {
         #[arg(long, default_value = "")]
         body: String,
     },
+    /// Zoom: x-zm-request-timestamp (now) and x-zm-signature v0 over "v0:{ts}:{body}".
+    Zoom {
+        /// The app's Secret Token.
+        #[arg(long)]
+        secret: String,
+        #[arg(long, default_value = "")]
+        body: String,
+    },
     /// The token-exchange body for POST /v3/auth/hmac.
     Spike {
         #[arg(long)]
@@ -154,6 +163,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Scheme::Standard { secret, body } => {
             let signer =
                 StandardSigner::new(StandardWebhooks::default(), standard::secret(&secret)?);
+            (signer.headers(&target, body.as_bytes())?, body)
+        }
+        Scheme::Zoom { secret, body } => {
+            let signer = ZoomSigner::new(Zoom::default(), Secret::new(secret)?);
             (signer.headers(&target, body.as_bytes())?, body)
         }
         Scheme::Spike {

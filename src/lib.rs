@@ -198,6 +198,8 @@ pub mod github;
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
+#[path = "schemes/webhooks/zoom.rs"]
+pub mod zoom;
 
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -552,6 +552,7 @@ async fn the_printed_example_commands_work() {
             Some("github"),
             Some("stripe"),
             Some("standard"),
+            Some("zoom"),
         ],
         "{stdout}"
     );

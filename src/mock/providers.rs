@@ -24,6 +24,7 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::github::mock::PROVIDER,
     &crate::stripe::mock::PROVIDER,
     &crate::standard::mock::PROVIDER,
+    &crate::zoom::mock::PROVIDER,
 ];
 
 /// One provider of the mock.
