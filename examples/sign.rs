@@ -18,6 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::{Parser, Subcommand};
 use http::HeaderMap;
 use tower_hmac::github::{GitHub, GitHubSigner};
+use tower_hmac::linear::{self, Linear, LinearSigner};
 use tower_hmac::standard::{self, StandardSigner, StandardWebhooks};
 use tower_hmac::stripe::{Stripe, StripeSigner};
 use tower_hmac::zoom::{Zoom, ZoomSigner};
@@ -101,6 +102,16 @@ enum Scheme {
         #[arg(long, default_value = "")]
         body: String,
     },
+    /// Linear: Linear-Signature over the body, stamped with webhookTimestamp (now), and a fresh
+    /// Linear-Delivery.
+    Linear {
+        /// The webhook's signing secret.
+        #[arg(long)]
+        secret: String,
+        /// A JSON object; its webhookTimestamp is set to now.
+        #[arg(long, default_value = "{}")]
+        body: String,
+    },
     /// The token-exchange body for POST /v3/auth/hmac.
     Spike {
         #[arg(long)]
@@ -167,6 +178,13 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         Scheme::Zoom { secret, body } => {
             let signer = ZoomSigner::new(Zoom::default(), Secret::new(secret)?);
+            (signer.headers(&target, body.as_bytes())?, body)
+        }
+        Scheme::Linear { secret, body } => {
+            let body = linear::with_timestamp(body.as_bytes(), SystemTime::now())
+                .ok_or("the Linear body must be a JSON object")?;
+            let body = String::from_utf8(body)?;
+            let signer = LinearSigner::new(Linear::default(), Secret::new(secret)?);
             (signer.headers(&target, body.as_bytes())?, body)
         }
         Scheme::Spike {

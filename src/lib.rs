@@ -194,6 +194,8 @@ pub mod webhooks;
 
 #[path = "schemes/webhooks/github.rs"]
 pub mod github;
+#[path = "schemes/webhooks/linear.rs"]
+pub mod linear;
 #[path = "schemes/webhooks/standard.rs"]
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]

@@ -553,6 +553,7 @@ async fn the_printed_example_commands_work() {
             Some("stripe"),
             Some("standard"),
             Some("zoom"),
+            Some("linear"),
         ],
         "{stdout}"
     );
