@@ -76,7 +76,7 @@
 //!   well within a minute.
 //! - **Replay inside the window.** With a [`replay_store`](crate::VerifyLayer::replay_store) (the
 //!   layer has its own by default) a copy of a handled delivery is acknowledged without reaching
-//!   the handler (see [`webhooks`](crate::webhooks)). A delivery is identified by its verified
+//!   the handler (see [`webhooks`]). A delivery is identified by its verified
 //!   signature: the timestamp is inside the signed body, so a copy is byte for byte the same.
 //! - **`Linear-Delivery` is not signed.** It reaches the handler in [`Delivery::id`], unsigned,
 //!   and is never used to recognise a copy. A delivery Linear sends again with a new

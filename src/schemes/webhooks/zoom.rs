@@ -85,7 +85,7 @@
 //!   handshake: it reaches the handler, as the SDK passes it on.
 //! - **Replay inside the window.** With a [`replay_store`](crate::VerifyLayer::replay_store) (the
 //!   layer has its own by default) a copy of a handled event is acknowledged without reaching
-//!   the handler (see [`webhooks`](crate::webhooks)); an event is identified by its verified
+//!   the handler (see [`webhooks`]); an event is identified by its verified
 //!   signature, since Zoom signs no delivery id. A handshake is answered again to each copy: it
 //!   reveals nothing the first answer did not.
 //! - **Header form.** `v0=` then 64 hex digits; an empty or shorter signature, another prefix or
