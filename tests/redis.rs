@@ -1,8 +1,12 @@
 //! The Redis replay store against a real `redis-server` on loopback: atomic first use, TTLs, two
-//! instances sharing one history, and failing closed while Redis is down or frozen.
+//! instances sharing one history, webhook delivery states (the cases the in-process stores run
+//! from their contract suite, on Redis's clock, and two webhook layers sharing one Redis), and
+//! failing closed while Redis is down or frozen.
 
 mod common;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -10,10 +14,12 @@ use axum::routing::post;
 use bytes::Bytes;
 use common::redis_server::RedisServer;
 use common::{now_ms, send, serve_axum};
-use http::{Request, StatusCode};
+use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
-use tower_hmac::replay::RedisReplayStore;
+use tower_hmac::replay::{RedisReplayStore, Reservation, Settle, Ticket};
+use tower_hmac::standard::{self, StandardVerifyLayer};
+use tower_hmac::webhooks::Delivery;
 use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
 
 async fn store(server: &RedisServer) -> RedisReplayStore {
@@ -105,6 +111,495 @@ async fn concurrent_checks_have_exactly_one_winner() {
         wins += usize::from(task.await.unwrap());
     }
     assert_eq!(wins, 1);
+}
+
+/// A raw connection to `server`, for what the store does not do: reading its command log.
+async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Redis logs every command from now on, with its arguments (`SLOWLOG`).
+async fn log_commands(admin: &mut redis::aio::MultiplexedConnection) {
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("slowlog-log-slower-than")
+        .arg(0)
+        .query_async::<()>(admin)
+        .await
+        .unwrap();
+}
+
+/// The arguments of the logged commands named `name`, oldest first.
+async fn logged(admin: &mut redis::aio::MultiplexedConnection, name: &str) -> Vec<Vec<String>> {
+    type Entry = (i64, i64, i64, Vec<Vec<u8>>, String, String);
+    let entries: Vec<Entry> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(1000)
+        .query_async(admin)
+        .await
+        .unwrap();
+    let mut commands: Vec<Vec<String>> = entries
+        .into_iter()
+        .map(|(_, _, _, args, _, _)| {
+            args.iter()
+                .map(|a| String::from_utf8_lossy(a).into_owned())
+                .collect()
+        })
+        .filter(|args: &Vec<String>| args.first().is_some_and(|c| c.eq_ignore_ascii_case(name)))
+        .collect();
+    commands.reverse();
+    commands
+}
+
+/// Finding: TTLs were sent to Redis rounded down to whole milliseconds (`PX`), so an entry could
+/// be forgotten up to a millisecond before its TTL. They are rounded up, for nonces, reservations
+/// and handled deliveries alike; a TTL Redis cannot take is sent as the longest it can.
+#[tokio::test]
+async fn ttls_are_rounded_up_not_down() {
+    let server = RedisServer::start();
+    let mut admin = admin(&server).await;
+    log_commands(&mut admin).await;
+    let store = store(&server).await;
+    let ttl = Duration::from_secs(60) + Duration::from_micros(1);
+
+    assert!(
+        store
+            .insert_if_absent(&ReplayKey::new("test", "k", b"nonce"), ttl)
+            .await
+            .unwrap()
+    );
+    let key = ReplayKey::new("test", "k", b"msg_1");
+    let ticket = new(store.reserve(&key, ttl).await);
+    store.settle(&key, ticket, Settle::Done(ttl)).await.unwrap();
+    // Sub-millisecond TTLs are 1 ms (PX refuses 0), and the longest are clamped, not refused.
+    let short = ReplayKey::new("test", "k", b"short");
+    assert!(
+        store
+            .insert_if_absent(&short, Duration::from_nanos(1))
+            .await
+            .unwrap()
+    );
+    let long = ReplayKey::new("test", "k", b"long");
+    assert!(store.insert_if_absent(&long, Duration::MAX).await.unwrap());
+    assert!(!store.insert_if_absent(&long, Duration::MAX).await.unwrap());
+
+    // Every SET Redis ran, the scripts' included: the nonce, the reservation, the handled
+    // delivery, the short one, the long one twice.
+    let px: Vec<String> = logged(&mut admin, "SET")
+        .await
+        .into_iter()
+        .filter_map(|args| {
+            let at = args.iter().position(|arg| arg == "PX")?;
+            args.get(at + 1).cloned()
+        })
+        .collect();
+    let max = "4611686018427387904";
+    assert_eq!(px, ["60001", "60001", "60001", "1", max, max]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Webhook delivery states: the in-process stores' contract cases, on Redis's own clock (short
+// holds and TTLs, real waits).
+
+const HOLD: Duration = Duration::from_millis(300);
+const LONG: Duration = Duration::from_secs(60);
+
+/// The ticket of a reservation that must be new.
+fn new(reservation: Result<Reservation, tower_hmac::StoreError>) -> Ticket {
+    match reservation {
+        Ok(Reservation::New(ticket)) => ticket,
+        other => panic!("expected a new reservation, got {other:?}"),
+    }
+}
+
+/// A fresh delivery key, so that tests sharing nothing never meet.
+fn delivery(name: &str) -> ReplayKey {
+    ReplayKey::new(
+        "standard",
+        "standard",
+        format!("{}-{name}", now_ms()).as_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn a_new_delivery_is_reserved_once() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("new");
+    new(store.reserve(&key, LONG).await);
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    new(store.reserve(&delivery("other"), LONG).await);
+    assert!(!store.insert_if_absent(&key, LONG).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_handled_delivery_is_done() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("done");
+    let ticket = new(store.reserve(&key, LONG).await);
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    store.settle(&key, ticket, Settle::Failed).await.unwrap();
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    assert!(!store.insert_if_absent(&key, LONG).await.unwrap());
+}
+
+/// Entries written by `insert_if_absent` (the `1` every earlier version wrote) read as handled.
+#[tokio::test]
+async fn a_recorded_nonce_reads_as_done() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("nonce");
+    assert!(store.insert_if_absent(&key, LONG).await.unwrap());
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_new_again() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("failed");
+    let first = new(store.reserve(&key, LONG).await);
+    store.settle(&key, first, Settle::Failed).await.unwrap();
+    let second = new(store.reserve(&key, LONG).await);
+    assert_ne!(second, first);
+    store.settle(&key, first, Settle::Failed).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, first, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store
+        .settle(&key, second, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn a_lapsed_hold_is_new_again() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("lapsed");
+    new(store.reserve(&key, HOLD).await);
+    assert_eq!(
+        store.reserve(&key, HOLD).await.unwrap(),
+        Reservation::InFlight
+    );
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    new(store.reserve(&key, HOLD).await);
+    assert_eq!(
+        store.reserve(&key, HOLD).await.unwrap(),
+        Reservation::InFlight
+    );
+}
+
+/// A copy whose reservation lapsed cannot settle the reservation another copy took since.
+#[tokio::test]
+async fn a_stale_ticket_cannot_settle_another_copys_reservation() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("stale");
+    let stale = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    let current = new(store.reserve(&key, LONG).await);
+    assert_ne!(current, stale);
+    store.settle(&key, stale, Settle::Failed).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, stale, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, current, Settle::Failed).await.unwrap();
+    let next = new(store.reserve(&key, LONG).await);
+    store.settle(&key, stale, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(
+        store.reserve(&key, LONG).await.unwrap(),
+        Reservation::InFlight
+    );
+    store.settle(&key, next, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+/// A success settled after its reservation lapsed, and another copy's too, is remembered.
+#[tokio::test]
+async fn a_late_success_is_remembered() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("late");
+    let late = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    store.settle(&key, late, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+
+    let key = delivery("late, other failed");
+    let late = new(store.reserve(&key, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    let other = new(store.reserve(&key, LONG).await);
+    store.settle(&key, other, Settle::Failed).await.unwrap();
+    store.settle(&key, late, Settle::Done(LONG)).await.unwrap();
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+}
+
+#[tokio::test]
+async fn done_expires_after_its_ttl() {
+    let server = RedisServer::start();
+    let store = store(&server).await;
+    let key = delivery("expires");
+    let ttl = Duration::from_millis(600);
+    let ticket = new(store.reserve(&key, LONG).await);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    store.settle(&key, ticket, Settle::Done(ttl)).await.unwrap();
+    // Counted from the settlement, not from the reservation: done 700 ms after the reservation.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    new(store.reserve(&key, LONG).await);
+}
+
+/// Sixty-four copies reserved at once through two stores (two instances): one new reservation.
+#[tokio::test]
+async fn concurrent_reserves_have_one_new() {
+    let server = RedisServer::start();
+    let stores = [store(&server).await, store(&server).await];
+    let key = delivery("race");
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let store = stores[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store.reserve(&key, LONG).await.unwrap()
+        }));
+    }
+    let mut tickets = Vec::new();
+    for task in tasks {
+        match task.await.unwrap() {
+            Reservation::New(ticket) => tickets.push(ticket),
+            Reservation::InFlight => {}
+            Reservation::Done => panic!("done before it was settled"),
+        }
+    }
+    assert_eq!(tickets.len(), 1);
+    stores[1]
+        .settle(&key, tickets[0], Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(
+        stores[0].reserve(&key, LONG).await.unwrap(),
+        Reservation::Done
+    );
+}
+
+/// The states are the values the type's docs list, under the store's prefix.
+#[tokio::test]
+async fn delivery_states_are_the_documented_values() {
+    let server = RedisServer::start();
+    let mut admin = admin(&server).await;
+    let store = store(&server).await.prefix("svc:");
+    let key = delivery("values");
+    let mut redis_key = b"svc:".to_vec();
+    redis_key.extend_from_slice(key.as_bytes());
+    let ticket = new(store.reserve(&key, LONG).await);
+    assert_eq!(
+        get(&mut admin, &redis_key).await,
+        Some(format!("inflight:{}", ticket.value()))
+    );
+    store
+        .settle(&key, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+    assert_eq!(get(&mut admin, &redis_key).await.as_deref(), Some("done"));
+}
+
+async fn get(admin: &mut redis::aio::MultiplexedConnection, key: &[u8]) -> Option<String> {
+    redis::cmd("GET").arg(key).query_async(admin).await.unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two Standard Webhooks receivers sharing one Redis, over loopback.
+
+const WHSEC: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+const EVENT: &str = r#"{"type":"invoice.paid","id":"evt_1"}"#;
+const DUPLICATE: &str = r#"{"message":"this delivery was already handled","status":"duplicate"}"#;
+const IN_FLIGHT: &str = r#"{"error":"delivery_in_flight","message":"another copy of this delivery is being handled; retry later"}"#;
+
+/// One instance of a webhook receiver: where it listens, and how many deliveries reached its
+/// handler.
+struct Receiver {
+    addr: std::net::SocketAddr,
+    handled: Arc<AtomicUsize>,
+}
+
+impl Receiver {
+    /// A receiver keeping its deliveries' states in `store`. Its handler answers the status in
+    /// `x-test-status` (default 200) after `x-test-wait` milliseconds (default none).
+    async fn start(store: RedisReplayStore) -> Self {
+        let handled = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&handled);
+        let key = Key::new("standard", standard::secret(WHSEC).unwrap());
+        let handler = move |delivery: Verified<Delivery>, headers: HeaderMap, body: Bytes| {
+            let count = Arc::clone(&count);
+            async move {
+                count.fetch_add(1, Ordering::SeqCst);
+                let number =
+                    |name: &str| -> Option<u64> { headers.get(name)?.to_str().ok()?.parse().ok() };
+                if let Some(ms) = number("x-test-wait") {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                }
+                let status = number("x-test-status").map_or(StatusCode::OK, |code| {
+                    StatusCode::from_u16(code as u16).unwrap()
+                });
+                let id = delivery.identity().id().unwrap_or_default().to_owned();
+                (status, format!("handled {id}, {} bytes", body.len()))
+            }
+        };
+        let router = Router::new()
+            .route("/webhooks/standard", post(handler))
+            .layer(StandardVerifyLayer::new(key).replay_store(store));
+        Self {
+            addr: serve_axum(router).await,
+            handled,
+        }
+    }
+
+    fn handled(&self) -> usize {
+        self.handled.load(Ordering::SeqCst)
+    }
+
+    /// Sends a copy of the delivery `signed` (its signed headers) with the test's own headers.
+    async fn send(&self, signed: &HeaderMap, extra: &[(&str, &str)]) -> common::Reply {
+        let mut request = Request::post("/webhooks/standard")
+            .body(Full::new(Bytes::from_static(EVENT.as_bytes())))
+            .unwrap();
+        request.headers_mut().extend(signed.clone());
+        for (name, value) in extra {
+            let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+            request.headers_mut().insert(name, value.parse().unwrap());
+        }
+        send(self.addr, request).await
+    }
+}
+
+/// A delivery of `EVENT`, signed now as a Standard Webhooks sender does, with its id.
+fn signed_delivery() -> (HeaderMap, String) {
+    let key = standard::secret(WHSEC).unwrap();
+    let headers = standard::sign_request(&key, EVENT.as_bytes()).unwrap();
+    let id = headers["webhook-id"].to_str().unwrap().to_owned();
+    (headers, id)
+}
+
+#[tokio::test]
+async fn a_delivery_handled_through_one_instance_is_acknowledged_by_the_other() {
+    let server = RedisServer::start();
+    let a = Receiver::start(store(&server).await).await;
+    let b = Receiver::start(store(&server).await).await;
+    let (delivery, id) = signed_delivery();
+
+    let reply = a.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+    // The sender's retry lands on the other instance: acknowledged, not handled.
+    for receiver in [&b, &a, &b] {
+        let reply = receiver.send(&delivery, &[]).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(reply.text(), DUPLICATE);
+        assert_eq!(reply.headers["content-type"], "application/json");
+    }
+    assert_eq!((a.handled(), b.handled()), (1, 0));
+
+    // Another delivery is handled, wherever it lands.
+    let (other, _) = signed_delivery();
+    assert_eq!(b.send(&other, &[]).await.status, StatusCode::OK);
+    assert_eq!((a.handled(), b.handled()), (1, 1));
+}
+
+#[tokio::test]
+async fn a_delivery_that_failed_on_one_instance_is_handled_by_the_other() {
+    let server = RedisServer::start();
+    let a = Receiver::start(store(&server).await).await;
+    let b = Receiver::start(store(&server).await).await;
+    let (delivery, id) = signed_delivery();
+
+    let reply = a.send(&delivery, &[("x-test-status", "500")]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    // Not only 5xx: any answer but 2xx is a failure.
+    let reply = b.send(&delivery, &[("x-test-status", "404")]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let reply = b.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+    assert_eq!((a.handled(), b.handled()), (1, 2));
+    // Handled now: acknowledged by both.
+    for receiver in [&a, &b] {
+        assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    }
+    assert_eq!((a.handled(), b.handled()), (1, 2));
+}
+
+#[tokio::test]
+async fn concurrent_copies_on_two_instances_one_handled_the_other_409() {
+    let server = RedisServer::start();
+    let a = Arc::new(Receiver::start(store(&server).await).await);
+    let b = Arc::new(Receiver::start(store(&server).await).await);
+    let (delivery, id) = signed_delivery();
+
+    // Each handler takes 500 ms, so the two copies overlap whichever is first.
+    let copies = [&a, &b].map(|receiver| {
+        let (receiver, delivery) = (Arc::clone(receiver), delivery.clone());
+        tokio::spawn(async move { receiver.send(&delivery, &[("x-test-wait", "500")]).await })
+    });
+    let mut handled = 0;
+    let mut conflicts = 0;
+    for copy in copies {
+        let reply = copy.await.unwrap();
+        match reply.status {
+            StatusCode::OK => {
+                assert_eq!(reply.text(), format!("handled {id}, {} bytes", EVENT.len()));
+                handled += 1;
+            }
+            StatusCode::CONFLICT => {
+                assert_eq!(reply.text(), IN_FLIGHT);
+                assert_eq!(reply.headers["retry-after"], "5");
+                conflicts += 1;
+            }
+            other => panic!("unexpected {other}: {}", reply.text()),
+        }
+    }
+    assert_eq!((handled, conflicts), (1, 1));
+    assert_eq!(a.handled() + b.handled(), 1);
+    // The refused copy's retry is acknowledged.
+    for receiver in [&a, &b] {
+        assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    }
+    assert_eq!(a.handled() + b.handled(), 1);
 }
 
 // ---------------------------------------------------------------------------------------------

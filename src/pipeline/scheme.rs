@@ -115,10 +115,11 @@ pub trait Scheme: Send + Sync + 'static {
     /// (a token signed by the server, verified by a JWT library, say) and returns which secret
     /// verified it, `None` if none did, or a refusal of its own. It runs before the key lookup, so
     /// it costs the same whatever key the credential names; the key found then decides only the
-    /// caller's status and policies. Default: nothing verifies.
+    /// caller's status and policies. It may complete `credentials` with what the check read
+    /// (a token's verified claims), so that nothing is decoded twice. Default: nothing verifies.
     fn verify_custom(
         &self,
-        credentials: &Self::Credentials,
+        credentials: &mut Self::Credentials,
         now: SystemTime,
     ) -> Result<Option<MatchedSecret>, Rejection> {
         let _ = (credentials, now);

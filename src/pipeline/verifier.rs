@@ -210,7 +210,7 @@ impl<S: Scheme> Verifier<S> {
             Proof::Custom => {
                 let matched = self
                     .scheme
-                    .verify_custom(&presented.credentials, now)?
+                    .verify_custom(&mut presented.credentials, now)?
                     .ok_or_else(|| Rejection::new(RejectionKind::InvalidSignature))?;
                 *named = true;
                 Some(matched)

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::shares::{self, OwnerHasher, Refusal, Shares, default_per_key_limit};
 use super::time::{self, StoreClock};
-use super::{ReplayKey, ReplayStore};
+use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
 use crate::BoxFuture;
 use crate::clock::Clock;
 use crate::error::StoreError;
@@ -50,6 +50,16 @@ const MIN_SLOTS: usize = 16;
 /// (2⁻⁵⁰ at ten million entries).
 /// Expired entries are dropped when their shard's table is rebuilt (as it grows) or when the store
 /// (or a key's share) is full, and their slots are reused by new keys in the meantime.
+///
+/// # Webhook deliveries
+///
+/// It keeps the delivery states webhook layers need ([`reserve`](ReplayStore::reserve) and
+/// [`settle`](ReplayStore::settle)) in the same 24-byte slots, with the same answers as
+/// [`MokaReplayStore`](super::MokaReplayStore): a delivery being handled is an entry that lives
+/// for the hold (its deadline is also its ticket, which no other reservation of the key shares), a
+/// handled one an entry like a nonce, and a failed one is forgotten at once (its slot is reused or
+/// dropped like an expired one). A reservation takes room, and counts for its key's share, like a
+/// nonce.
 ///
 /// Clones share the same table and counts; set the options before cloning.
 ///
@@ -107,8 +117,72 @@ struct Slot {
     deadline: u64,
     // The key's next 4 bytes.
     check: u32,
-    // Who recorded it: an index in its table's `owners`.
+    // Who recorded it: an index in its table's `owners`, under the entry's state (`STATE`).
     owner: u32,
+}
+
+/// `Slot::owner`'s top bit for a webhook delivery being handled. Its deadline (when the
+/// reservation lapses) is the reservation's ticket: of two reservations of one key, the later one
+/// is made only once the earlier one's deadline has passed, or after it failed (see
+/// `Table::tickets_above`), and lasts past now, so no two have the same (a clock set back by hand
+/// aside). A nonce seen or a delivery handled has no state bit.
+const IN_FLIGHT: u32 = 1 << 31;
+/// `Slot::owner`'s next bit for a delivery whose handling failed: forgotten, as if it had expired
+/// (its slot is reused or dropped like an expired one).
+const FORGOTTEN: u32 = 1 << 30;
+const STATE: u32 = IN_FLIGHT | FORGOTTEN;
+
+impl Slot {
+    /// Its owner's index in its table's `owners`.
+    fn holder(&self) -> u32 {
+        self.owner & !STATE
+    }
+
+    /// Whether it is remembered at `now`: not expired, not forgotten.
+    fn live(&self, now: u64) -> bool {
+        self.deadline > now && self.owner & FORGOTTEN == 0
+    }
+
+    fn in_flight(&self) -> bool {
+        self.owner & STATE == IN_FLIGHT
+    }
+
+    /// Whether it is the reservation `ticket` holds, lapsed or not.
+    fn reserved_by(&self, ticket: Ticket) -> bool {
+        self.in_flight() && self.deadline == ticket.value()
+    }
+}
+
+/// What a check asks of a key's slot.
+#[derive(Clone, Copy)]
+enum Op {
+    /// Record it for `ttl` unless it is live: a nonce, or a delivery reserved (`in_flight`).
+    Record { ttl: Duration, in_flight: bool },
+    /// Remember the delivery `ticket` reserved as handled, for `ttl`.
+    Done { ticket: Ticket, ttl: Duration },
+    /// Forget the delivery `ticket` reserved.
+    Forget { ticket: Ticket },
+}
+
+/// What a check found or did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Recorded, with this deadline.
+    Recorded(u64),
+    /// Held live: a delivery being handled, or a nonce seen (a delivery handled).
+    Held { in_flight: bool },
+    /// Left as it was (a settle of a reservation that is no longer the ticket's).
+    Left,
+}
+
+/// Where a key is, or would go, in its table.
+struct Probe {
+    /// The key's own slot, live or not.
+    same: Option<usize>,
+    /// The first dead (expired or forgotten) slot on the key's probe path before it.
+    reusable: Option<usize>,
+    /// The empty slot that ends the path.
+    empty: Option<usize>,
 }
 
 /// An owner with entries in one table.
@@ -127,6 +201,10 @@ struct Table {
     // No entry expires before this (`u64::MAX`: no entry), so a full store skips the tables that
     // have nothing to drop instead of rebuilding every one of them on every refused check.
     earliest: u64,
+    // No reservation made in this table has a deadline (a ticket) at or below this: the highest
+    // deadline of a reservation that failed, which may lie ahead of the clock while its slot is
+    // already forgotten or dropped.
+    tickets_above: u64,
     // The owners of this table's slots (and perhaps a few owners refused since its last rebuild),
     // so that the owner's count is found under this table's lock without a shared map.
     owners: Vec<Holder>,
@@ -153,6 +231,7 @@ impl Table {
             slots: vec![Slot::default(); len],
             used: 0,
             earliest: u64::MAX,
+            tickets_above: 0,
             owners: Vec::new(),
             owner_index: HashMap::default(),
         }
@@ -163,7 +242,9 @@ impl Table {
         if let Some(index) = self.owner_index.get(&owner) {
             return Some(*index);
         }
-        let index = u32::try_from(self.owners.len()).ok()?;
+        let index = u32::try_from(self.owners.len())
+            .ok()
+            .filter(|index| index & STATE == 0)?;
         self.owners.push(Holder {
             owner,
             here: 0,
@@ -198,9 +279,9 @@ impl Table {
 
         let mut live: usize = 0;
         let mut live_per_holder = vec![0u64; holders.len()];
-        for slot in old.iter().filter(|s| s.deadline > now) {
+        for slot in old.iter().filter(|s| s.live(now)) {
             live += 1;
-            if let Some(count) = live_per_holder.get_mut(slot.owner as usize) {
+            if let Some(count) = live_per_holder.get_mut(slot.holder() as usize) {
                 *count += 1;
             }
         }
@@ -231,15 +312,44 @@ impl Table {
         self.slots = vec![Slot::default(); len];
         self.used = 0;
         self.earliest = u64::MAX;
-        for slot in old.into_iter().filter(|s| s.deadline > now) {
+        for slot in old.into_iter().filter(|s| s.live(now)) {
             let owner = renumbered
-                .get(slot.owner as usize)
+                .get(slot.holder() as usize)
                 .copied()
                 .unwrap_or(u32::MAX);
             // At most half full, so there is always an empty slot on the probe path.
-            self.place(Slot { owner, ..slot });
+            self.place(Slot {
+                owner: (owner & !STATE) | (slot.owner & IN_FLIGHT),
+                ..slot
+            });
         }
         before.saturating_sub(self.used)
+    }
+
+    /// Walks `tag`'s probe path at `now`, up to the key's own slot or the first empty one.
+    fn probe(&self, tag: u64, check: u32, now: u64) -> Probe {
+        let mut probe = Probe {
+            same: None,
+            reusable: None,
+            empty: None,
+        };
+        for at in positions(self.slots.len(), tag) {
+            let Some(slot) = self.slots.get(at) else {
+                break;
+            };
+            if slot.deadline == 0 {
+                probe.empty = Some(at);
+                break;
+            }
+            if slot.tag == tag && slot.check == check {
+                probe.same = Some(at);
+                break;
+            }
+            if !slot.live(now) && probe.reusable.is_none() {
+                probe.reusable = Some(at);
+            }
+        }
+        probe
     }
 }
 
@@ -301,6 +411,17 @@ impl CompactReplayStore {
     }
 
     fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
+        let op = Op::Record {
+            ttl,
+            in_flight: false,
+        };
+        self.run(key, op)
+            .map(|outcome| matches!(outcome, Outcome::Recorded(_)))
+    }
+
+    /// Applies `op` to `key`'s slot; when that needs room and there is none, drops the expired
+    /// entries and tries once more.
+    fn run(&self, key: &ReplayKey, op: Op) -> Result<Outcome, StoreError> {
         let bytes = key.as_bytes();
         let word = |at: usize| {
             bytes
@@ -312,11 +433,11 @@ impl CompactReplayStore {
         let check = word(8) as u32;
         let shard = (word(16) % SHARDS as u64) as usize;
 
-        match self.attempt(shard, tag, check, key.owner(), ttl) {
-            Ok(fresh) => Ok(fresh),
+        match self.attempt(shard, tag, check, key.owner(), op) {
+            Ok(outcome) => Ok(outcome),
             Err(_) => {
                 self.drop_expired();
-                self.attempt(shard, tag, check, key.owner(), ttl)
+                self.attempt(shard, tag, check, key.owner(), op)
                     .map_err(Refusal::into_error)
             }
         }
@@ -328,43 +449,66 @@ impl CompactReplayStore {
         tag: u64,
         check: u32,
         owner: u64,
-        ttl: Duration,
-    ) -> Result<bool, Refusal> {
+        op: Op,
+    ) -> Result<Outcome, Refusal> {
         let now = self.clock.now_ms();
-        let deadline = time::deadline(now, ttl);
 
         let Some(shard) = self.inner.shards.get(shard) else {
             return Err(Refusal::Full);
         };
         let mut table = Self::lock(shard);
         let table = &mut *table;
-        // The same key's slot if it expired, else the first expired slot on the probe path
-        // (reusable by a new key), else the empty slot that ends the path (the table is never
-        // full: see the rebuild below).
-        let mut same = None;
-        let mut reusable = None;
-        let mut empty = None;
-        for at in positions(table.slots.len(), tag) {
-            let Some(slot) = table.slots.get(at) else {
-                break;
-            };
-            if slot.deadline == 0 {
-                empty = Some(at);
-                break;
-            }
-            let expired = slot.deadline <= now;
-            if slot.tag == tag && slot.check == check {
-                if !expired {
-                    return Ok(false);
+        // The same key's slot, else the first dead slot on the probe path (reusable by a new
+        // key), else the empty slot that ends the path (the table is never full: see the rebuild
+        // below).
+        let probe = table.probe(tag, check, now);
+        let same = probe.same.and_then(|at| Some((at, *table.slots.get(at)?)));
+        let (ttl, state) = match op {
+            Op::Record { ttl, in_flight } => {
+                if let Some((_, slot)) = same.filter(|(_, slot)| slot.live(now)) {
+                    return Ok(Outcome::Held {
+                        in_flight: slot.in_flight(),
+                    });
                 }
-                same = Some(at);
-                break;
+                (ttl, if in_flight { IN_FLIGHT } else { 0 })
             }
-            if expired && reusable.is_none() {
-                reusable = Some(at);
+            Op::Done { ticket, ttl } => match same {
+                Some((at, slot)) if slot.reserved_by(ticket) => {
+                    // Settled in place: the same key and owner, so the counts do not change.
+                    let deadline = time::deadline(now, ttl);
+                    if let Some(slot) = table.slots.get_mut(at) {
+                        slot.deadline = deadline;
+                        slot.owner = slot.holder();
+                    }
+                    table.earliest = table.earliest.min(deadline);
+                    return Ok(Outcome::Recorded(deadline));
+                }
+                // Another copy's reservation (this one's lapsed), or handled already.
+                Some((_, slot)) if slot.live(now) => return Ok(Outcome::Left),
+                // This copy's reservation lapsed and is gone: the delivery was handled all the
+                // same, so it is recorded as done.
+                _ => (ttl, 0),
+            },
+            Op::Forget { ticket } => {
+                if let Some((at, slot)) = same.filter(|(_, slot)| slot.reserved_by(ticket)) {
+                    // Dead from now on: reused or dropped like an expired entry.
+                    if let Some(slot) = table.slots.get_mut(at) {
+                        slot.owner = slot.holder() | FORGOTTEN;
+                    }
+                    table.earliest = table.earliest.min(now);
+                    table.tickets_above = table.tickets_above.max(slot.deadline);
+                }
+                return Ok(Outcome::Left);
             }
+        };
+        let mut deadline = time::deadline(now, ttl);
+        if state == IN_FLIGHT {
+            // The deadline is the ticket: past that of a reservation that failed earlier (perhaps
+            // within this millisecond). Any other earlier reservation of the key lapsed, by now.
+            // With one hold for every reservation this adds a millisecond at most.
+            deadline = deadline.max(table.tickets_above.saturating_add(1));
         }
-        let target = match (same.or(reusable), empty) {
+        let target = match (probe.same.or(probe.reusable), probe.empty) {
             (Some(at), _) => Target::Reuse(at),
             (None, Some(at)) => Target::Empty(at),
             (None, None) => return Err(Refusal::Full),
@@ -378,13 +522,13 @@ impl CompactReplayStore {
             tag,
             deadline,
             check,
-            owner: index,
+            owner: index | state,
         };
         match target {
             Target::Reuse(at) => {
-                let previous = table.slots.get(at).map_or(index, |slot| slot.owner);
+                let previous = table.slots.get(at).map_or(index, Slot::holder);
                 if previous != index {
-                    // The expired entry's owner loses it, this one gains it: the number held
+                    // The dead entry's owner loses it, this one gains it: the number held
                     // does not change.
                     let holder = table.owners.get_mut(index as usize).ok_or(Refusal::Full)?;
                     if !shares::take(&holder.share, limit) {
@@ -416,7 +560,7 @@ impl CompactReplayStore {
                 }
                 table.used += 1;
                 table.earliest = table.earliest.min(deadline);
-                // Keep the load at most 4/5, expired entries included, so probes stay short and
+                // Keep the load at most 4/5, dead entries included, so probes stay short and
                 // always end at an empty slot.
                 if table.used * 5 > table.slots.len() * 4 {
                     let dropped = table.rebuild(now, &self.inner.shares);
@@ -424,7 +568,7 @@ impl CompactReplayStore {
                 }
             }
         }
-        Ok(true)
+        Ok(Outcome::Recorded(deadline))
     }
 
     /// Drops expired entries from every shard that has some.
@@ -470,6 +614,40 @@ impl ReplayStore for CompactReplayStore {
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(self.check(key, ttl)))
     }
+
+    fn reserve<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        hold: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        let op = Op::Record {
+            ttl: hold,
+            in_flight: true,
+        };
+        let reserved = self.run(key, op).and_then(|outcome| match outcome {
+            Outcome::Recorded(deadline) => Ok(Reservation::New(Ticket::from_value(deadline))),
+            Outcome::Held { in_flight: true } => Ok(Reservation::InFlight),
+            Outcome::Held { in_flight: false } => Ok(Reservation::Done),
+            // Only settling leaves a slot as it was.
+            Outcome::Left => Err(StoreError::new(
+                "replay store left a reservation unanswered",
+            )),
+        });
+        Box::pin(std::future::ready(reserved))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let op = match outcome {
+            Settle::Done(ttl) => Op::Done { ticket, ttl },
+            Settle::Failed => Op::Forget { ticket },
+        };
+        Box::pin(std::future::ready(self.run(key, op).map(|_| ())))
+    }
 }
 
 impl fmt::Debug for CompactReplayStore {
@@ -486,7 +664,7 @@ impl fmt::Debug for CompactReplayStore {
 mod tests {
     super::super::contract::contract_tests!(CompactReplayStore, 20_000);
 
-    use super::super::contract::{self, HOUR, check};
+    use super::super::contract::{self, HOUR, check, new, reserve, settle};
     use super::*;
     use crate::ManualClock;
 
@@ -568,6 +746,35 @@ mod tests {
         let table = CompactReplayStore::lock(&store.inner.shards[0]);
         assert_eq!(table.owners.len(), 1);
         assert_eq!(table.owners[0].here, 1);
+    }
+
+    /// A table rebuilt (as it grows) keeps a reservation, its ticket and its state, and drops a
+    /// delivery that failed.
+    #[test]
+    fn a_rebuild_keeps_reservations_and_drops_failed_ones() {
+        let clock = contract::clock();
+        let store = store(100, &clock);
+        let held = raw_key(1, 1, 7, 1);
+        let failed = raw_key(2, 2, 7, 1);
+        let ticket = new(reserve(&store, &held, HOUR));
+        let lost = new(reserve(&store, &failed, HOUR));
+        settle(&store, &failed, lost, Settle::Failed).unwrap();
+        assert_eq!(store.len(), 2);
+        // The 13th slot used of 16 rebuilds shard 7's table.
+        for n in 0..12 {
+            assert!(check(&store, &raw_key(100 + n, 0, 7, 2), HOUR).unwrap());
+        }
+        assert_eq!(store.len(), 13);
+        assert_eq!((store.held_by(1), store.held_by(2)), (1, 12));
+        assert_eq!(
+            CompactReplayStore::lock(&store.inner.shards[7]).slots.len(),
+            32
+        );
+        assert_eq!(reserve(&store, &held, HOUR).unwrap(), Reservation::InFlight);
+        settle(&store, &held, ticket, Settle::Done(HOUR)).unwrap();
+        assert_eq!(reserve(&store, &held, HOUR).unwrap(), Reservation::Done);
+        let again = new(reserve(&store, &failed, HOUR));
+        assert_ne!(again, lost);
     }
 
     #[test]

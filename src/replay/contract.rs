@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
-use super::{ReplayKey, ReplayStore};
+use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
 use crate::ManualClock;
 use crate::error::StoreError;
 
@@ -34,13 +34,44 @@ pub(crate) fn check(
     key: &ReplayKey,
     ttl: Duration,
 ) -> Result<bool, StoreError> {
-    let mut future = store.insert_if_absent(key, ttl);
+    at_once(store.insert_if_absent(key, ttl))
+}
+
+/// Polls a store's future once: in-process stores answer without waiting.
+fn at_once<T>(mut future: crate::BoxFuture<'_, T>) -> T {
     match future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
     {
         Poll::Ready(result) => result,
         Poll::Pending => panic!("an in-process replay store must answer at once"),
+    }
+}
+
+/// One reservation through the trait, as the layers make it.
+pub(crate) fn reserve(
+    store: &impl ReplayStore,
+    key: &ReplayKey,
+    hold: Duration,
+) -> Result<Reservation, StoreError> {
+    at_once(store.reserve(key, hold))
+}
+
+/// One settlement through the trait, as the layers make it.
+pub(crate) fn settle(
+    store: &impl ReplayStore,
+    key: &ReplayKey,
+    ticket: Ticket,
+    outcome: Settle,
+) -> Result<(), StoreError> {
+    at_once(store.settle(key, ticket, outcome))
+}
+
+/// The ticket of a reservation that must be new.
+pub(crate) fn new(reservation: Result<Reservation, StoreError>) -> Ticket {
+    match reservation {
+        Ok(Reservation::New(ticket)) => ticket,
+        other => panic!("expected a new reservation, got {other:?}"),
     }
 }
 
@@ -271,9 +302,176 @@ pub(crate) fn many_keys_raced_have_one_winner_each(store: &impl ReplayStore, key
     assert_eq!(doubled, 0, "keys without exactly one winner");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Webhook delivery states.
+
+/// A new delivery is reserved for one copy: another copy meanwhile finds it in flight, a copy of
+/// another delivery is new, and the reserved key is a replay for `insert_if_absent`.
+pub(crate) fn a_new_delivery_is_reserved_once(store: &impl ReplayStore) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    new(reserve(store, &key, MINUTE));
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    new(reserve(store, &ReplayKey::new("s", "k", b"msg_2"), MINUTE));
+    assert!(!check(store, &key, HOUR).unwrap());
+}
+
+/// A delivery settled as handled is done: every later copy finds it so, and settling again
+/// changes nothing.
+pub(crate) fn a_handled_delivery_is_done(store: &impl ReplayStore) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let ticket = new(reserve(store, &key, MINUTE));
+    settle(store, &key, ticket, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+    settle(store, &key, ticket, Settle::Failed).unwrap();
+    settle(store, &key, ticket, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+    assert!(!check(store, &key, HOUR).unwrap());
+}
+
+/// A nonce recorded by `insert_if_absent` reads as a handled delivery.
+pub(crate) fn a_recorded_nonce_reads_as_done(store: &impl ReplayStore) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    assert!(check(store, &key, HOUR).unwrap());
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+}
+
+/// A delivery whose handling failed is forgotten: the next copy gets a new reservation, with a
+/// ticket of its own, even within the same millisecond.
+pub(crate) fn a_failed_delivery_is_new_again(store: &impl ReplayStore) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let first = new(reserve(store, &key, MINUTE));
+    settle(store, &key, first, Settle::Failed).unwrap();
+    let second = new(reserve(store, &key, MINUTE));
+    assert_ne!(second, first);
+    // The failed copy's ticket no longer counts.
+    settle(store, &key, first, Settle::Failed).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    settle(store, &key, first, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    settle(store, &key, second, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+}
+
+/// A reservation lapses after its hold, to the millisecond (rounded in its favour): the next copy
+/// gets a new one.
+pub(crate) fn a_lapsed_hold_is_new_again(store: &impl ReplayStore, clock: &ManualClock) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let hold = MINUTE + Duration::from_micros(1_500);
+    new(reserve(store, &key, hold));
+    clock.advance(hold);
+    assert_eq!(reserve(store, &key, hold).unwrap(), Reservation::InFlight);
+    clock.advance(2 * MS);
+    new(reserve(store, &key, hold));
+    assert_eq!(reserve(store, &key, hold).unwrap(), Reservation::InFlight);
+}
+
+/// Finding: a copy whose reservation lapsed could settle the reservation another copy took
+/// since. Its ticket no longer counts: neither its failure nor its success touches the other
+/// copy's reservation, which that copy settles.
+pub(crate) fn a_stale_ticket_cannot_settle_another_copys_reservation(
+    store: &impl ReplayStore,
+    clock: &ManualClock,
+) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let stale = new(reserve(store, &key, MINUTE));
+    clock.advance(2 * MINUTE);
+    let current = new(reserve(store, &key, MINUTE));
+    assert_ne!(current, stale);
+    settle(store, &key, stale, Settle::Failed).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    settle(store, &key, stale, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    settle(store, &key, current, Settle::Failed).unwrap();
+    let next = new(reserve(store, &key, MINUTE));
+    settle(store, &key, stale, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::InFlight);
+    settle(store, &key, next, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+}
+
+/// Finding: a copy handled after its reservation lapsed, with the lapsed reservation of another
+/// copy left over, was not remembered, and the next copy was handled again. A success whose
+/// reservation is gone is remembered as done, unless another copy holds a live reservation.
+pub(crate) fn a_late_success_is_remembered(store: &impl ReplayStore, clock: &ManualClock) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let late = new(reserve(store, &key, MINUTE));
+    clock.advance(2 * MINUTE);
+    // Another copy reserves, and its reservation lapses too.
+    new(reserve(store, &key, MINUTE));
+    clock.advance(2 * MINUTE);
+    settle(store, &key, late, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+
+    // Nothing left at all: remembered as well.
+    let key = ReplayKey::new("s", "k", b"msg_2");
+    let late = new(reserve(store, &key, MINUTE));
+    clock.advance(2 * MINUTE);
+    let other = new(reserve(store, &key, MINUTE));
+    settle(store, &key, other, Settle::Failed).unwrap();
+    settle(store, &key, late, Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+}
+
+/// A handled delivery is remembered for the TTL it was settled with, then new again.
+pub(crate) fn done_expires_after_its_ttl(store: &impl ReplayStore, clock: &ManualClock) {
+    let key = ReplayKey::new("s", "k", b"msg_1");
+    let ticket = new(reserve(store, &key, MINUTE));
+    clock.advance(MINUTE / 2);
+    settle(store, &key, ticket, Settle::Done(HOUR)).unwrap();
+    // Counted from the settlement, not from the reservation.
+    clock.advance(HOUR - MS);
+    assert_eq!(reserve(store, &key, MINUTE).unwrap(), Reservation::Done);
+    clock.advance(2 * MS);
+    new(reserve(store, &key, MINUTE));
+}
+
+/// `store` has a capacity of two: reservations take room like nonces, a third delivery is an
+/// error (the layer answers 503), and a failed one's room is reused.
+pub(crate) fn reservations_take_room(store: &impl ReplayStore) {
+    let a = ReplayKey::new("s", "k", b"a");
+    let ticket = new(reserve(store, &a, MINUTE));
+    new(reserve(store, &ReplayKey::new("s", "k", b"b"), MINUTE));
+    let c = ReplayKey::new("s", "k", b"c");
+    assert_eq!(
+        reserve(store, &c, MINUTE).unwrap_err().to_string(),
+        AT_CAPACITY
+    );
+    settle(store, &a, ticket, Settle::Failed).unwrap();
+    new(reserve(store, &c, MINUTE));
+    assert_eq!(reserve(store, &c, MINUTE).unwrap(), Reservation::InFlight);
+}
+
+/// Eight threads reserving one delivery a hundred times each: exactly one new reservation, every
+/// other answer in flight; once it is settled, every copy finds it done.
+pub(crate) fn concurrent_reserves_have_one_new(store: &impl ReplayStore) {
+    let key = ReplayKey::new("s", "k", b"race");
+    let tickets = std::sync::Mutex::new(Vec::new());
+    let start = Barrier::new(8);
+    std::thread::scope(|scope| {
+        for _ in 0..8 {
+            scope.spawn(|| {
+                start.wait();
+                for _ in 0..100 {
+                    match reserve(store, &key, HOUR).unwrap() {
+                        Reservation::New(ticket) => tickets.lock().unwrap().push(ticket),
+                        Reservation::InFlight => {}
+                        Reservation::Done => panic!("done before it was settled"),
+                    }
+                }
+            });
+        }
+    });
+    let tickets = tickets.into_inner().unwrap();
+    assert_eq!(tickets.len(), 1);
+    settle(store, &key, tickets[0], Settle::Done(HOUR)).unwrap();
+    assert_eq!(reserve(store, &key, HOUR).unwrap(), Reservation::Done);
+}
+
 /// The contract suite for one in-process store type: every test above, on `$store` built with
 /// `with_capacity`, `clock` and `per_key_limit`, plus the counts the store reports (`len`,
-/// `held_by`). `$raced` is how many keys the many-keys race uses.
+/// `held_by`): the nonce contract and the webhook delivery states. `$raced` is how many keys the
+/// many-keys race uses.
 macro_rules! contract_tests {
     ($store:ident, $raced:expr) => {
         mod contract_suite {
@@ -355,6 +553,72 @@ macro_rules! contract_tests {
                 let clock = contract::clock();
                 let store = store(100, &clock);
                 contract::concurrent_checks_of_an_expired_key_have_one_winner(&store, &clock);
+                assert_eq!(store.len(), 1);
+            }
+
+            #[test]
+            fn a_new_delivery_is_reserved_once() {
+                let store = $store::new();
+                contract::a_new_delivery_is_reserved_once(&store);
+                assert_eq!(store.len(), 2);
+            }
+
+            #[test]
+            fn a_handled_delivery_is_done() {
+                let store = $store::new();
+                contract::a_handled_delivery_is_done(&store);
+                assert_eq!(store.len(), 1);
+            }
+
+            #[test]
+            fn a_recorded_nonce_reads_as_done() {
+                contract::a_recorded_nonce_reads_as_done(&$store::new());
+            }
+
+            #[test]
+            fn a_failed_delivery_is_new_again() {
+                let store = $store::new();
+                contract::a_failed_delivery_is_new_again(&store);
+                assert_eq!(store.len(), 1);
+            }
+
+            #[test]
+            fn a_lapsed_hold_is_new_again() {
+                let clock = contract::clock();
+                contract::a_lapsed_hold_is_new_again(&store(100, &clock), &clock);
+            }
+
+            #[test]
+            fn a_stale_ticket_cannot_settle_another_copys_reservation() {
+                let clock = contract::clock();
+                let store = store(100, &clock);
+                contract::a_stale_ticket_cannot_settle_another_copys_reservation(&store, &clock);
+                assert_eq!(store.len(), 1);
+            }
+
+            #[test]
+            fn a_late_success_is_remembered() {
+                let clock = contract::clock();
+                contract::a_late_success_is_remembered(&store(100, &clock), &clock);
+            }
+
+            #[test]
+            fn done_expires_after_its_ttl() {
+                let clock = contract::clock();
+                contract::done_expires_after_its_ttl(&store(100, &clock), &clock);
+            }
+
+            #[test]
+            fn reservations_take_room() {
+                let store = $store::with_capacity(2);
+                contract::reservations_take_room(&store);
+                assert_eq!(store.len(), 2);
+            }
+
+            #[test]
+            fn concurrent_reserves_have_one_new() {
+                let store = $store::new();
+                contract::concurrent_reserves_have_one_new(&store);
                 assert_eq!(store.len(), 1);
             }
 

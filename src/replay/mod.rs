@@ -13,6 +13,19 @@
 //! gets an error (503) for a new nonce, never a forgotten one (see their *Memory* sections). Behind
 //! a load balancer every instance must share one history, or a request accepted by one instance
 //! can be replayed against another: use `RedisReplayStore` (feature `redis`) there.
+//!
+//! # Webhook deliveries
+//!
+//! A webhook layer asks more of its store: where each delivery stands ([`reserve`] it for the
+//! copy being handled, then [`settle`] it as handled or failed), so that a delivery is handled
+//! once and never lost (see [`webhooks`](crate::webhooks)). All three stores of this crate keep
+//! these states, with the same answers: [`MokaReplayStore`], [`CompactReplayStore`] and
+//! `RedisReplayStore`, the only one that shares them between instances. A store of your own that
+//! implements only [`insert_if_absent`](ReplayStore::insert_if_absent) keeps none: with it a
+//! webhook layer answers every delivery 503 (failing closed), while API layers work as before.
+//!
+//! [`reserve`]: ReplayStore::reserve
+//! [`settle`]: ReplayStore::settle
 
 mod compact;
 #[cfg(test)]
@@ -125,8 +138,9 @@ pub enum Reservation {
     Done,
 }
 
-/// The proof that a reservation is this copy's, to [settle](ReplayStore::settle) it: a random
-/// number, so that a copy whose reservation lapsed cannot settle another copy's.
+/// The proof that a reservation is this copy's, to [settle](ReplayStore::settle) it: a number
+/// the store chose (a random one, or another that no other reservation of the key shares), so that
+/// a copy whose reservation lapsed cannot settle another copy's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ticket(u64);
 

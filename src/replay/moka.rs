@@ -52,6 +52,13 @@ use crate::error::StoreError;
 /// `ttl` has passed in monotonic time, so an entry lives until its `ttl` has passed on the
 /// injected clock or in the process's time, whichever comes first.
 ///
+/// # Webhook deliveries
+///
+/// It keeps the delivery states webhook layers need ([`reserve`](ReplayStore::reserve) and
+/// [`settle`](ReplayStore::settle)): a delivery being handled is an entry that lives for the hold,
+/// with a random ticket, a handled one an entry like a nonce, and a failed one is removed. A
+/// reservation takes room, and counts for its key's share, like a nonce.
+///
 /// Clones share the same entries and counts; set the options before cloning.
 ///
 /// ```
@@ -311,8 +318,10 @@ impl MokaReplayStore {
             .cache
             .entry(*key)
             .and_compute_with(|existing| match existing {
-                // Replaced: the old value is counted off when it leaves.
-                Some(entry) if mine(entry.value()) => {
+                // This copy's reservation, or a dead entry (another copy's lapsed reservation,
+                // say): the delivery was handled all the same. Replaced: the old value is
+                // counted off when it leaves.
+                Some(entry) if mine(entry.value()) || entry.value().deadline <= now => {
                     self.counts.held.fetch_add(1, Ordering::Relaxed);
                     self.counts.shares.take(key.owner(), u64::MAX);
                     Op::Put(held)

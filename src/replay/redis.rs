@@ -1,12 +1,81 @@
 use std::fmt;
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+use redis::Script;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{ReplayKey, ReplayStore};
+use super::time::ceil_millis;
+use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
 use crate::BoxFuture;
 use crate::error::StoreError;
+
+/// What a delivery's key holds while a copy handles it: this prefix and the copy's ticket. A
+/// handled delivery's key holds `done`; any value but an `inflight:` one reads as handled, so the
+/// `1` that [`ReplayStore::insert_if_absent`] writes does too.
+const IN_FLIGHT: &str = "inflight:";
+
+/// The longest TTL sent to Redis, in milliseconds (about 146 million years): Redis refuses an
+/// expiry that, added to its clock, passes `i64::MAX` milliseconds.
+const MAX_PX: u64 = 1 << 62;
+
+/// `KEYS[1]` the delivery's key, `ARGV[1]` `inflight:<ticket>`, `ARGV[2]` the hold (ms). Reserves
+/// an absent key for the ticket: 0 (new), else 1 (in flight) or 2 (handled).
+static RESERVE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local state = redis.call('GET', KEYS[1])
+if not state then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 0
+end
+if string.sub(state, 1, 9) == 'inflight:' then
+  return 1
+end
+return 2
+",
+    )
+});
+
+/// `KEYS[1]` the delivery's key, `ARGV[1]` `inflight:<ticket>`, `ARGV[2]` the TTL (ms). Marks it
+/// handled if the ticket's reservation holds it or nothing does (the reservation lapsed): 1 if
+/// marked, 0 if another copy's reservation or a handled delivery was left as it was.
+static SETTLE_DONE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local state = redis.call('GET', KEYS[1])
+if (not state) or state == ARGV[1] then
+  redis.call('SET', KEYS[1], 'done', 'PX', ARGV[2])
+  return 1
+end
+return 0
+",
+    )
+});
+
+/// `KEYS[1]` the delivery's key, `ARGV[1]` `inflight:<ticket>`. Forgets it if the ticket's
+/// reservation holds it: 1 if forgotten, else 0.
+static SETTLE_FAILED: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+",
+    )
+});
+
+/// The `PX` of a TTL: whole milliseconds, rounded up (an entry lives at least its TTL), at least
+/// 1 (PX refuses 0) and at most [`MAX_PX`].
+fn px(ttl: Duration) -> u64 {
+    ceil_millis(ttl).clamp(1, MAX_PX)
+}
+
+fn in_flight(ticket: Ticket) -> String {
+    format!("{IN_FLIGHT}{}", ticket.value())
+}
 
 /// A replay store in Redis, shared by every instance of a service.
 ///
@@ -15,7 +84,30 @@ use crate::error::StoreError;
 /// exactly one records the key. Keys are the same fixed-size [`ReplayKey`]s as the in-process
 /// store (raw bytes after the prefix), so an entry costs the same whatever the nonce's length.
 /// An Inqud HMAC check records two keys (the salt, then the verified MAC), so it costs two round
-/// trips and two entries.
+/// trips and two entries. TTLs are sent in whole milliseconds, rounded up: an entry lives at
+/// least its TTL.
+///
+/// # Webhook deliveries
+///
+/// It keeps the delivery states webhook layers need, in the same keys, shared by every instance:
+/// a copy handled through one instance is acknowledged by all the others, a failed one is handled
+/// again by whichever instance gets the retry, and of copies arriving at once on any instances
+/// exactly one is handled. [`reserve`](ReplayStore::reserve) and
+/// [`settle`](ReplayStore::settle) are one round trip each, a Lua script Redis runs atomically
+/// (`EVALSHA`; the script is loaded again if Redis lost it):
+///
+/// | key holds | reserve | settle handled | settle failed |
+/// |---|---|---|---|
+/// | nothing | `inflight:<ticket>` for the hold: new | `done` for the TTL | - |
+/// | `inflight:<this ticket>` | in flight | `done` for the TTL | deleted |
+/// | `inflight:<other ticket>` | in flight | left | left |
+/// | `done`, or the `1` of a nonce | handled | left | left |
+///
+/// The ticket is a random number: a copy whose reservation lapsed (its handler took longer than
+/// the hold) cannot settle the reservation another copy took since. A reservation whose answer
+/// was lost (Redis answered after the [timeout](Self::timeout): the copy got 503) holds the
+/// delivery until its hold lapses, and copies get 409 meanwhile; a settlement that fails is
+/// logged, and the reservation lapses the same way.
 ///
 /// **Fails closed.** If Redis cannot be reached, answers an error, or does not answer within the
 /// [timeout](Self::timeout), the check fails and the layer answers 503 (gRPC `UNAVAILABLE`) with a
@@ -110,25 +202,87 @@ impl RedisReplayStore {
             .set_response_timeout(Some(timeout))
     }
 
-    async fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
+    /// The Redis key of `key`: the prefix, then its 32 bytes.
+    fn redis_key(&self, key: &ReplayKey) -> Vec<u8> {
         let mut redis_key = Vec::with_capacity(self.prefix.len().saturating_add(32));
         redis_key.extend_from_slice(&self.prefix);
         redis_key.extend_from_slice(key.as_bytes());
-        // PX takes whole milliseconds and refuses 0.
-        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        redis_key
+    }
 
-        let mut connection = self.connection.clone();
-        let mut set = redis::cmd("SET");
-        set.arg(redis_key).arg(1u8).arg("NX").arg("PX").arg(ttl_ms);
-        let set = set.query_async::<Option<String>>(&mut connection);
-        match tokio::time::timeout(self.timeout, set).await {
-            Ok(Ok(reply)) => Ok(reply.is_some()),
+    /// Waits for `reply` at most the timeout.
+    async fn within<T>(
+        &self,
+        reply: impl Future<Output = redis::RedisResult<T>>,
+    ) -> Result<T, StoreError> {
+        match tokio::time::timeout(self.timeout, reply).await {
+            Ok(Ok(reply)) => Ok(reply),
             Ok(Err(error)) => Err(StoreError::new(error)),
             Err(_) => Err(StoreError::new(format!(
                 "redis did not answer within {:?}",
                 self.timeout
             ))),
         }
+    }
+
+    async fn check(&self, key: &ReplayKey, ttl: Duration) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let mut set = redis::cmd("SET");
+        set.arg(self.redis_key(key))
+            .arg(1u8)
+            .arg("NX")
+            .arg("PX")
+            .arg(px(ttl));
+        let reply = self
+            .within(set.query_async::<Option<String>>(&mut connection))
+            .await?;
+        Ok(reply.is_some())
+    }
+
+    async fn reserve_for(
+        &self,
+        key: &ReplayKey,
+        hold: Duration,
+    ) -> Result<Reservation, StoreError> {
+        let ticket = Ticket::new()?;
+        let mut connection = self.connection.clone();
+        let mut script = RESERVE.key(self.redis_key(key));
+        script.arg(in_flight(ticket)).arg(px(hold));
+        match self
+            .within(script.invoke_async::<i64>(&mut connection))
+            .await?
+        {
+            0 => Ok(Reservation::New(ticket)),
+            1 => Ok(Reservation::InFlight),
+            2 => Ok(Reservation::Done),
+            other => Err(StoreError::new(format!(
+                "redis answered {other} to a reservation"
+            ))),
+        }
+    }
+
+    async fn end(
+        &self,
+        key: &ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        let script = match outcome {
+            Settle::Done(ttl) => {
+                let mut script = SETTLE_DONE.key(self.redis_key(key));
+                script.arg(in_flight(ticket)).arg(px(ttl));
+                script
+            }
+            Settle::Failed => {
+                let mut script = SETTLE_FAILED.key(self.redis_key(key));
+                script.arg(in_flight(ticket));
+                script
+            }
+        };
+        self.within(script.invoke_async::<i64>(&mut connection))
+            .await
+            .map(|_| ())
     }
 }
 
@@ -139,6 +293,23 @@ impl ReplayStore for RedisReplayStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(self.check(key, ttl))
+    }
+
+    fn reserve<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        hold: Duration,
+    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
+        Box::pin(self.reserve_for(key, hold))
+    }
+
+    fn settle<'a>(
+        &'a self,
+        key: &'a ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.end(key, ticket, outcome))
     }
 }
 

@@ -60,8 +60,12 @@ impl fmt::Debug for StoreClock {
 /// entry is live while the clock reads less. `now` is rounded down and `ttl` up, so one more
 /// millisecond keeps the entry for at least `ttl`; the deadline is never 0.
 pub(super) fn deadline(now: u64, ttl: Duration) -> u64 {
-    let ttl_ms = u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX);
-    now.saturating_add(ttl_ms).saturating_add(1)
+    now.saturating_add(ceil_millis(ttl)).saturating_add(1)
+}
+
+/// `ttl` in whole milliseconds, rounded up: an entry kept that long is kept at least `ttl`.
+pub(super) fn ceil_millis(ttl: Duration) -> u64 {
+    u64::try_from(ttl.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -80,6 +84,15 @@ mod tests {
         assert_eq!(clock.now_ms(), 2);
         manual.set(UNIX_EPOCH);
         assert_eq!(clock.now_ms(), 0);
+    }
+
+    #[test]
+    fn milliseconds_round_up() {
+        assert_eq!(ceil_millis(Duration::ZERO), 0);
+        assert_eq!(ceil_millis(Duration::from_nanos(1)), 1);
+        assert_eq!(ceil_millis(Duration::from_micros(1_999)), 2);
+        assert_eq!(ceil_millis(Duration::from_millis(5)), 5);
+        assert_eq!(ceil_millis(Duration::MAX), u64::MAX);
     }
 
     #[test]

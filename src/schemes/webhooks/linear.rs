@@ -339,6 +339,7 @@ pub(crate) mod mock {
             Ok(webhooks::routes("linear", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "linear", ""),
+        sign: None,
     };
 
     /// The mock's demo secret.

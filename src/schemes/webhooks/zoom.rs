@@ -288,7 +288,7 @@ pub fn encrypted_token(secret: &Secret, plain_token: &str) -> String {
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::ZoomVerifyLayer;
+    use super::{Zoom, ZoomVerifyLayer};
     use crate::mock::{Examples, Provider, Section, Shared, webhooks};
 
     pub(crate) const PROVIDER: Provider = Provider {
@@ -301,6 +301,9 @@ pub(crate) mod mock {
             Ok(webhooks::routes("zoom", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "zoom", ""),
+        sign: Some(|secret, url, body| {
+            webhooks::sign(Zoom::default(), crate::Secret::new(secret)?, url, body)
+        }),
     };
 
     /// The mock's demo secret token.

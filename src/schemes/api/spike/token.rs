@@ -288,7 +288,11 @@ impl SpikeTokenKeys {
     /// Verifies a presented token's algorithm, signature and claims against the current key and
     /// every live previous key, and tells which key signed it. Expiry is the caller's business
     /// (it has the clock policy).
-    pub(crate) fn verify(&self, token: &str, now: SystemTime) -> Result<MatchedSecret, Rejection> {
+    pub(crate) fn verify(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> Result<(MatchedSecret, Claims), Rejection> {
         let set = self.read();
         let keys = std::iter::once(&set.current).chain(
             set.previous
@@ -304,10 +308,11 @@ impl SpikeTokenKeys {
                             "the access token's claims are not valid",
                         ));
                     }
-                    return Ok(MatchedSecret {
+                    let matched = MatchedSecret {
                         index,
                         label: key.label.clone(),
-                    });
+                    };
+                    return Ok((matched, claims));
                 }
                 // Another key may have signed it.
                 Err(error) if matches!(error.kind(), ErrorKind::InvalidSignature) => {}
@@ -332,14 +337,14 @@ impl fmt::Debug for SpikeTokenKeys {
 }
 
 /// The claims of a Spike access token, in the vendor's order (`iss`, then `sub`).
-#[derive(Serialize, Deserialize)]
-struct Claims {
-    iss: String,
-    sub: String,
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct Claims {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    iat: Option<u64>,
+    pub(crate) iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    exp: Option<u64>,
+    pub(crate) exp: Option<u64>,
 }
 
 /// HS256 only; `iss` and `sub` required. `exp` is not checked here because `jsonwebtoken` reads the
@@ -479,7 +484,7 @@ mod tests {
             .issue("9999", "user_1", now() + Duration::from_secs(5), None)
             .unwrap();
         assert_eq!(a, b, "no time-dependent claims by default");
-        assert_eq!(keys.verify(&a, now()).unwrap().index(), 0);
+        assert_eq!(keys.verify(&a, now()).unwrap().0.index(), 0);
         let claims: Claims = jsonwebtoken::dangerous::insecure_decode_claims(&a).unwrap();
         assert_eq!(
             (&*claims.iss, &*claims.sub, claims.exp),
@@ -511,8 +516,8 @@ mod tests {
         keys.rotate(key(2)).unwrap();
         let new = keys.issue("1", "u", now(), None).unwrap();
         assert_ne!(old, new);
-        assert_eq!(keys.verify(&new, now()).unwrap().index(), 0);
-        assert_eq!(keys.verify(&old, now()).unwrap().index(), 1);
+        assert_eq!(keys.verify(&new, now()).unwrap().0.index(), 0);
+        assert_eq!(keys.verify(&old, now()).unwrap().0.index(), 1);
         keys.retire_previous();
         assert_eq!(
             keys.verify(&old, now()).unwrap_err().kind(),
@@ -526,7 +531,7 @@ mod tests {
             .unwrap()
             .with_previous(KeySecret::new(key(1)).label("2025").not_after(now()))
             .unwrap();
-        let matched = keys.verify(&old, now()).unwrap();
+        let (matched, _) = keys.verify(&old, now()).unwrap();
         assert_eq!((matched.index(), matched.label()), (1, Some("2025")));
         assert_eq!(
             keys.verify(&old, now() + Duration::from_secs(1))
