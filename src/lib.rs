@@ -215,6 +215,8 @@ pub mod linear;
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
+#[path = "schemes/webhooks/twilio.rs"]
+pub mod twilio;
 #[path = "schemes/webhooks/zoom.rs"]
 pub mod zoom;
 

@@ -301,8 +301,14 @@ pub(crate) mod mock {
             Ok(webhooks::routes("zoom", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "zoom", ""),
-        sign: Some(|secret, url, body| {
-            webhooks::sign(Zoom::default(), crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(
+                Zoom::default(),
+                crate::Secret::new(secret)?,
+                signed,
+                url,
+                body,
+            )
         }),
     };
 
