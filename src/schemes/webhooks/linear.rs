@@ -326,7 +326,7 @@ pub fn with_timestamp(body: &[u8], at: SystemTime) -> Option<Vec<u8>> {
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::LinearVerifyLayer;
+    use super::{Linear, LinearVerifyLayer};
     use crate::mock::{Examples, Provider, Section, Shared, webhooks};
 
     pub(crate) const PROVIDER: Provider = Provider {
@@ -339,7 +339,18 @@ pub(crate) mod mock {
             Ok(webhooks::routes("linear", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "linear", ""),
-        sign: None,
+        sign: Some(|secret, signed, url, body| {
+            // Linear stamps the body it signs; one that is not a JSON object is signed as given.
+            let body = super::with_timestamp(body, std::time::SystemTime::now())
+                .unwrap_or_else(|| body.to_vec());
+            webhooks::sign(
+                Linear::default(),
+                crate::Secret::new(secret)?,
+                signed,
+                url,
+                &body,
+            )
+        }),
     };
 
     /// The mock's demo secret.
