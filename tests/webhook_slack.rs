@@ -214,11 +214,15 @@ async fn the_mock_answers_the_handshake_and_does_not_list_it() {
         request.headers_mut().extend(headers);
         request
     };
-    let headers = mock::sign_webhook("slack", SECRET, &url, body).unwrap();
+    let headers = mock::sign_webhook("slack", SECRET, &url, body)
+        .unwrap()
+        .headers;
     let reply = send(addr, request(headers)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.text(), r#"{"challenge":"mock-challenge"}"#);
-    let forged = mock::sign_webhook("slack", "not the signing secret", &url, body).unwrap();
+    let forged = mock::sign_webhook("slack", "not the signing secret", &url, body)
+        .unwrap()
+        .headers;
     assert_eq!(
         send(addr, request(forged)).await.status,
         StatusCode::UNAUTHORIZED

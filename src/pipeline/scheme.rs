@@ -35,8 +35,10 @@ use crate::rejection::Rejection;
 /// 4. The proof is checked against every live secret of the key, in constant time, with the same
 ///    work for an unknown key: a MAC is the HMAC-SHA256 of [`message`](Self::message), the one
 ///    rule the signers use too.
-/// 5. When the body read had to wait, [`check_fresh`](Self::check_fresh) runs again and the key
-///    is looked up again: the request is decided as of its acceptance.
+/// 5. [`check_fresh`](Self::check_fresh) runs again: for [`BodySigned`] schemes always, so that
+///    what [`body_credentials`](Self::body_credentials) took from the body (a timestamp inside
+///    it) is checked, and only once the proof covers it; when the body read had to wait, as of
+///    that moment, and the key is looked up again: the request is decided as of its acceptance.
 /// 6. The [`nonce`](Self::nonce), if any, is recorded in the replay store (and with it the
 ///    verified MAC); [`authorize`](Self::authorize) applies the key's policies; the inner service
 ///    gets [`identity`](Self::identity) inside [`Verified`](crate::Verified).
@@ -83,7 +85,9 @@ pub trait Scheme: Send + Sync + 'static {
     }
 
     /// Checks timestamp windows and the like ([`Window`](super::Window)). Runs before the key
-    /// lookup, and again as of acceptance when the body read had to wait.
+    /// lookup (before the body: what the body carries is not there yet), and again once the
+    /// proof verified, for [`BodySigned`] schemes or when the body read had to wait (then as of
+    /// acceptance).
     fn check_fresh(
         &self,
         credentials: &Self::Credentials,
@@ -98,6 +102,32 @@ pub trait Scheme: Send + Sync + 'static {
     /// for [`HeadersOnly`] ones). Written once, here, for both sides.
     fn message(&self, credentials: &Self::Credentials, body: &[u8], message: &mut Message<'_>) {
         let _ = (credentials, body, message);
+    }
+
+    /// How many spellings of the signed message the sender may have signed (default 1): a
+    /// scheme whose sender signs one of several equivalent forms of a request (Twilio's URL with
+    /// and without its port, as the vendor's SDKs try it) returns more, and writes each with
+    /// [`message_form`](Self::message_form). The request verifies when the MAC of one of them
+    /// matches; every form is computed under every candidate secret, matched or not. Return a
+    /// small number fixed by the scheme, never one the request chooses: each form is a MAC of
+    /// the whole message.
+    fn message_forms(&self, credentials: &Self::Credentials) -> usize {
+        let _ = credentials;
+        1
+    }
+
+    /// Writes spelling `form` (below [`message_forms`](Self::message_forms)) of the signed
+    /// message. Default: [`message`](Self::message), whatever the form. Signers sign
+    /// [`message`](Self::message).
+    fn message_form(
+        &self,
+        credentials: &Self::Credentials,
+        form: usize,
+        body: &[u8],
+        message: &mut Message<'_>,
+    ) {
+        let _ = form;
+        self.message(credentials, body, message);
     }
 
     /// The MAC the message is signed with (default HMAC-SHA256): the verifier computes it, and

@@ -290,20 +290,21 @@ impl<S: Scheme> Verifier<S> {
         };
 
         // The request is accepted now, not when its headers arrived: a client that held its body
-        // back must not carry a timestamp, a key or a secret past the end of its validity.
-        let now = if waited {
-            let now = self.clock.now();
+        // back must not carry a timestamp, a key or a secret past the end of its validity. And
+        // what the body carried (a timestamp inside it, taken by `body_credentials`) is checked
+        // here, once the proof covers it, whether or not the read had to wait.
+        let now = if waited { self.clock.now() } else { now };
+        if waited || S::Body::READS_BODY {
             self.scheme.check_fresh(&presented.credentials, now)?;
+        }
+        if waited {
             // A custom proof's secret is the scheme's own business; the key's status is ours.
             let secret = match presented.proof {
                 Proof::Mac(_) | Proof::Secret(_) => matched.as_ref().map(|m| m.secret.index),
                 _ => None,
             };
             self.recheck_key(key, secret, now).await?;
-            now
-        } else {
-            now
-        };
+        }
 
         let tag = matched.as_ref().and_then(|m| m.tag);
         let delivery = if self.scheme.delivers() {
@@ -414,17 +415,20 @@ impl<S: Scheme> Verifier<S> {
         match &presented.proof {
             Proof::Mac(tags) => {
                 let algorithm = self.scheme.mac_algorithm(credentials);
+                let forms = self.scheme.message_forms(credentials).max(1);
                 for (index, secret) in key.candidates(now) {
-                    let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
-                        self.scheme.message(credentials, body, m)
-                    });
-                    #[cfg(any(test, feature = "__count-work"))]
-                    crate::crypto::work::body_bytes(body.len());
-                    // Every presented tag is compared, whichever matches.
+                    // Every form is computed and every presented tag compared, whichever matches.
                     let mut hit = None;
-                    for (position, tag) in tags.as_slice().iter().enumerate() {
-                        if computed.ct_matches(tag) && hit.is_none() {
-                            hit = Some(position);
+                    for form in 0..forms {
+                        let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
+                            self.scheme.message_form(credentials, form, body, m)
+                        });
+                        #[cfg(any(test, feature = "__count-work"))]
+                        crate::crypto::work::body_bytes(body.len());
+                        for (position, tag) in tags.as_slice().iter().enumerate() {
+                            if computed.ct_matches(tag) && hit.is_none() {
+                                hit = Some(position);
+                            }
                         }
                     }
                     if hit.is_some() {

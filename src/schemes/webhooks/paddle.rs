@@ -283,8 +283,14 @@ pub(crate) mod mock {
             Ok(webhooks::routes("paddle", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "paddle", ""),
-        sign: Some(|secret, url, body| {
-            webhooks::sign(Paddle::default(), crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(
+                Paddle::default(),
+                crate::Secret::new(secret)?,
+                signed,
+                url,
+                body,
+            )
         }),
     };
 

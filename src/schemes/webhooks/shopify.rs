@@ -261,8 +261,8 @@ pub(crate) mod mock {
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example(config, at, "shopify", "")
         },
-        sign: Some(|secret, url, body| {
-            webhooks::sign(Shopify, crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(Shopify, crate::Secret::new(secret)?, signed, url, body)
         }),
     };
 

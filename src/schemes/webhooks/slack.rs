@@ -337,8 +337,14 @@ pub(crate) mod mock {
             Ok(webhooks::routes("slack", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "slack", ""),
-        sign: Some(|secret, url, body| {
-            webhooks::sign(Slack::default(), crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(
+                Slack::default(),
+                crate::Secret::new(secret)?,
+                signed,
+                url,
+                body,
+            )
         }),
     };
 
