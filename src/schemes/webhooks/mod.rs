@@ -17,7 +17,7 @@
 //! never used for this, since anyone can change it.
 //!
 //! Every webhook layer of this crate starts with an in-process store
-//! ([`MokaReplayStore`](crate::MokaReplayStore)), so that out of the box one instance handles no
+//! ([`MokaReplayStore`]), so that out of the box one instance handles no
 //! delivery twice; give several instances one shared store (Redis) with
 //! [`replay_store`](crate::VerifyLayer::replay_store).
 //!
