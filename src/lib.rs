@@ -22,10 +22,10 @@
 //! |---|---|---|---|
 //! | GitHub | [`github`] | the body | none |
 //! | Stripe | [`stripe`] | `"{t}.{body}"` | 300 s each way |
-//! | Slack | `slack` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Slack | [`slack`] | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Standard Webhooks (Svix) | [`standard`] | `"{id}.{ts}.{body}"` | 300 s each way |
-//! | Shopify | `shopify` | the body | none |
-//! | Paddle | `paddle` | `"{ts}:{body}"` | 5 s each way |
+//! | Shopify | [`shopify`] | the body | none |
+//! | Paddle | [`paddle`] | `"{ts}:{body}"` | 5 s each way |
 //! | Zoom | [`zoom`] | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
 //! | Linear | [`linear`] | the body (its `webhookTimestamp`) | 60 s each way |
