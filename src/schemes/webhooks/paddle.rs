@@ -83,8 +83,8 @@
 //!   layer has its own by default) a copy of a handled notification is acknowledged without
 //!   reaching the handler (see [`webhooks`]); a notification is identified by its verified
 //!   signature, since Paddle signs no id in a header (`notification_id` and `event_id` are in the
-//!   body). Paddle's own retries are signed anew (another `ts`), so they reach the handler: make
-//!   it idempotent on `notification_id`.
+//!   body). A retry from Paddle carries its own `ts` (a copy of the first would be outside the
+//!   window), so it reaches the handler: make the handler idempotent on `notification_id`.
 //! - **Body.** The raw bytes as received, never re-encoded and not required to be UTF-8.
 
 use std::time::{Duration, SystemTime};

@@ -11,10 +11,10 @@
 //!
 //! [`ShopifyVerifyLayer`] checks the signature against every live secret of its key (rotate the
 //! client secret with two secrets live: Shopify says it may take up to an hour to sign with the
-//! new one) and hands the handler a [`Delivery`] whose
-//! [`id`](Delivery::id) is the unsigned `X-Shopify-Webhook-Id`. Shopify's newer "Events"
-//! deliveries carry the same headers without the `X-` (`Shopify-Hmac-Sha256`,
-//! `Shopify-Webhook-Id`); as in the SDK, those are read when `Shopify-Hmac-Sha256` is present.
+//! new one) and hands the handler a [`Delivery`] whose [`id`](Delivery::id) is the unsigned
+//! `X-Shopify-Webhook-Id`. Shopify's "Events" deliveries carry the same headers without the `X-`
+//! (`Shopify-Hmac-Sha256`, `Shopify-Webhook-Id`); as in the SDK, those are read when
+//! `Shopify-Hmac-Sha256` is present.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {

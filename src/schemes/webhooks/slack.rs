@@ -84,10 +84,11 @@
 //! - **Body.** `slack_sdk` decodes the body as UTF-8 before signing it (a body that is not UTF-8
 //!   raises) and Bolt for JavaScript decodes it lossily; this layer MACs the raw bytes, as Slack
 //!   signs them.
-//! - **The handshake** is not part of `slack_sdk`; Bolt answers it after verifying the request, as
-//!   the docs ask ("verify the request's authenticity and then respond"). So does this layer. Bolt
-//!   for Python echoes any `challenge` value; here a `url_verification` whose `challenge` is not a
-//!   string is not a handshake: it reaches the handler, verified, like any other request.
+//! - **The handshake** is not part of `slack_sdk`; Bolt for Python answers it in a middleware that
+//!   runs after its request verification, as the docs ask ("verify the request's authenticity
+//!   and then respond"). So does this layer. Bolt echoes any `challenge` value; here a
+//!   `url_verification` whose `challenge` is not a string is not a handshake: it reaches the
+//!   handler, verified, like any other request.
 //!
 //! # Security
 //!
@@ -101,13 +102,14 @@
 //! - **Replay inside the window.** With a [`replay_store`](crate::VerifyLayer::replay_store) (the
 //!   layer has its own by default) a copy of a handled request is acknowledged without reaching
 //!   the handler (see [`webhooks`]); a request is identified by its verified signature, since
-//!   Slack signs no delivery id. Slack's own retries of an event (`X-Slack-Retry-Num`) are signed
-//!   anew and reach the handler: make it idempotent on the body's `event_id`. A handshake is
-//!   answered again to each copy: it reveals nothing the first answer did not.
-//! - **No exemption for `ssl_check`.** Bolt answers Slack's `ssl_check=1` probes of slash-command
-//!   URLs without checking their signature (skipping verification for them was the source of
-//!   bypasses fixed in bolt-python 1495 and bolt-js 2899); this layer has no such exemption: such
-//!   a request is verified like any other, and refused if unsigned.
+//!   Slack signs no delivery id. A retry from Slack (`X-Slack-Retry-Num`) is recognised only when
+//!   its timestamp and signature are those of the copy handled: make the handler idempotent on
+//!   the body's `event_id`. A handshake is answered again to each copy: it reveals nothing the
+//!   first answer did not.
+//! - **No exemption for `ssl_check`.** Bolt answers Slack's `ssl_check=1` probes of
+//!   slash-command URLs without checking their signature (skipping verification for them was the
+//!   source of bypasses fixed in bolt-python PR 1495 and bolt-js PR 2899); this layer has no such
+//!   exemption: such a request is verified like any other, and refused if unsigned.
 //! - **Header form.** `v0=` then 64 hex digits; an empty or shorter signature, another prefix or
 //!   a repeated header is `malformed_credentials`, never a shorter compare.
 
