@@ -27,7 +27,7 @@
 //! | Shopify | [`shopify`] | the body | none |
 //! | Paddle | [`paddle`] | `"{ts}:{body}"` | 5 s each way |
 //! | Zoom | [`zoom`] | `"v0:{ts}:{body}"` | 300 s each way |
-//! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
+//! | Twilio | [`twilio`] | the URL and the sorted form parameters (HMAC-SHA1) | none |
 //! | Linear | [`linear`] | the body (its `webhookTimestamp`) | 60 s each way |
 //!
 //! # How it is built
