@@ -1,5 +1,7 @@
 //! A small signing CLI: prints the headers (or a ready curl command) of a request signed for one
-//! of the four schemes, with the crate's client-side signers.
+//! of the crate's schemes, with the crate's client-side signers: an API call for one of the four
+//! API schemes, or a webhook delivery from any webhook sender (`github`, `stripe`, ...: each
+//! signed by the sender's own scheme, found by name in the mock's table).
 //!
 //! ```text
 //! cargo run --example sign -- humanos --api-key YOUR_API_KEY --secret YOUR_SIGNATURE_SECRET
@@ -9,18 +11,17 @@
 //! cargo run --example sign -- proficient --api-key pk_... --secret hsec_... --user USER_ID
 //! cargo run --example sign -- spike --application-id 9999 --key HMAC_KEY_FROM_ADMIN_CONSOLE \
 //!     --user my_application_user_123 --curl http://127.0.0.1:8080/v3/auth/hmac
+//! cargo run --example sign -- github --secret "It's a Secret to Everybody" --body '{"zen":"hi"}' \
+//!     --curl http://127.0.0.1:8080/webhooks/github
 //! ```
 //!
 //! Without `--curl` the headers are printed one per line (for Spike, the exchange body).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use http::HeaderMap;
-use tower_hmac::github::{GitHub, GitHubSigner};
-use tower_hmac::standard::{self, StandardSigner, StandardWebhooks};
-use tower_hmac::stripe::{Stripe, StripeSigner};
-use tower_hmac::{Secret, humanos, inqud, proficient, spike};
+use tower_hmac::{Secret, humanos, inqud, mock, proficient, spike};
 
 #[derive(Parser)]
 #[command(
@@ -68,30 +69,6 @@ enum Scheme {
         #[arg(long)]
         user: String,
     },
-    /// GitHub: X-Hub-Signature-256 over the body, and a fresh X-GitHub-Delivery.
-    Github {
-        /// The webhook's secret.
-        #[arg(long)]
-        secret: String,
-        #[arg(long, default_value = "")]
-        body: String,
-    },
-    /// Stripe: Stripe-Signature, t=now and v1 over "{t}.{body}".
-    Stripe {
-        /// The endpoint's secret, whsec_... (used as is).
-        #[arg(long)]
-        secret: String,
-        #[arg(long, default_value = "")]
-        body: String,
-    },
-    /// Standard Webhooks: webhook-id (fresh), webhook-timestamp (now), webhook-signature v1.
-    Standard {
-        /// The endpoint's secret, whsec_<base64>.
-        #[arg(long)]
-        secret: String,
-        #[arg(long, default_value = "")]
-        body: String,
-    },
     /// The token-exchange body for POST /v3/auth/hmac.
     Spike {
         #[arg(long)]
@@ -101,12 +78,33 @@ enum Scheme {
         #[arg(long)]
         user: String,
     },
+    /// A webhook delivery: SENDER --secret S [--body B] [--curl URL].
+    #[command(external_subcommand)]
+    Webhook(Vec<String>),
+}
+
+/// The arguments of a webhook delivery.
+#[derive(Parser)]
+struct Delivery {
+    /// The endpoint's secret, as the sender shows it (`whsec_...` for Standard Webhooks).
+    #[arg(long)]
+    secret: String,
+    #[arg(long, default_value = "")]
+    body: String,
+    /// Print a curl command for this URL (which a sender signing it signs) instead of the
+    /// bare headers.
+    #[arg(long)]
+    curl: Option<String>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let cli = Cli::parse();
-    // The URL a signer that signs it sees (Twilio's); any other ignores it.
-    let target = cli.curl.clone().unwrap_or_else(|| "/".to_owned());
+    let senders: Vec<_> = mock::webhook_senders().collect();
+    let help = format!(
+        "Webhook senders: {} (SENDER --secret S [--body B] [--curl URL])",
+        senders.join(", ")
+    );
+    let cli = Cli::from_arg_matches(&Cli::command().after_help(help).get_matches())?;
+    let mut curl_url = cli.curl;
     let (headers, body) = match cli.scheme {
         Scheme::Humanos {
             api_key,
@@ -143,18 +141,16 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 String::new(),
             )
         }
-        Scheme::Github { secret, body } => {
-            let signer = GitHubSigner::new(GitHub::default(), Secret::new(secret)?);
-            (signer.headers(&target, body.as_bytes())?, body)
-        }
-        Scheme::Stripe { secret, body } => {
-            let signer = StripeSigner::new(Stripe::default(), Secret::new(secret)?);
-            (signer.headers(&target, body.as_bytes())?, body)
-        }
-        Scheme::Standard { secret, body } => {
-            let signer =
-                StandardSigner::new(StandardWebhooks::default(), standard::secret(&secret)?);
-            (signer.headers(&target, body.as_bytes())?, body)
+        Scheme::Webhook(args) => {
+            let sender = args.first().cloned().unwrap_or_default();
+            let delivery = Delivery::parse_from(&args);
+            // The URL the delivery goes to: a sender that signs it (Twilio) signs this one.
+            let url = delivery.curl.or(curl_url.take());
+            let target = url.as_deref().unwrap_or("/");
+            let headers =
+                mock::sign_webhook(&sender, &delivery.secret, target, delivery.body.as_bytes())?;
+            curl_url = url;
+            (headers, delivery.body)
         }
         Scheme::Spike {
             application_id,
@@ -167,7 +163,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             (headers, body)
         }
     };
-    match cli.curl {
+    match curl_url {
         Some(url) => println!("{}", curl(&url, &headers, &body)?),
         None => {
             for (name, value) in &headers {

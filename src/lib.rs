@@ -15,6 +15,21 @@
 //! | Proficient | [`proficient`] | untouched (headers only; the external id is signed) | none: a per-user credential; HMAC required or optional per project |
 //! | Spike | `spike` (feature `spike`) | exchange: JSON body, HMAC of the user id; calls: header only (HS256 JWT) | per-user token; optional `exp` |
 //!
+//! And the webhook senders' ([`webhooks`] says what they share: raw-body verification, rotation,
+//! and duplicate deliveries handled once, with none lost):
+//!
+//! | sender | module | signed | freshness |
+//! |---|---|---|---|
+//! | GitHub | [`github`] | the body | none |
+//! | Stripe | [`stripe`] | `"{t}.{body}"` | 300 s each way |
+//! | Slack | `slack` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Standard Webhooks (Svix) | [`standard`] | `"{id}.{ts}.{body}"` | 300 s each way |
+//! | Shopify | `shopify` | the body | none |
+//! | Paddle | `paddle` | `"{ts}:{body}"` | 5 s each way |
+//! | Zoom | `zoom` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
+//! | Linear | `linear` | the body (its `webhookTimestamp`) | 60 s each way |
+//!
 //! # How it is built
 //!
 //! One pipeline, many schemes. [`VerifyLayer`] runs every request through the same steps:
@@ -35,10 +50,10 @@
 //! |---|---|
 //! | `src/schemes/` | one file per vendor (`api/`, and the webhook schemes): its `Scheme`, its layer and options, its signer, its mock routes |
 //! | `src/pipeline/` | the layer, the `Scheme` trait, and the parts schemes are built from: [`headers`](pipeline::headers), [`Window`](pipeline::Window), body reading, [`Verified`] |
-//! | `src/crypto/` | [`Secret`], HMAC-SHA256, strict [`Tag`](crypto::Tag) decoding, constant-time compares |
+//! | `src/crypto/` | [`Secret`], HMAC-SHA256 (and SHA-1 for Twilio), strict [`Tag`](crypto::Tag) decoding, constant-time compares |
 //! | `src/keys/` | [`Key`], [`KeyStore`], [`MemoryKeyStore`] |
-//! | `src/replay/` | [`ReplayStore`]: [`MokaReplayStore`], [`CompactReplayStore`](replay::CompactReplayStore), `RedisReplayStore` |
-//! | `src/sign.rs` | the client side: [`Signer`](sign::Signer), [`SignLayer`](sign::SignLayer) |
+//! | `src/replay/` | [`ReplayStore`] (nonces, and webhook delivery states): [`MokaReplayStore`], [`CompactReplayStore`](replay::CompactReplayStore), `RedisReplayStore` |
+//! | `src/sign.rs` | the client side: [`Signer`](sign::Signer), [`SignLayer`](sign::SignLayer), a scheme's signer derived from it ([`SchemeSigner`](sign::SchemeSigner)) |
 //! | `src/mock/` | the mock provider server, built from one route table of the schemes' mock parts |
 //!
 //! [`Clock`] ([`SystemClock`], [`ManualClock`] in tests) is injectable everywhere time matters.

@@ -558,3 +558,143 @@ async fn the_printed_example_commands_work() {
     assert_eq!(replies[3]["mode"], "hmac");
     assert_eq!(replies[4]["application_user_id"], SPIKE_USER);
 }
+
+/// The demo secret of each webhook sender, as the issue's table lists them.
+const WEBHOOK_SECRETS: &[(&str, &str)] = &[
+    ("github", "It's a Secret to Everybody"),
+    ("stripe", "whsec_test_secret"),
+    ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+];
+
+/// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
+fn delivery(
+    addr: SocketAddr,
+    sender: &str,
+    secret: &str,
+    body: &[u8],
+    extra: &[(&str, &str)],
+) -> Request<Full<Bytes>> {
+    let url = format!("http://{addr}/webhooks/{sender}");
+    let headers = mock::sign_webhook(sender, secret, &url, body).unwrap();
+    let mut request = Request::post(url).body(Full::from(body.to_vec())).unwrap();
+    request.headers_mut().extend(headers);
+    for (name, value) in extra {
+        let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
+        request.headers_mut().insert(name, value.parse().unwrap());
+    }
+    request
+}
+
+/// Every webhook route of the built-in demo and of the sample file: a verified delivery is 2xx
+/// JSON naming the sender and listed; a copy is acknowledged and not listed again; X-Mock-Status
+/// is answered and listed; a wrong secret and a missing header are 401; an oversized body 413;
+/// DELETE empties the list.
+#[tokio::test]
+async fn webhook_routes_answer_list_and_refuse() {
+    let senders: Vec<_> = mock::webhook_senders().collect();
+    let listed: Vec<_> = WEBHOOK_SECRETS.iter().map(|(s, _)| *s).collect();
+    assert_eq!(
+        senders, listed,
+        "every webhook sender of the mock has its demo secret here"
+    );
+    let path = format!(
+        "{}/examples/mock_providers.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let sample = MockConfig::from_toml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    for config in [MockConfig::default(), sample] {
+        let addr = serve(&config).await;
+        for (sender, secret) in WEBHOOK_SECRETS {
+            let body = format!(r#"{{"event":"test","sender":"{sender}"}}"#);
+            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));
+            let reply = send(addr, delivery(addr, sender, secret, body.as_bytes(), &[])).await;
+            assert_eq!(reply.status, StatusCode::OK, "{sender}: {}", reply.text());
+            let answer = reply.json();
+            assert_eq!(answer["provider"], *sender);
+            assert_eq!(answer["body_sha256"], sha);
+
+            let failing = format!(r#"{{"event":"retry","sender":"{sender}"}}"#);
+            let status = [("x-mock-status", "503")];
+            let request = delivery(addr, sender, secret, failing.as_bytes(), &status);
+            assert_eq!(
+                send(addr, request).await.status,
+                StatusCode::SERVICE_UNAVAILABLE
+            );
+
+            let wrong = send(
+                addr,
+                delivery(
+                    addr,
+                    sender,
+                    "whsec_bm90IHRoZSBzZWNyZXQ=",
+                    body.as_bytes(),
+                    &[],
+                ),
+            )
+            .await;
+            refusal(
+                &wrong,
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "the key or the signature is not valid",
+            );
+            let unsigned = Request::post(format!("/webhooks/{sender}"))
+                .body(Full::from(body.clone()))
+                .unwrap();
+            assert_eq!(send(addr, unsigned).await.status, StatusCode::UNAUTHORIZED);
+            let big = vec![b'x'; 1024 * 1024 + 1];
+            let oversized = send(addr, delivery(addr, sender, secret, &big, &[])).await;
+            assert_eq!(oversized.status, StatusCode::PAYLOAD_TOO_LARGE, "{sender}");
+
+            let list = send(
+                addr,
+                Request::get(format!("/webhooks/{sender}/deliveries"))
+                    .body(Full::default())
+                    .unwrap(),
+            )
+            .await;
+            let list = list.json();
+            let list = list.as_array().unwrap();
+            assert_eq!(list.len(), 2, "{sender}: {list:?}");
+            assert_eq!(list[0]["status"], 200);
+            assert_eq!(list[0]["body_sha256"], sha);
+            assert_eq!(list[1]["status"], 503);
+            let emptied = send(
+                addr,
+                Request::delete(format!("/webhooks/{sender}/deliveries"))
+                    .body(Full::default())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(emptied.status, StatusCode::NO_CONTENT);
+            let list = send(
+                addr,
+                Request::get(format!("/webhooks/{sender}/deliveries"))
+                    .body(Full::default())
+                    .unwrap(),
+            )
+            .await;
+            assert_eq!(list.json(), json!([]));
+        }
+    }
+}
+
+/// A sender left out of a configuration has no secret: every delivery to it is refused.
+#[tokio::test]
+async fn a_webhook_sender_without_a_secret_refuses_everything() {
+    let config = MockConfig::from_toml("[github]\nsecret = \"only-github\"").unwrap();
+    let addr = serve(&config).await;
+    let ok = send(addr, delivery(addr, "github", "only-github", b"{}", &[])).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.text());
+    let refused = send(
+        addr,
+        delivery(addr, "stripe", "whsec_test_secret", b"{}", &[]),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        refused.text()
+    );
+}

@@ -182,6 +182,34 @@ pub fn example_commands(addr: SocketAddr, config: &MockConfig) -> Result<String,
     example_commands_with(addr, config, "cargo run -q --example sign --")
 }
 
+/// The webhook senders the mock receives, by name (`github`, `stripe`, ...).
+pub fn webhook_senders() -> impl Iterator<Item = &'static str> {
+    PROVIDERS
+        .iter()
+        .filter(|p| p.sign.is_some())
+        .map(|p| p.name)
+}
+
+/// The headers of a delivery of `body` to `url` from the webhook sender `sender`, signed now
+/// with `secret` as the mock's configuration writes it (Standard Webhooks' `whsec_...`, say):
+/// what the signing CLI (`cargo run --example sign -- SENDER ...`) prints.
+pub fn sign_webhook(
+    sender: &str,
+    secret: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<http::HeaderMap, BoxError> {
+    let sign = PROVIDERS
+        .iter()
+        .find(|p| p.name == sender)
+        .and_then(|p| p.sign)
+        .ok_or_else(|| {
+            let known: Vec<_> = webhook_senders().collect();
+            format!("no webhook sender {sender:?}; one of: {}", known.join(", "))
+        })?;
+    sign(secret, url, body)
+}
+
 /// [`example_commands`], with `sign` as the signing command instead of `cargo run`: the path of
 /// the built `sign` example, say.
 pub fn example_commands_with(

@@ -38,7 +38,13 @@ pub(crate) struct Provider {
     pub(crate) router: fn(&Section<'_>, &Shared) -> Result<Router, BoxError>,
     /// Its example commands (shell), for the mock served at `examples.base`.
     pub(crate) examples: fn(&Section<'_>, &Examples) -> Result<String, BoxError>,
+    /// For a webhook sender: the headers of a delivery of a body to a URL, signed now with a
+    /// secret as the configuration writes it (what the signing CLI runs).
+    pub(crate) sign: Option<SignDelivery>,
 }
+
+/// See [`Provider::sign`]: `(secret, url, body)` to headers.
+pub(crate) type SignDelivery = fn(&str, &str, &[u8]) -> Result<http::HeaderMap, BoxError>;
 
 /// The configuration, as a provider reads it.
 pub(crate) struct Section<'a> {

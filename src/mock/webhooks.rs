@@ -165,6 +165,17 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
+/// The headers of a delivery of `body` to `url` signed now by `scheme` with `key`: a webhook
+/// provider's [`sign`](super::providers::Provider::sign).
+pub(crate) fn sign<S: crate::sign::Sender>(
+    scheme: S,
+    key: crate::Secret,
+    url: &str,
+    body: &[u8],
+) -> Result<http::HeaderMap, crate::BoxError> {
+    Ok(crate::sign::SchemeSigner::new(scheme, key).headers(url, body)?)
+}
+
 /// The example command of `provider`: a delivery of a small JSON body, signed with the signing
 /// CLI (`extra` adds that provider's own flags).
 pub(crate) fn example(

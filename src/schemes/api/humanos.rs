@@ -408,6 +408,7 @@ pub(crate) mod mock {
         demo,
         router,
         examples,
+        sign: None,
     };
 
     /// The vendor's documented example API key and signature secret.

@@ -837,6 +837,7 @@ pub(crate) mod mock {
         demo,
         router,
         examples,
+        sign: None,
     };
 
     /// The vendor's documented example token.

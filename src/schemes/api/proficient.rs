@@ -854,6 +854,7 @@ pub(crate) mod mock {
         demo,
         router,
         examples,
+        sign: None,
     };
 
     /// The vendor's documented example project key, HMAC secret and user.

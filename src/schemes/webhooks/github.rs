@@ -200,7 +200,7 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::GitHubVerifyLayer;
+    use super::{GitHub, GitHubVerifyLayer};
     use crate::mock::{Examples, Provider, Section, Shared, webhooks};
 
     pub(crate) const PROVIDER: Provider = Provider {
@@ -213,6 +213,9 @@ pub(crate) mod mock {
             Ok(webhooks::routes("github", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "github", ""),
+        sign: Some(|secret, url, body| {
+            webhooks::sign(GitHub, crate::Secret::new(secret)?, url, body)
+        }),
     };
 
     /// The mock's demo secret.

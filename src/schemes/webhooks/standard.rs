@@ -308,7 +308,7 @@ pub fn sign_request(key: &Secret, body: &[u8]) -> Result<HeaderMap, SignError> {
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::{StandardVerifyLayer, secret};
+    use super::{StandardVerifyLayer, StandardWebhooks, secret};
     use crate::mock::{Examples, Provider, Section, Shared, webhooks};
 
     pub(crate) const PROVIDER: Provider = Provider {
@@ -323,6 +323,9 @@ pub(crate) mod mock {
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example(config, at, "standard", "")
         },
+        sign: Some(|text, url, body| {
+            webhooks::sign(StandardWebhooks::default(), secret(text)?, url, body)
+        }),
     };
 
     /// The mock's demo secret.

@@ -225,7 +225,7 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::StripeVerifyLayer;
+    use super::{Stripe, StripeVerifyLayer};
     use crate::mock::{Examples, Provider, Section, Shared, webhooks};
 
     pub(crate) const PROVIDER: Provider = Provider {
@@ -238,6 +238,9 @@ pub(crate) mod mock {
             Ok(webhooks::routes("stripe", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "stripe", ""),
+        sign: Some(|secret, url, body| {
+            webhooks::sign(Stripe::default(), crate::Secret::new(secret)?, url, body)
+        }),
     };
 
     /// The mock's demo secret.

@@ -227,6 +227,7 @@ pub(crate) mod mock {
         demo,
         router,
         examples,
+        sign: None,
     };
 
     /// The vendor's documented example application, its HMAC key and a user.
