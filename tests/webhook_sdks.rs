@@ -60,7 +60,9 @@ fn run(program: &str, script: &str, args: &[&str]) -> String {
         .arg(scripts().join(script))
         .args(args)
         .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({e}); install it (scripts/test.sh does)"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run {program} ({e}); install it (scripts/test.sh does)")
+        });
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
@@ -93,7 +95,11 @@ impl Sent {
 }
 
 /// Serves the mock (its demo credentials) on a free port and runs `script provider <mock>`.
-async fn sdk_sends(program: &'static str, script: &'static str, provider: &'static str) -> (SocketAddr, Vec<Sent>) {
+async fn sdk_sends(
+    program: &'static str,
+    script: &'static str,
+    provider: &'static str,
+) -> (SocketAddr, Vec<Sent>) {
     require_node_modules();
     let addr = serve_mock(mock::router(&MockConfig::default()).unwrap()).await;
     let base = format!("http://{addr}");
@@ -172,7 +178,12 @@ async fn assert_deliveries(addr: SocketAddr, provider: &str, handled: &[&Sent]) 
 }
 
 /// One event, its copy and a changed copy: handled, acknowledged, refused.
-async fn one_event(program: &'static str, script: &'static str, provider: &'static str, id_signed: bool) {
+async fn one_event(
+    program: &'static str,
+    script: &'static str,
+    provider: &'static str,
+    id_signed: bool,
+) {
     let (addr, sent) = sdk_sends(program, script, provider).await;
     assert_statuses(
         &sent,
@@ -434,9 +445,11 @@ async fn github_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "github").await;
     let secret = Secret::new("It's a Secret to Everybody").unwrap();
     let body = r#"{"zen":"Design for failure.","sender":{"login":"renée"}}"#;
-    sdk_accepts(&server, SchemeSigner::new(GitHub::default(), secret), || {
-        post_json(&server.url("/webhook"), body)
-    })
+    sdk_accepts(
+        &server,
+        SchemeSigner::new(GitHub::default(), secret),
+        || post_json(&server.url("/webhook"), body),
+    )
     .await;
 }
 
@@ -447,9 +460,11 @@ async fn stripe_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "stripe").await;
     let secret = Secret::new("whsec_test_secret").unwrap();
     let body = r#"{"id":"evt_1","object":"event","type":"invoice.paid","data":{"object":{"customer_name":"Zoë"}}}"#;
-    sdk_accepts(&server, SchemeSigner::new(Stripe::default(), secret), || {
-        post_json(&server.url("/webhook"), body)
-    })
+    sdk_accepts(
+        &server,
+        SchemeSigner::new(Stripe::default(), secret),
+        || post_json(&server.url("/webhook"), body),
+    )
     .await;
 }
 
@@ -461,8 +476,10 @@ async fn standard_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "standard").await;
     let key = secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let body = r#"{"type":"contact.created","data":{"name":"José"}}"#;
-    sdk_accepts(&server, SchemeSigner::new(StandardWebhooks::default(), key), || {
-        post_json(&server.url("/webhook"), body)
-    })
+    sdk_accepts(
+        &server,
+        SchemeSigner::new(StandardWebhooks::default(), key),
+        || post_json(&server.url("/webhook"), body),
+    )
     .await;
 }
