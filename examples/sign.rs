@@ -13,6 +13,9 @@
 //!     --user my_application_user_123 --curl http://127.0.0.1:8080/v3/auth/hmac
 //! cargo run --example sign -- github --secret "It's a Secret to Everybody" --body '{"zen":"hi"}' \
 //!     --curl http://127.0.0.1:8080/webhooks/github
+//! cargo run --example sign -- twilio --secret 12345 \
+//!     --body 'CallSid=CA1234567890ABCDE&From=%2B14158675310&Body=Hello' \
+//!     --curl http://127.0.0.1:8080/webhooks/twilio
 //! ```
 //!
 //! Without `--curl` the headers are printed one per line (for Spike, the exchange body).
@@ -95,12 +98,18 @@ struct Delivery {
     /// bare headers.
     #[arg(long)]
     curl: Option<String>,
+    /// The URL the sender signs when the delivery goes elsewhere (a proxy or tunnel in front
+    /// of the receiver); only Twilio signs its URL.
+    #[arg(long)]
+    url: Option<String>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let senders: Vec<_> = mock::webhook_senders().collect();
     let help = format!(
-        "Webhook senders: {} (SENDER --secret S [--body B] [--curl URL])",
+        "Webhook senders: {} (SENDER --secret S [--body B] [--curl URL] [--url SIGNED_URL]); a\n\
+         Twilio body that is a form (a=1&b=2) is signed as its parameters, any other with its hash\n\
+         in the URL",
         senders.join(", ")
     );
     let cli = Cli::from_arg_matches(&Cli::command().after_help(help).get_matches())?;
@@ -144,13 +153,17 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         Scheme::Webhook(args) => {
             let sender = args.first().cloned().unwrap_or_default();
             let delivery = Delivery::parse_from(&args);
-            // The URL the delivery goes to: a sender that signs it (Twilio) signs this one.
+            // The URL the delivery goes to; a sender that signs its URL (Twilio) signs this one,
+            // or --url.
             let url = delivery.curl.or(curl_url.take());
             let target = url.as_deref().unwrap_or("/");
-            let headers =
-                mock::sign_webhook(&sender, &delivery.secret, target, delivery.body.as_bytes())?;
-            curl_url = url;
-            (headers, delivery.body)
+            let signed = delivery.url.as_deref().unwrap_or(target);
+            let body = delivery.body.as_bytes();
+            let signed =
+                mock::sign_webhook_behind(&sender, &delivery.secret, target, signed, body)?;
+            // The sender may add to the URL (Twilio's bodySHA256).
+            curl_url = url.map(|_| signed.url);
+            (signed.headers, delivery.body)
         }
         Scheme::Spike {
             application_id,

@@ -213,6 +213,8 @@ pub mod github;
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
+#[path = "schemes/webhooks/twilio.rs"]
+pub mod twilio;
 
 #[cfg(feature = "mock")]
 pub mod mock;

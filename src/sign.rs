@@ -156,6 +156,14 @@ impl SignError {
         }
     }
 
+    /// A body the scheme cannot sign (the message says why, never what the body holds).
+    pub(crate) fn body(message: &str) -> Self {
+        Self {
+            kind: SignErrorKind::BodyUnreadable,
+            message: message.to_owned(),
+        }
+    }
+
     pub(crate) fn random(error: getrandom::Error) -> Self {
         Self {
             kind: SignErrorKind::Random,

@@ -552,6 +552,7 @@ async fn the_printed_example_commands_work() {
             Some("github"),
             Some("stripe"),
             Some("standard"),
+            Some("twilio"),
         ],
         "{stdout}"
     );
@@ -564,6 +565,7 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("github", "It's a Secret to Everybody"),
     ("stripe", "whsec_test_secret"),
     ("standard", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    ("twilio", "12345"),
 ];
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
@@ -575,9 +577,11 @@ fn delivery(
     extra: &[(&str, &str)],
 ) -> Request<Full<Bytes>> {
     let url = format!("http://{addr}/webhooks/{sender}");
-    let headers = mock::sign_webhook(sender, secret, &url, body).unwrap();
-    let mut request = Request::post(url).body(Full::from(body.to_vec())).unwrap();
-    request.headers_mut().extend(headers);
+    let signed = mock::sign_webhook(sender, secret, &url, body).unwrap();
+    let mut request = Request::post(signed.url)
+        .body(Full::from(body.to_vec()))
+        .unwrap();
+    request.headers_mut().extend(signed.headers);
     for (name, value) in extra {
         let name = http::HeaderName::from_bytes(name.as_bytes()).unwrap();
         request.headers_mut().insert(name, value.parse().unwrap());

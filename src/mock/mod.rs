@@ -190,15 +190,38 @@ pub fn webhook_senders() -> impl Iterator<Item = &'static str> {
         .map(|p| p.name)
 }
 
-/// The headers of a delivery of `body` to `url` from the webhook sender `sender`, signed now
-/// with `secret` as the mock's configuration writes it (Standard Webhooks' `whsec_...`, say):
-/// what the signing CLI (`cargo run --example sign -- SENDER ...`) prints.
+/// A delivery signed by [`sign_webhook`]: its headers, and the URL to send it to.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignedDelivery {
+    /// The headers to send (the signature, and what else the sender sets).
+    pub headers: http::HeaderMap,
+    /// Where to send it: the URL given, with what the sender adds to it (Twilio's
+    /// `bodySHA256` for a body that is not a form).
+    pub url: String,
+}
+
+/// A delivery of `body` to `url` from the webhook sender `sender`, signed now with `secret` as
+/// the mock's configuration writes it (Standard Webhooks' `whsec_...`, say): what the signing
+/// CLI (`cargo run --example sign -- SENDER ...`) prints.
 pub fn sign_webhook(
     sender: &str,
     secret: &str,
     url: &str,
     body: &[u8],
-) -> Result<http::HeaderMap, BoxError> {
+) -> Result<SignedDelivery, BoxError> {
+    sign_webhook_behind(sender, secret, url, url, body)
+}
+
+/// [`sign_webhook`] for a receiver behind a proxy or tunnel: the sender signs `public_url` (only
+/// Twilio signs a URL), the delivery goes to `url`.
+pub fn sign_webhook_behind(
+    sender: &str,
+    secret: &str,
+    url: &str,
+    public_url: &str,
+    body: &[u8],
+) -> Result<SignedDelivery, BoxError> {
     let sign = PROVIDERS
         .iter()
         .find(|p| p.name == sender)
@@ -207,7 +230,7 @@ pub fn sign_webhook(
             let known: Vec<_> = webhook_senders().collect();
             format!("no webhook sender {sender:?}; one of: {}", known.join(", "))
         })?;
-    sign(secret, url, body)
+    sign(secret, public_url, url, body)
 }
 
 /// [`example_commands`], with `sign` as the signing command instead of `cargo run`: the path of

@@ -24,6 +24,7 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::github::mock::PROVIDER,
     &crate::stripe::mock::PROVIDER,
     &crate::standard::mock::PROVIDER,
+    &crate::twilio::mock::PROVIDER,
 ];
 
 /// One provider of the mock.
@@ -38,13 +39,14 @@ pub(crate) struct Provider {
     pub(crate) router: fn(&Section<'_>, &Shared) -> Result<Router, BoxError>,
     /// Its example commands (shell), for the mock served at `examples.base`.
     pub(crate) examples: fn(&Section<'_>, &Examples) -> Result<String, BoxError>,
-    /// For a webhook sender: the headers of a delivery of a body to a URL, signed now with a
-    /// secret as the configuration writes it (what the signing CLI runs).
+    /// For a webhook sender: a delivery of a body signed now with a secret as the configuration
+    /// writes it (what the signing CLI runs).
     pub(crate) sign: Option<SignDelivery>,
 }
 
-/// See [`Provider::sign`]: `(secret, url, body)` to headers.
-pub(crate) type SignDelivery = fn(&str, &str, &[u8]) -> Result<http::HeaderMap, BoxError>;
+/// See [`Provider::sign`]: `(secret, URL signed, URL called, body)` to the delivery.
+pub(crate) type SignDelivery =
+    fn(&str, &str, &str, &[u8]) -> Result<super::SignedDelivery, BoxError>;
 
 /// The configuration, as a provider reads it.
 pub(crate) struct Section<'a> {

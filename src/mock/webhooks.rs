@@ -65,7 +65,6 @@ pub(crate) fn post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
 }
 
 /// `GET` and `POST` (Twilio signs both).
-#[allow(dead_code)] // Twilio's receiver comes next.
 pub(crate) fn get_and_post(router: MethodRouter<Receiver>) -> MethodRouter<Receiver> {
     router.get(handle).post(handle)
 }
@@ -165,15 +164,19 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
-/// The headers of a delivery of `body` to `url` signed now by `scheme` with `key`: a webhook
-/// provider's [`sign`](super::providers::Provider::sign).
+/// A delivery of `body` to `url`, signed now by `scheme` with `key` as if sent to `signed`: a
+/// webhook provider's [`sign`](super::providers::Provider::sign).
 pub(crate) fn sign<S: crate::sign::Sender>(
     scheme: S,
     key: crate::Secret,
+    signed: &str,
     url: &str,
     body: &[u8],
-) -> Result<http::HeaderMap, crate::BoxError> {
-    Ok(crate::sign::SchemeSigner::new(scheme, key).headers(url, body)?)
+) -> Result<super::SignedDelivery, crate::BoxError> {
+    Ok(super::SignedDelivery {
+        headers: crate::sign::SchemeSigner::new(scheme, key).headers(signed, body)?,
+        url: url.to_owned(),
+    })
 }
 
 /// The example command of `provider`: a delivery of a small JSON body, signed with the signing

@@ -100,6 +100,32 @@ pub trait Scheme: Send + Sync + 'static {
         let _ = (credentials, body, message);
     }
 
+    /// How many spellings of the signed message the sender may have signed (default 1): a
+    /// scheme whose sender signs one of several equivalent forms of a request (Twilio's URL with
+    /// and without its port, as the vendor's SDKs try it) returns more, and writes each with
+    /// [`message_form`](Self::message_form). The request verifies when the MAC of one of them
+    /// matches; every form is computed under every candidate secret, matched or not. Return a
+    /// small number fixed by the scheme, never one the request chooses: each form is a MAC of
+    /// the whole message.
+    fn message_forms(&self, credentials: &Self::Credentials) -> usize {
+        let _ = credentials;
+        1
+    }
+
+    /// Writes spelling `form` (below [`message_forms`](Self::message_forms)) of the signed
+    /// message. Default: [`message`](Self::message), whatever the form. Signers sign
+    /// [`message`](Self::message).
+    fn message_form(
+        &self,
+        credentials: &Self::Credentials,
+        form: usize,
+        body: &[u8],
+        message: &mut Message<'_>,
+    ) {
+        let _ = form;
+        self.message(credentials, body, message);
+    }
+
     /// The MAC the message is signed with (default HMAC-SHA256): the verifier computes it, and
     /// so does every signer; presented tags of another length never match.
     fn mac_algorithm(&self, credentials: &Self::Credentials) -> MacAlgorithm {

@@ -414,17 +414,20 @@ impl<S: Scheme> Verifier<S> {
         match &presented.proof {
             Proof::Mac(tags) => {
                 let algorithm = self.scheme.mac_algorithm(credentials);
+                let forms = self.scheme.message_forms(credentials).max(1);
                 for (index, secret) in key.candidates(now) {
-                    let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
-                        self.scheme.message(credentials, body, m)
-                    });
-                    #[cfg(any(test, feature = "__count-work"))]
-                    crate::crypto::work::body_bytes(body.len());
-                    // Every presented tag is compared, whichever matches.
+                    // Every form is computed and every presented tag compared, whichever matches.
                     let mut hit = None;
-                    for (position, tag) in tags.as_slice().iter().enumerate() {
-                        if computed.ct_matches(tag) && hit.is_none() {
-                            hit = Some(position);
+                    for form in 0..forms {
+                        let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
+                            self.scheme.message_form(credentials, form, body, m)
+                        });
+                        #[cfg(any(test, feature = "__count-work"))]
+                        crate::crypto::work::body_bytes(body.len());
+                        for (position, tag) in tags.as_slice().iter().enumerate() {
+                            if computed.ct_matches(tag) && hit.is_none() {
+                                hit = Some(position);
+                            }
                         }
                     }
                     if hit.is_some() {

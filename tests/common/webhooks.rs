@@ -19,7 +19,7 @@ use http::Request;
 use http_body_util::Full;
 use tokio::sync::{Semaphore, mpsc};
 use tower_hmac::pipeline::{BodySigned, Scheme, Verified};
-use tower_hmac::sign::{SchemeSigner, Sender};
+use tower_hmac::sign::{SchemeSigner, Sender, Signer};
 use tower_hmac::webhooks::Delivery;
 use tower_hmac::{Key, KeySecret, ManualClock, MokaReplayStore, ReplayStore, Secret, VerifyLayer};
 
@@ -164,10 +164,10 @@ impl<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone> Setup<S
         let body = (self.body)(at, payload);
         let signer =
             SchemeSigner::new(self.scheme.clone(), secret.clone()).clock(ManualClock::new(at));
-        let headers = signer.headers(url, &body).unwrap();
-        let mut request = Request::post(url).body(Full::from(body.clone())).unwrap();
-        request.headers_mut().extend(headers);
-        (request, body)
+        // Signed as a whole request: a signer may set the URL too (Twilio's bodySHA256).
+        let (mut parts, ()) = Request::post(url).body(()).unwrap().into_parts();
+        signer.sign(&mut parts, &body).unwrap();
+        (Request::from_parts(parts, Full::from(body.clone())), body)
     }
 
     /// A delivery of `payload` to `url`, signed now with the right secret, and its body.

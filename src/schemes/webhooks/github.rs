@@ -213,8 +213,8 @@ pub(crate) mod mock {
             Ok(webhooks::routes("github", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "github", ""),
-        sign: Some(|secret, url, body| {
-            webhooks::sign(GitHub, crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(GitHub, crate::Secret::new(secret)?, signed, url, body)
         }),
     };
 

@@ -323,8 +323,14 @@ pub(crate) mod mock {
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example(config, at, "standard", "")
         },
-        sign: Some(|text, url, body| {
-            webhooks::sign(StandardWebhooks::default(), secret(text)?, url, body)
+        sign: Some(|text, signed, url, body| {
+            webhooks::sign(
+                StandardWebhooks::default(),
+                secret(text)?,
+                signed,
+                url,
+                body,
+            )
         }),
     };
 

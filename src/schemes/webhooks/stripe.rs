@@ -238,8 +238,14 @@ pub(crate) mod mock {
             Ok(webhooks::routes("stripe", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "stripe", ""),
-        sign: Some(|secret, url, body| {
-            webhooks::sign(Stripe::default(), crate::Secret::new(secret)?, url, body)
+        sign: Some(|secret, signed, url, body| {
+            webhooks::sign(
+                Stripe::default(),
+                crate::Secret::new(secret)?,
+                signed,
+                url,
+                body,
+            )
         }),
     };
 
