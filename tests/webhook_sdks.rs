@@ -483,3 +483,31 @@ async fn standard_sdk_verifies_the_signer() {
     )
     .await;
 }
+
+/// `twilio` `validateRequest` accepts `TwilioSigner` on a form POST (a repeated parameter among
+/// them), and `validateRequestWithBody` on a JSON body, which the signer moved behind the URL's
+/// `bodySHA256`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twilio_sdk_verifies_the_signer() {
+    use tower_hmac::twilio::Twilio;
+    let server = SdkServer::start("node", "verify_server.mjs", "twilio").await;
+    let token = Secret::new("12345").unwrap();
+    let form = "CallSid=CA1234567890ABCDE&From=%2B14158675310&Body=Hello%2C+Zo%C3%AB+%26+co\
+        &MediaUrl=https%3A%2F%2Fexample.com%2Fb.png&MediaUrl=https%3A%2F%2Fexample.com%2Fa.png";
+    sdk_accepts(
+        &server,
+        SchemeSigner::new(Twilio::default(), token.clone()),
+        || {
+            Request::post(server.url("/sms?tenant=1"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Full::from(form))
+                .unwrap()
+        },
+    )
+    .await;
+    let json = r#"{"event":"message.delivered","to":"+18005551212"}"#;
+    sdk_accepts(&server, SchemeSigner::new(Twilio::default(), token), || {
+        post_json(&server.url("/events"), json)
+    })
+    .await;
+}
