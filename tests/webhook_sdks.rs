@@ -417,11 +417,7 @@ async fn signed<S: Signer>(signer: S, request: Request<Full<Bytes>>, tampered: b
 }
 
 /// The SDK's receiver accepts what `signer` signed, and refuses it changed.
-async fn sdk_accepts<S: Signer>(
-    server: &SdkServer,
-    signer: S,
-    request: impl Fn() -> Request<Full<Bytes>>,
-) {
+async fn sdk_accepts<S: Signer>(signer: S, request: impl Fn() -> Request<Full<Bytes>>) {
     let signer = Arc::new(signer);
     let reply = signed(Arc::clone(&signer), request(), false).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -445,11 +441,9 @@ async fn github_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "github").await;
     let secret = Secret::new("It's a Secret to Everybody").unwrap();
     let body = r#"{"zen":"Design for failure.","sender":{"login":"renée"}}"#;
-    sdk_accepts(
-        &server,
-        SchemeSigner::new(GitHub::default(), secret),
-        || post_json(&server.url("/webhook"), body),
-    )
+    sdk_accepts(SchemeSigner::new(GitHub::default(), secret), || {
+        post_json(&server.url("/webhook"), body)
+    })
     .await;
 }
 
@@ -460,11 +454,9 @@ async fn stripe_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "stripe").await;
     let secret = Secret::new("whsec_test_secret").unwrap();
     let body = r#"{"id":"evt_1","object":"event","type":"invoice.paid","data":{"object":{"customer_name":"Zoë"}}}"#;
-    sdk_accepts(
-        &server,
-        SchemeSigner::new(Stripe::default(), secret),
-        || post_json(&server.url("/webhook"), body),
-    )
+    sdk_accepts(SchemeSigner::new(Stripe::default(), secret), || {
+        post_json(&server.url("/webhook"), body)
+    })
     .await;
 }
 
@@ -476,11 +468,9 @@ async fn standard_sdk_verifies_the_signer() {
     let server = SdkServer::start("node", "verify_server.mjs", "standard").await;
     let key = secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
     let body = r#"{"type":"contact.created","data":{"name":"José"}}"#;
-    sdk_accepts(
-        &server,
-        SchemeSigner::new(StandardWebhooks::default(), key),
-        || post_json(&server.url("/webhook"), body),
-    )
+    sdk_accepts(SchemeSigner::new(StandardWebhooks::default(), key), || {
+        post_json(&server.url("/webhook"), body)
+    })
     .await;
 }
 
@@ -494,19 +484,15 @@ async fn twilio_sdk_verifies_the_signer() {
     let token = Secret::new("12345").unwrap();
     let form = "CallSid=CA1234567890ABCDE&From=%2B14158675310&Body=Hello%2C+Zo%C3%AB+%26+co\
         &MediaUrl=https%3A%2F%2Fexample.com%2Fb.png&MediaUrl=https%3A%2F%2Fexample.com%2Fa.png";
-    sdk_accepts(
-        &server,
-        SchemeSigner::new(Twilio::default(), token.clone()),
-        || {
-            Request::post(server.url("/sms?tenant=1"))
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(Full::from(form))
-                .unwrap()
-        },
-    )
+    sdk_accepts(SchemeSigner::new(Twilio::default(), token.clone()), || {
+        Request::post(server.url("/sms?tenant=1"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::from(form))
+            .unwrap()
+    })
     .await;
     let json = r#"{"event":"message.delivered","to":"+18005551212"}"#;
-    sdk_accepts(&server, SchemeSigner::new(Twilio::default(), token), || {
+    sdk_accepts(SchemeSigner::new(Twilio::default(), token), || {
         post_json(&server.url("/events"), json)
     })
     .await;
