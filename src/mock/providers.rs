@@ -25,6 +25,8 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::stripe::mock::PROVIDER,
     &crate::standard::mock::PROVIDER,
     &crate::twilio::mock::PROVIDER,
+    &crate::zoom::mock::PROVIDER,
+    &crate::linear::mock::PROVIDER,
 ];
 
 /// One provider of the mock.

@@ -176,6 +176,7 @@ pub(crate) fn sign<S: crate::sign::Sender>(
     Ok(super::SignedDelivery {
         headers: crate::sign::SchemeSigner::new(scheme, key).headers(signed, body)?,
         url: url.to_owned(),
+        body: body.to_vec(),
     })
 }
 

@@ -47,7 +47,7 @@
 //!
 //! - **No timestamp.** GitHub signs the body alone: a captured delivery verifies forever. With a
 //!   [`replay_store`](crate::VerifyLayer::replay_store) a copy of a handled delivery is
-//!   acknowledged without reaching the handler for 24 hours (see [`webhooks`](crate::webhooks));
+//!   acknowledged without reaching the handler for 24 hours (see [`webhooks`]);
 //!   after that it would be handled again.
 //! - **`X-GitHub-Delivery` is not signed.** It reaches the handler in [`Delivery::id`], unsigned,
 //!   and is never used to recognise a copy: the verified signature is.

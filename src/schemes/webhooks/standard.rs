@@ -57,7 +57,7 @@
 //!   set with [`tolerance`](StandardVerifyLayer::tolerance)).
 //! - **Duplicates.** The delivery id is signed, so with a
 //!   [`replay_store`](crate::VerifyLayer::replay_store) it identifies a delivery (see
-//!   [`webhooks`](crate::webhooks)): a sender's retry and a captured copy are both recognised.
+//!   [`webhooks`]): a sender's retry and a captured copy are both recognised.
 //! - **Strict decoding.** Each `v1` is standard padded base64 of 32 bytes; an empty or truncated
 //!   one (`v1,`, the bypass of svix-webhooks PR 1190) or a stray character is
 //!   `malformed_credentials`, never a shorter or lenient compare (the Python library skips

@@ -51,7 +51,7 @@
 //!   a timestamp of any future through; this layer refuses it like a stale one.
 //! - **Replay inside the window.** With a [`replay_store`](crate::VerifyLayer::replay_store), a
 //!   copy of a handled event is acknowledged without reaching the handler (see
-//!   [`webhooks`](crate::webhooks)); a delivery is identified by its verified signature, since
+//!   [`webhooks`]); a delivery is identified by its verified signature, since
 //!   Stripe signs no event id in a header (the event id is in the body). Stripe's own retries are
 //!   signed anew (another `t`), so they reach the handler: make it idempotent on the event id, as
 //!   Stripe asks.
