@@ -497,3 +497,35 @@ async fn twilio_sdk_verifies_the_signer() {
     })
     .await;
 }
+
+/// `@zoom/rivet`'s receiver accepts `ZoomSigner`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zoom_sdk_verifies_the_signer() {
+    use tower_hmac::zoom::Zoom;
+    let server = SdkServer::start("node", "verify_server.mjs", "zoom").await;
+    let secret = Secret::new("zoom_demo_secret_token").unwrap();
+    // Rivet checks the JSON.stringify form of the parsed body: send a body in that form.
+    let body = r#"{"event":"meeting.started","payload":{"account_id":"AAAAAABBBB","object":{"id":"1234567890","topic":"Café"}},"event_ts":1763800000000}"#;
+    sdk_accepts(SchemeSigner::new(Zoom::default(), secret), || {
+        post_json(&server.url("/webhook"), body)
+    })
+    .await;
+}
+
+/// `@linear/sdk`'s `LinearWebhookClient.verify` (60 s window on `webhookTimestamp`) accepts
+/// `LinearSigner` on a body stamped now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linear_sdk_verifies_the_signer() {
+    use tower_hmac::linear::{Linear, with_timestamp};
+    let server = SdkServer::start("node", "verify_server.mjs", "linear").await;
+    let secret = Secret::new("lin_wh_demo_secret").unwrap();
+    let payload = br#"{"action":"create","type":"Issue","data":{"id":"issue_1","title":"D\u00e9j\u00e0 vu"}}"#;
+    let body = with_timestamp(payload, std::time::SystemTime::now()).unwrap();
+    sdk_accepts(SchemeSigner::new(Linear::default(), secret), || {
+        Request::post(server.url("/webhook"))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Full::from(body.clone()))
+            .unwrap()
+    })
+    .await;
+}
