@@ -22,12 +22,12 @@
 //! |---|---|---|---|
 //! | GitHub | [`github`] | the body | none |
 //! | Stripe | [`stripe`] | `"{t}.{body}"` | 300 s each way |
-//! | Slack | `slack` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Slack | [`slack`] | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Standard Webhooks (Svix) | [`standard`] | `"{id}.{ts}.{body}"` | 300 s each way |
-//! | Shopify | `shopify` | the body | none |
-//! | Paddle | `paddle` | `"{ts}:{body}"` | 5 s each way |
+//! | Shopify | [`shopify`] | the body | none |
+//! | Paddle | [`paddle`] | `"{ts}:{body}"` | 5 s each way |
 //! | Zoom | [`zoom`] | `"v0:{ts}:{body}"` | 300 s each way |
-//! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
+//! | Twilio | [`twilio`] | the URL and the sorted form parameters (HMAC-SHA1) | none |
 //! | Linear | [`linear`] | the body (its `webhookTimestamp`) | 60 s each way |
 //!
 //! # How it is built
@@ -211,6 +211,12 @@ pub mod webhooks;
 pub mod github;
 #[path = "schemes/webhooks/linear.rs"]
 pub mod linear;
+#[path = "schemes/webhooks/paddle.rs"]
+pub mod paddle;
+#[path = "schemes/webhooks/shopify.rs"]
+pub mod shopify;
+#[path = "schemes/webhooks/slack.rs"]
+pub mod slack;
 #[path = "schemes/webhooks/standard.rs"]
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]

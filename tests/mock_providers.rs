@@ -555,6 +555,9 @@ async fn the_printed_example_commands_work() {
             Some("twilio"),
             Some("zoom"),
             Some("linear"),
+            Some("slack"),
+            Some("shopify"),
+            Some("paddle"),
         ],
         "{stdout}"
     );
@@ -570,6 +573,9 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("twilio", "12345"),
     ("zoom", "zoom_demo_secret_token"),
     ("linear", "lin_wh_demo_secret"),
+    ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
+    ("shopify", "shopify_demo_secret"),
+    ("paddle", "pdl_ntfset_demo_secret"),
 ];
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.

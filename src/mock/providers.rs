@@ -27,6 +27,9 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::twilio::mock::PROVIDER,
     &crate::zoom::mock::PROVIDER,
     &crate::linear::mock::PROVIDER,
+    &crate::slack::mock::PROVIDER,
+    &crate::shopify::mock::PROVIDER,
+    &crate::paddle::mock::PROVIDER,
 ];
 
 /// One provider of the mock.
