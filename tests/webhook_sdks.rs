@@ -529,3 +529,51 @@ async fn linear_sdk_verifies_the_signer() {
     })
     .await;
 }
+
+/// `slack_sdk`'s `SignatureVerifier.is_valid_request` (300 s window) accepts `SlackSigner`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_sdk_verifies_the_signer() {
+    use tower_hmac::slack::Slack;
+    let server = SdkServer::start("python3", "verify_server.py", "slack").await;
+    let secret = Secret::new("8f742231b10e8888abcd99yyyzzz85a5").unwrap();
+    let body = r#"{"token":"Jhj5dZrVaK7ZwHHjRyZWjbDl","team_id":"T061EG9RZ","event":{"type":"app_mention","text":"Grüße"},"type":"event_callback"}"#;
+    sdk_accepts(SchemeSigner::new(Slack::default(), secret), || {
+        post_json(&server.url("/slack/events"), body)
+    })
+    .await;
+}
+
+/// `@shopify/shopify-api`'s `webhooks.validate` accepts `ShopifySigner`. The SDK also requires
+/// the topic, shop domain and API version headers, which Shopify sends unsigned: the request
+/// carries them as a sender's metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shopify_sdk_verifies_the_signer() {
+    use tower_hmac::shopify::Shopify;
+    let server = SdkServer::start("node", "verify_server.mjs", "shopify").await;
+    let secret = Secret::new("shopify_demo_secret").unwrap();
+    let body = r#"{"id":820982911946154508,"email":"jon@example.com","note":"façade"}"#;
+    sdk_accepts(SchemeSigner::new(Shopify::default(), secret), || {
+        Request::post(server.url("/webhooks"))
+            .header("content-type", "application/json")
+            .header("x-shopify-topic", "orders/create")
+            .header("x-shopify-shop-domain", "demo-shop.myshopify.com")
+            .header("x-shopify-api-version", "2025-10")
+            .body(Full::from(body))
+            .unwrap()
+    })
+    .await;
+}
+
+/// `@paddle/paddle-node-sdk`'s `webhooks.isSignatureValid` (5 s window) accepts `PaddleSigner`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paddle_sdk_verifies_the_signer() {
+    use tower_hmac::paddle::Paddle;
+    let server = SdkServer::start("node", "verify_server.mjs", "paddle").await;
+    let secret = Secret::new("pdl_ntfset_demo_secret").unwrap();
+    let body =
+        r#"{"event_id":"evt_1","event_type":"transaction.completed","data":{"customer":"Zoë"}}"#;
+    sdk_accepts(SchemeSigner::new(Paddle::default(), secret), || {
+        post_json(&server.url("/webhook"), body)
+    })
+    .await;
+}
