@@ -172,9 +172,10 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             let body = delivery.body.as_bytes();
             let signed =
                 mock::sign_webhook_behind(&sender, &delivery.secret, target, signed, body)?;
-            // The sender may add to the URL (Twilio's bodySHA256).
+            // The sender may add to the URL (Twilio's bodySHA256), or stamp the body (Linear's
+            // webhookTimestamp).
             curl_url = url.map(|_| signed.url);
-            (signed.headers, delivery.body)
+            (signed.headers, String::from_utf8(signed.body)?)
         }
         Scheme::Spike {
             application_id,

@@ -22,13 +22,13 @@
 //! |---|---|---|---|
 //! | GitHub | [`github`] | the body | none |
 //! | Stripe | [`stripe`] | `"{t}.{body}"` | 300 s each way |
-//! | Slack | `slack` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Slack | [`slack`] | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Standard Webhooks (Svix) | [`standard`] | `"{id}.{ts}.{body}"` | 300 s each way |
-//! | Shopify | `shopify` | the body | none |
-//! | Paddle | `paddle` | `"{ts}:{body}"` | 5 s each way |
-//! | Zoom | `zoom` | `"v0:{ts}:{body}"` | 300 s each way |
-//! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
-//! | Linear | `linear` | the body (its `webhookTimestamp`) | 60 s each way |
+//! | Shopify | [`shopify`] | the body | none |
+//! | Paddle | [`paddle`] | `"{ts}:{body}"` | 5 s each way |
+//! | Zoom | [`zoom`] | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Twilio | [`twilio`] | the URL and the sorted form parameters (HMAC-SHA1) | none |
+//! | Linear | [`linear`] | the body (its `webhookTimestamp`) | 60 s each way |
 //! | Standard Webhooks `v1a` | [`standard`] | `"{id}.{ts}.{body}"`, Ed25519 (the endpoint holds the public key) | 300 s each way |
 //! | Discord interactions | [`discord`] | `"{ts}{body}"`, Ed25519; PING answered by the layer | 300 s each way (Discord documents none) |
 //!
@@ -162,7 +162,7 @@
 //! | `ring` | no | HMAC-SHA256 computed by `ring` instead of the pure-Rust `hmac`/`sha2` |
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
-//! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`) |
+//! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`'s derive) |
 //!
 //! # Security
 //!
@@ -209,16 +209,26 @@ pub mod spike;
 #[path = "schemes/webhooks/mod.rs"]
 pub mod webhooks;
 
+#[path = "schemes/webhooks/discord.rs"]
+pub mod discord;
 #[path = "schemes/webhooks/github.rs"]
 pub mod github;
+#[path = "schemes/webhooks/linear.rs"]
+pub mod linear;
+#[path = "schemes/webhooks/paddle.rs"]
+pub mod paddle;
+#[path = "schemes/webhooks/shopify.rs"]
+pub mod shopify;
+#[path = "schemes/webhooks/slack.rs"]
+pub mod slack;
 #[path = "schemes/webhooks/standard.rs"]
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
 pub mod stripe;
 #[path = "schemes/webhooks/twilio.rs"]
 pub mod twilio;
-#[path = "schemes/webhooks/discord.rs"]
-pub mod discord;
+#[path = "schemes/webhooks/zoom.rs"]
+pub mod zoom;
 
 #[cfg(feature = "mock")]
 pub mod mock;

@@ -9,7 +9,7 @@
 //!
 //! | scheme | signer | body |
 //! |---|---|---|
-//! | Humanos | [`HumanosSigner`](crate::humanos::HumanosSigner): `X-Timestamp` from its [`Clock`](crate::Clock) | read and signed |
+//! | Humanos | [`HumanosSigner`](crate::humanos::HumanosSigner): `X-Timestamp` from its [`Clock`] | read and signed |
 //! | Inqud | [`InqudSigner`](crate::inqud::InqudSigner): a fresh random salt per request (HMAC mode) | read and signed (HMAC mode) |
 //! | Proficient | [`ProficientSigner`](crate::proficient::ProficientSigner): one user's three headers | untouched |
 //! | Spike | `spike::SpikeSigner`: `Authorization: Bearer` with the token the exchange returned | untouched |

@@ -3,7 +3,7 @@
 //! `ring`, `ed25519-dalek`, `subtle`, `zeroize`); nothing here is hand-written crypto.
 //!
 //! - [`Secret`]: key bytes that never show themselves and are zeroed on drop.
-//! - [`hmac`] ([`hmac_sha256`]) and [`Message`]: the MAC of a scheme's message, written part by
+//! - [`hmac()`] ([`hmac_sha256`]) and [`Message`]: the MAC of a scheme's message, written part by
 //!   part; HMAC-SHA256, or HMAC-SHA1 for senders that still use it ([`MacAlgorithm`]).
 //! - [`Tag`]: a presented HMAC, decoded strictly (hex, base64, base64url); it has no
 //!   `==`, only the constant-time [`Tag::ct_matches`].

@@ -190,7 +190,7 @@ pub fn webhook_senders() -> impl Iterator<Item = &'static str> {
         .map(|p| p.name)
 }
 
-/// A delivery signed by [`sign_webhook`]: its headers, and the URL to send it to.
+/// A delivery signed by [`sign_webhook`]: its headers, its body, and the URL to send it to.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SignedDelivery {
@@ -199,6 +199,9 @@ pub struct SignedDelivery {
     /// Where to send it: the URL given, with what the sender adds to it (Twilio's
     /// `bodySHA256` for a body that is not a form).
     pub url: String,
+    /// The body to send: the body given, or, from a sender that signs a time inside the body
+    /// (Linear's `webhookTimestamp`), that body as the sender stamps it.
+    pub body: Vec<u8>,
 }
 
 /// A delivery of `body` to `url` from the webhook sender `sender`, signed now with `secret` as

@@ -25,6 +25,11 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::stripe::mock::PROVIDER,
     &crate::standard::mock::PROVIDER,
     &crate::twilio::mock::PROVIDER,
+    &crate::zoom::mock::PROVIDER,
+    &crate::linear::mock::PROVIDER,
+    &crate::slack::mock::PROVIDER,
+    &crate::shopify::mock::PROVIDER,
+    &crate::paddle::mock::PROVIDER,
     &crate::standard::mock::PROVIDER_ED25519,
     &crate::discord::mock::PROVIDER,
 ];

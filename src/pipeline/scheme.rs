@@ -36,8 +36,10 @@ use crate::rejection::Rejection;
 ///    work for an unknown key: a MAC is the HMAC-SHA256 of [`message`](Self::message), the one
 ///    rule the signers use too; an Ed25519 signature is verified over the same message with the
 ///    key's live public keys ([`Proof::Ed25519`]).
-/// 5. When the body read had to wait, [`check_fresh`](Self::check_fresh) runs again and the key
-///    is looked up again: the request is decided as of its acceptance.
+/// 5. [`check_fresh`](Self::check_fresh) runs again: for [`BodySigned`] schemes always, so that
+///    what [`body_credentials`](Self::body_credentials) took from the body (a timestamp inside
+///    it) is checked, and only once the proof covers it; when the body read had to wait, as of
+///    that moment, and the key is looked up again: the request is decided as of its acceptance.
 /// 6. The [`nonce`](Self::nonce), if any, is recorded in the replay store (and with it the
 ///    verified MAC); [`authorize`](Self::authorize) applies the key's policies; the inner service
 ///    gets [`identity`](Self::identity) inside [`Verified`](crate::Verified).
@@ -84,7 +86,9 @@ pub trait Scheme: Send + Sync + 'static {
     }
 
     /// Checks timestamp windows and the like ([`Window`](super::Window)). Runs before the key
-    /// lookup, and again as of acceptance when the body read had to wait.
+    /// lookup (before the body: what the body carries is not there yet), and again once the
+    /// proof verified, for [`BodySigned`] schemes or when the body read had to wait (then as of
+    /// acceptance).
     fn check_fresh(
         &self,
         credentials: &Self::Credentials,

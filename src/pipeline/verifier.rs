@@ -328,10 +328,14 @@ impl<S: Scheme> Verifier<S> {
         };
 
         // The request is accepted now, not when its headers arrived: a client that held its body
-        // back must not carry a timestamp, a key or a secret past the end of its validity.
-        let now = if waited {
-            let now = self.clock.now();
+        // back must not carry a timestamp, a key or a secret past the end of its validity. And
+        // what the body carried (a timestamp inside it, taken by `body_credentials`) is checked
+        // here, once the proof covers it, whether or not the read had to wait.
+        let now = if waited { self.clock.now() } else { now };
+        if waited || S::Body::READS_BODY {
             self.scheme.check_fresh(&presented.credentials, now)?;
+        }
+        if waited {
             // A custom proof's secret is the scheme's own business; the key's status is ours.
             let secret = match presented.proof {
                 Proof::Mac(_) | Proof::Secret(_) | Proof::Ed25519 { .. } => {
@@ -340,10 +344,7 @@ impl<S: Scheme> Verifier<S> {
                 _ => None,
             };
             self.recheck_key(key, secret, now).await?;
-            now
-        } else {
-            now
-        };
+        }
 
         let entry = matched.as_ref().and_then(|m| m.entry);
         let delivery = if self.scheme.delivers() {

@@ -17,7 +17,7 @@
 //! never used for this, since anyone can change it.
 //!
 //! Every webhook layer of this crate starts with an in-process store
-//! ([`MokaReplayStore`](crate::MokaReplayStore)), so that out of the box one instance handles no
+//! ([`MokaReplayStore`]), so that out of the box one instance handles no
 //! delivery twice; give several instances one shared store (Redis) with
 //! [`replay_store`](crate::VerifyLayer::replay_store).
 //!
@@ -46,6 +46,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::keys::KeyStore;
 use crate::pipeline::{Scheme, VerifyLayer};
 use crate::replay::MokaReplayStore;
+
+pub(crate) mod json;
 
 /// The layer of a webhook `scheme` over `keys`, with its own in-process replay store: without
 /// one, every copy of a delivery would reach the handler.

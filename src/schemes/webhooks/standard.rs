@@ -105,7 +105,7 @@
 //!   set with [`tolerance`](StandardVerifyLayer::tolerance)).
 //! - **Duplicates.** The delivery id is signed, so with a
 //!   [`replay_store`](crate::VerifyLayer::replay_store) it identifies a delivery (see
-//!   [`webhooks`](crate::webhooks)): a sender's retry and a captured copy are both recognised.
+//!   [`webhooks`]): a sender's retry and a captured copy are both recognised.
 //! - **Strict decoding.** Each `v1` is standard padded base64 of 32 bytes, each `v1a` of 64; an
 //!   empty or truncated one (`v1,`, the bypass of svix-webhooks PR 1190; `v1a,`) or a stray
 //!   character is `malformed_credentials`, never a shorter or lenient compare (the Python
@@ -455,33 +455,24 @@ pub(crate) mod mock {
     use std::sync::Arc;
 
     use super::{StandardVerifyLayer, StandardWebhooks, private_key, public_key, secret};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{self, MockSender, provider};
+    use crate::mock::{Examples, Provider, Section, Shared};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "standard",
-        config_keys: &["standard"],
-        demo: || webhooks::demo("standard", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let keys = webhooks::key_with(config, "standard", |text| Ok(secret(text)?))?;
-            let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("standard", layer, webhooks::post))
-        },
-        examples: |config: &Section<'_>, at: &Examples| {
-            webhooks::example(config, at, "standard", "")
-        },
-        sign: Some(|text, signed, url, body| {
-            webhooks::sign(
-                StandardWebhooks::default(),
-                secret(text)?,
-                signed,
-                url,
-                body,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: Provider = provider::<StandardWebhooks>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    impl MockSender for StandardWebhooks {
+        const NAME: &'static str = "standard";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> StandardVerifyLayer {
+            StandardVerifyLayer::new(keys)
+        }
+
+        fn key(text: &str) -> Result<crate::Secret, crate::BoxError> {
+            Ok(secret(text)?)
+        }
+    }
 
     /// The `v1a` receiver: the endpoint holds the sender's public key.
     pub(crate) const PROVIDER_ED25519: Provider = Provider {

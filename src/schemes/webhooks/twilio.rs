@@ -814,6 +814,7 @@ pub(crate) mod mock {
             Ok(crate::mock::SignedDelivery {
                 headers: parts.headers,
                 url,
+                body: body.to_vec(),
             })
         }),
         examples: |config: &Section<'_>, at: &Examples| {
