@@ -278,7 +278,10 @@ pub trait Sender: Scheme {
         request: &mut Parts,
     ) -> Result<(), SignError> {
         let _ = (credentials, signature, request);
-        Err(SignError::unsupported_key(self.name(), "an Ed25519 private key"))
+        Err(SignError::unsupported_key(
+            self.name(),
+            "an Ed25519 private key",
+        ))
     }
 }
 

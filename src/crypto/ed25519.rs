@@ -365,7 +365,9 @@ mod tests {
         let mut identity = [0u8; 32];
         identity[0] = 1;
         assert_eq!(
-            Ed25519PublicKey::from_bytes(&identity).unwrap_err().to_string(),
+            Ed25519PublicKey::from_bytes(&identity)
+                .unwrap_err()
+                .to_string(),
             "a small-order (weak) Ed25519 public key is refused: signatures for it can be forged"
         );
         assert!(Ed25519PublicKey::from_bytes(&[0u8; 31]).is_err());

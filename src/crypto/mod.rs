@@ -21,12 +21,12 @@ mod ed25519;
 mod mac;
 mod secret;
 
-pub(crate) use self::mac::{Discarded, message_bytes};
+pub use self::ed25519::{Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature};
 #[doc(hidden)]
 #[cfg(any(test, feature = "__count-work"))]
 pub use self::mac::work;
-pub use self::ed25519::{Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature};
 pub use self::mac::{
     DecodeError, MacAlgorithm, Message, TAG_LEN, Tag, ct_eq_secret, hmac, hmac_sha256,
 };
+pub(crate) use self::mac::{Discarded, message_bytes};
 pub use self::secret::Secret;

@@ -336,7 +336,12 @@ impl Key {
                 .then(|| pick(&s.material).map(|m| (Some(index), m)))
                 .flatten()
         };
-        let none_live = !self.inner.secrets.iter().enumerate().any(|s| found(s).is_some());
+        let none_live = !self
+            .inner
+            .secrets
+            .iter()
+            .enumerate()
+            .any(|s| found(s).is_some());
         let placeholder = none_live
             .then(|| {
                 PLACEHOLDER

@@ -146,8 +146,11 @@ impl MemoryKeyStore {
     /// reservation is registered meanwhile.
     fn check_unreserved(&self, key_id: &str, secrets: &[KeySecret]) -> Result<(), ConfigError> {
         let reserved = self.reserved.read().unwrap_or_else(|e| e.into_inner());
-        let holds =
-            |r: &Arc<dyn ReservedSecrets>| secrets.iter().any(|s| s.secret().is_some_and(|s| r.is_reserved(s)));
+        let holds = |r: &Arc<dyn ReservedSecrets>| {
+            secrets
+                .iter()
+                .any(|s| s.secret().is_some_and(|s| r.is_reserved(s)))
+        };
         if reserved.iter().any(holds) {
             refused_key(key_id);
             return Err(HOLDS_RESERVED);

@@ -127,9 +127,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 
 use zeroize::Zeroizing;
 
-use crate::crypto::{
-    Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature, Message, Secret, Tag,
-};
+use crate::crypto::{Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature, Message, Secret, Tag};
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
 use crate::pipeline::headers::{optional, single};
@@ -215,9 +213,9 @@ pub fn secret(text: &str) -> Result<Secret, ConfigError> {
 /// assert!(public_key("whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=").is_err());
 /// ```
 pub fn public_key(text: &str) -> Result<Ed25519PublicKey, ConfigError> {
-    let encoded = text
-        .strip_prefix("whpk_")
-        .ok_or(ConfigError::new("a Standard Webhooks public key starts with whpk_"))?;
+    let encoded = text.strip_prefix("whpk_").ok_or(ConfigError::new(
+        "a Standard Webhooks public key starts with whpk_",
+    ))?;
     let bytes = STANDARD
         .decode(encoded)
         .map_err(|_| ConfigError::new("a whpk_ public key must be standard base64 after whpk_"))?;
@@ -241,9 +239,9 @@ pub fn public_key(text: &str) -> Result<Ed25519PublicKey, ConfigError> {
 /// assert_eq!((short.public_key(), long.public_key()), (public, public));
 /// ```
 pub fn private_key(text: &str) -> Result<Ed25519PrivateKey, ConfigError> {
-    let encoded = text
-        .strip_prefix("whsk_")
-        .ok_or(ConfigError::new("a Standard Webhooks private key starts with whsk_"))?;
+    let encoded = text.strip_prefix("whsk_").ok_or(ConfigError::new(
+        "a Standard Webhooks private key starts with whsk_",
+    ))?;
     let bytes = Zeroizing::new(
         STANDARD
             .decode(encoded)
@@ -487,13 +485,7 @@ pub(crate) mod mock {
             Ok(webhooks::routes("standard-ed25519", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| {
-            webhooks::example_signed_with(
-                config,
-                at,
-                "standard-ed25519",
-                PUBLIC_KEY,
-                PRIVATE_KEY,
-            )
+            webhooks::example_signed_with(config, at, "standard-ed25519", PUBLIC_KEY, PRIVATE_KEY)
         },
         sign: Some(|text, signed, url, body| {
             webhooks::sign(

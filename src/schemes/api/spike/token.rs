@@ -155,9 +155,9 @@ impl SpikeTokenKeys {
     /// An error if the key is not an HMAC secret or is too short, or if an applications' store
     /// these keys are reserved in holds it as an application key.
     pub fn with_previous(self, previous: KeySecret) -> Result<Self, ConfigError> {
-        let secret = previous
-            .secret()
-            .ok_or(ConfigError::new("a Spike token key is an HMAC secret, not a public key"))?;
+        let secret = previous.secret().ok_or(ConfigError::new(
+            "a Spike token key is an HMAC secret, not a public key",
+        ))?;
         self.add(secret, |set| {
             set.previous.push(TokenKey::new(
                 secret,
