@@ -257,7 +257,10 @@ pub fn assert_duplicate(reply: &Reply) {
     assert_eq!(reply.headers["content-type"], "application/json");
 }
 
-pub async fn accepted<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn accepted<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -269,7 +272,10 @@ pub async fn accepted<S: Sender + Scheme<Identity = Delivery, Body = BodySigned>
     assert_eq!(handled[0].body, body, "the handler gets the body as sent");
 }
 
-pub async fn unsigned<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn unsigned<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -282,7 +288,10 @@ pub async fn unsigned<S: Sender + Scheme<Identity = Delivery, Body = BodySigned>
     assert!(receiver.handled().is_empty());
 }
 
-pub async fn tampered_body<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn tampered_body<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -301,7 +310,10 @@ pub async fn tampered_body<S: Sender + Scheme<Identity = Delivery, Body = BodySi
     assert!(receiver.handled().is_empty());
 }
 
-pub async fn wrong_secret<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn wrong_secret<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -314,7 +326,10 @@ pub async fn wrong_secret<S: Sender + Scheme<Identity = Delivery, Body = BodySig
 
 /// Stale and future deliveries are refused, each way; inside the window they are handled. A
 /// scheme that signs no time handles a delivery signed long ago (what its docs must say).
-pub async fn timestamps<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn timestamps<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -345,7 +360,10 @@ pub async fn timestamps<S: Sender + Scheme<Identity = Delivery, Body = BodySigne
 }
 
 /// The body is verified as raw bytes: a body that is not UTF-8 verifies as signed.
-pub async fn non_utf8_body<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn non_utf8_body<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
@@ -465,12 +483,15 @@ pub async fn duplicate_after_hang_up<
 
 /// During a rotation the key holds two secrets: a delivery signed with either is handled; once
 /// the old one expired, a delivery signed with it is refused.
-pub async fn rotation<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey>(
+pub async fn rotation<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
     setup: Setup<S, K>,
 ) {
     let old = K::other("the secret being retired");
-    let both =
-        Key::from_secrets(setup.scheme.name(), [setup.secret.receiver()]).with_secret(old.receiver());
+    let both = Key::from_secrets(setup.scheme.name(), [setup.secret.receiver()])
+        .with_secret(old.receiver());
     let receiver = Receiver::serve((setup.layer)(both)).await;
     let now = SystemTime::now();
     for (secret, payload) in [
