@@ -47,13 +47,13 @@ use http::{Request, Response, StatusCode};
 use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_hmac::MokaReplayStore;
+use tower_hmac::crypto::Ed25519PrivateKey;
+use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::proficient::{self, ProficientHmac, ProficientVerifyLayer};
 use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, sign_user};
-use tower_hmac::crypto::Ed25519PrivateKey;
-use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::{Key, ManualClock, MemoryKeyStore, Secret};
 
@@ -386,7 +386,10 @@ fn discord_interactions(c: &mut Criterion) {
             }
             let body = Bytes::from(body);
             Request::post("/interactions")
-                .header("x-signature-ed25519", discord::signature(&private, &ts, &body))
+                .header(
+                    "x-signature-ed25519",
+                    discord::signature(&private, &ts, &body),
+                )
                 .header("x-signature-timestamp", &ts)
                 .header("content-length", size)
                 .body(Chunked::new(&chunks(&body)))

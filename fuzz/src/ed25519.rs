@@ -72,9 +72,7 @@ fn store(which: &str, name: &str) -> MemoryKeyStore {
         "public-key-live" => Key::new(name, public),
         "public-key-revoked" => Key::new(name, public).revoked(),
         "public-key-expired" => Key::new(name, public).expires_at(before),
-        "public-key-retired" => {
-            Key::from_secrets(name, [KeySecret::new(public).not_after(before)])
-        }
+        "public-key-retired" => Key::from_secrets(name, [KeySecret::new(public).not_after(before)]),
         "secret-only" => Key::new(name, Secret::new(SECRET).unwrap()),
         _ => return MemoryKeyStore::new(),
     };
@@ -167,8 +165,7 @@ pub fn check(input: &Input) {
             first.push(("webhook-id", id.clone().into_bytes()));
             first.push(("webhook-timestamp", ts.to_string().into_bytes()));
             first.push(("webhook-signature", header.into_bytes()));
-            let key_verifies =
-                which == "public-key-live" || (with_v1 && which == "secret-only");
+            let key_verifies = which == "public-key-live" || (with_v1 && which == "secret-only");
             standard_may = fresh && key_verifies && valid_id(id.as_bytes());
             must_pass = standard_may && !fuzzer_sets_any(input, &NAMES[2..5], &NAMES);
         }
@@ -216,14 +213,20 @@ fn run<Sch>(
         );
     }
     match &verified {
-        Ok(_) => assert!(may, "accepted a request the harness did not sign: {parts:?}"),
+        Ok(_) => assert!(
+            may,
+            "accepted a request the harness did not sign: {parts:?}"
+        ),
         Err(rejection) => assert!(!must, "refused a well-signed request: {rejection}"),
     }
     let answer = match serve(layer, parts.clone(), body, forbidden) {
         Some(answer) => answer,
         // A PING answered by the layer itself: only once it verified.
         None => {
-            assert!(verified.is_ok(), "a handshake answered to a refused request");
+            assert!(
+                verified.is_ok(),
+                "a handshake answered to a refused request"
+            );
             return;
         }
     };

@@ -61,7 +61,7 @@
 //!   each interaction at once (and expects the answer within 3 s), so an honest request is
 //!   never near the edge unless the receiver's clock is off.
 //! - **Duplicates.** Within the window a copy of a request is the same delivery, recognised by
-//!   its verified signature (see [`webhooks`](crate::webhooks)): strict verification leaves one
+//!   its verified signature (see [`webhooks`]): strict verification leaves one
 //!   valid signature per message, so a copy cannot be disguised. The interaction's id is in the
 //!   (signed) body.
 //! - **Strict decoding.** `X-Signature-Ed25519` is 128 hex digits (either case); anything else,
