@@ -8,6 +8,8 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use std::sync::OnceLock;
+
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -21,6 +23,7 @@ mod backend {
     use super::{MacAlgorithm, TAG_LEN};
 
     #[cfg(not(feature = "ring"))]
+    #[derive(Clone)]
     pub(super) enum State {
         Sha256(hmac::Hmac<sha2::Sha256>),
         Sha1(hmac::Hmac<sha1::Sha1>),
@@ -62,21 +65,52 @@ mod backend {
         }
     }
 
+    /// A secret's HMAC state once keyed (its padded key hashed), cloned to start each MAC.
+    #[cfg(not(feature = "ring"))]
+    #[derive(Clone)]
+    pub(super) struct Keyed(State);
+
+    #[cfg(not(feature = "ring"))]
+    impl Keyed {
+        pub(super) fn new(algorithm: MacAlgorithm, key: &[u8]) -> Self {
+            Self(State::new(algorithm, key))
+        }
+
+        pub(super) fn start(&self) -> State {
+            self.0.clone()
+        }
+    }
+
     #[cfg(feature = "ring")]
     pub(super) struct State(ring::hmac::Context);
 
+    /// A secret's HMAC key once keyed (`ring` hashes the padded key into it), each MAC started
+    /// from it.
     #[cfg(feature = "ring")]
-    impl State {
+    #[derive(Clone)]
+    pub(super) struct Keyed(ring::hmac::Key);
+
+    #[cfg(feature = "ring")]
+    impl Keyed {
         pub(super) fn new(algorithm: MacAlgorithm, key: &[u8]) -> Self {
-            let algorithm = match algorithm {
-                MacAlgorithm::HmacSha256 => ring::hmac::HMAC_SHA256,
-                MacAlgorithm::HmacSha1 => ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-            };
-            Self(ring::hmac::Context::with_key(&ring::hmac::Key::new(
-                algorithm, key,
-            )))
+            Self(ring::hmac::Key::new(ring_algorithm(algorithm), key))
         }
 
+        pub(super) fn start(&self) -> State {
+            State(ring::hmac::Context::with_key(&self.0))
+        }
+    }
+
+    #[cfg(feature = "ring")]
+    fn ring_algorithm(algorithm: MacAlgorithm) -> ring::hmac::Algorithm {
+        match algorithm {
+            MacAlgorithm::HmacSha256 => ring::hmac::HMAC_SHA256,
+            MacAlgorithm::HmacSha1 => ring::hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        }
+    }
+
+    #[cfg(feature = "ring")]
+    impl State {
         pub(super) fn update(&mut self, part: &[u8]) {
             self.0.update(part);
         }
@@ -100,7 +134,67 @@ mod backend {
     }
 }
 
-use backend::State;
+use backend::{Keyed, State};
+
+/// A secret's HMAC states once keyed, one per algorithm, each made on its first use: every MAC
+/// then starts from a copy of it instead of hashing the padded key again (the two blocks of the
+/// inner and outer pads, a third of the work of an HMAC of a short message).
+///
+/// Neither `hmac` 0.12 nor `ring` wipes its states, so ours is wiped here, on drop, as the
+/// secret's bytes are: overwritten in place by a state keyed with the empty key, the write kept
+/// from being optimised away by `black_box` (best effort without `unsafe`; the states of an HMAC
+/// keyed for each call are never wiped at all). A clone starts empty rather than copy them.
+#[derive(Default)]
+pub(crate) struct KeyedMacs {
+    sha256: OnceLock<Keyed>,
+    sha1: OnceLock<Keyed>,
+}
+
+impl KeyedMacs {
+    fn cell(&self, algorithm: MacAlgorithm) -> &OnceLock<Keyed> {
+        match algorithm {
+            MacAlgorithm::HmacSha256 => &self.sha256,
+            MacAlgorithm::HmacSha1 => &self.sha1,
+        }
+    }
+}
+
+impl Clone for KeyedMacs {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl Drop for KeyedMacs {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+impl KeyedMacs {
+    /// Overwrites every state made with the state of the empty key.
+    fn wipe(&mut self) {
+        let cells = [
+            (&mut self.sha256, MacAlgorithm::HmacSha256),
+            (&mut self.sha1, MacAlgorithm::HmacSha1),
+        ];
+        for (cell, algorithm) in cells {
+            if let Some(keyed) = cell.get_mut() {
+                *keyed = Keyed::new(algorithm, &[]);
+                std::hint::black_box(keyed);
+            }
+        }
+    }
+}
+
+/// A MAC of `algorithm` keyed by `secret`, ready for the message.
+fn start(algorithm: MacAlgorithm, secret: &Secret) -> State {
+    secret
+        .keyed()
+        .cell(algorithm)
+        .get_or_init(|| Keyed::new(algorithm, secret.expose()))
+        .start()
+}
 
 /// Length of an HMAC-SHA256 tag in bytes, the longest tag this crate handles.
 pub const TAG_LEN: usize = 32;
@@ -347,7 +441,7 @@ pub fn hmac_sha256(secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag
 /// assert_eq!(tag.to_hex(), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
 /// ```
 pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
-    let mut mac = State::new(algorithm, secret.expose());
+    let mut mac = start(algorithm, secret);
     write(&mut Message {
         sink: Sink::Mac(&mut mac),
     });
@@ -380,12 +474,12 @@ struct DiscardedSignature {
 impl Discarded {
     pub(crate) fn new<'k>(
         algorithm: MacAlgorithm,
-        keys: impl IntoIterator<Item = &'k [u8]>,
+        secrets: impl IntoIterator<Item = &'k Secret>,
     ) -> Self {
         Self {
-            states: keys
+            states: secrets
                 .into_iter()
-                .map(|key| State::new(algorithm, key))
+                .map(|secret| start(algorithm, secret))
                 .collect(),
             signatures: Vec::new(),
         }
@@ -532,6 +626,46 @@ mod tests {
     }
 
     #[test]
+    fn a_secret_keys_each_algorithm_once_and_every_mac_starts_afresh() {
+        // RFC 4231 test case 2 and RFC 2202 test case 2: the same key, both algorithms, twice.
+        let key = Secret::new("Jefe").unwrap();
+        let data = b"what do ya want for nothing?";
+        for _ in 0..2 {
+            assert_eq!(hmac_sha256(&key, |m| m.write(data)).to_hex(), RFC4231_2);
+            let sha1 = hmac(MacAlgorithm::HmacSha1, &key, |m| m.write(data));
+            assert_eq!(sha1.to_hex(), "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79");
+        }
+        // A clone keys itself again, from the same bytes.
+        assert_eq!(
+            hmac_sha256(&key.clone(), |m| m.write(data)).to_hex(),
+            RFC4231_2
+        );
+    }
+
+    #[test]
+    fn wiping_leaves_no_state_of_the_key() {
+        let key = Secret::new("Jefe").unwrap();
+        let mut keyed = KeyedMacs::default();
+        let state = |keyed: &KeyedMacs| {
+            let mut state = keyed
+                .cell(MacAlgorithm::HmacSha256)
+                .get_or_init(|| Keyed::new(MacAlgorithm::HmacSha256, key.expose()))
+                .start();
+            state.update(b"what do ya want for nothing?");
+            let (bytes, len) = state.finalize();
+            Tag::new(bytes, len).to_hex()
+        };
+        assert_eq!(state(&keyed), RFC4231_2);
+        keyed.wipe();
+        // What is left is the state of the empty key (python3 -c 'import hmac, hashlib;
+        // print(hmac.new(b"", b"what do ya want for nothing?", hashlib.sha256).hexdigest())').
+        assert_eq!(
+            state(&keyed),
+            "76d9e7194e7dbc3aa00bbe8ffb9f6fcb5a932170f971f948bb2ab61607d2b9d6"
+        );
+    }
+
+    #[test]
     fn hex_is_strict_about_length_and_alphabet() {
         assert_eq!(Tag::from_hex(b"").err(), Some(DecodeError::Length));
         assert_eq!(
@@ -597,7 +731,8 @@ mod tests {
     #[test]
     fn discarded_work_is_one_mac_per_key_over_every_chunk() {
         work::take();
-        let mut discarded = Discarded::new(MacAlgorithm::HmacSha256, [&b"a"[..], b"b"]);
+        let (a, b) = (Secret::new("a").unwrap(), Secret::new("b").unwrap());
+        let mut discarded = Discarded::new(MacAlgorithm::HmacSha256, [&a, &b]);
         discarded.update(b"hello ");
         discarded.update(b"world");
         discarded.finish(|_| {});
@@ -610,8 +745,8 @@ mod tests {
         let key = Ed25519PublicKey::placeholder();
         let signatures = [Ed25519Signature::from_bytes([7; 64]); 2];
         work::take();
-        let mut discarded =
-            Discarded::new(MacAlgorithm::HmacSha256, [&b"a"[..]]).with_ed25519([&key], &signatures);
+        let mut discarded = Discarded::new(MacAlgorithm::HmacSha256, [&Secret::new("a").unwrap()])
+            .with_ed25519([&key], &signatures);
         discarded.update(b"hello ");
         discarded.update(b"world");
         let mut parts = 0;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use zeroize::Zeroize;
 
+use super::mac::KeyedMacs;
 use crate::error::ConfigError;
 
 /// The bytes of a shared secret.
@@ -22,6 +23,8 @@ use crate::error::ConfigError;
 #[derive(Clone)]
 pub struct Secret {
     bytes: Box<[u8]>,
+    /// Its HMAC states once keyed, wiped on drop too.
+    keyed: KeyedMacs,
 }
 
 impl Secret {
@@ -31,14 +34,23 @@ impl Secret {
         if bytes.is_empty() {
             return Err(ConfigError::new("a secret must not be empty"));
         }
-        Ok(Self { bytes })
+        Ok(Self {
+            bytes,
+            keyed: KeyedMacs::default(),
+        })
     }
 
     /// A fixed placeholder, used to spend the same MAC work on unknown key ids.
     pub(crate) fn placeholder() -> Self {
         Self {
             bytes: vec![0x5c; 32].into_boxed_slice(),
+            keyed: KeyedMacs::default(),
         }
+    }
+
+    /// Its HMAC states, keyed on first use.
+    pub(super) fn keyed(&self) -> &KeyedMacs {
+        &self.keyed
     }
 
     /// The raw key bytes, for signing. Keep them out of logs.

@@ -294,7 +294,10 @@ mod tests {
     #[test]
     fn discarded_bodies_keep_nothing_and_feed_the_work() {
         crate::crypto::work::take();
-        let mut discard = Discarded::new(crate::crypto::MacAlgorithm::HmacSha256, [&b"k"[..]]);
+        let mut discard = Discarded::new(
+            crate::crypto::MacAlgorithm::HmacSha256,
+            [&crate::Secret::new("k").unwrap()],
+        );
         let read = run(read(
             frames(&[b"ab", b"cd"]),
             None,

@@ -251,13 +251,13 @@ impl<S: Scheme> Verifier<S> {
         let mut discard = match (&early, &presented.proof) {
             (Some(found), Proof::Mac(_)) => {
                 let (key, refusal) = Key::for_check(found.as_ref(), now);
-                let keys = key.candidates(now).map(|(_, s)| s.expose());
+                let keys = key.candidates(now).map(|(_, s)| s);
                 let algorithm = self.scheme.mac_algorithm(&presented.credentials);
                 refusal.map(|_| Discarded::new(algorithm, keys))
             }
             (Some(found), Proof::Ed25519 { signatures, macs }) => {
                 let (key, refusal) = Key::for_check(found.as_ref(), now);
-                let secrets = key.candidates(now).map(|(_, s)| s.expose());
+                let secrets = key.candidates(now).map(|(_, s)| s);
                 let algorithm = self.scheme.mac_algorithm(&presented.credentials);
                 refusal.map(|_| {
                     // MACs are worked on only when some were presented, as `prove` does.
