@@ -240,6 +240,7 @@ pub use crate::pipeline::{
     BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,
     VerifiedBody, Verify, VerifyLayer,
 };
+pub use crate::pipeline::{Counters, Unverified};
 pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };

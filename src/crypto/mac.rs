@@ -285,14 +285,36 @@ impl std::fmt::Debug for Tag {
 /// [`Scheme::message`](crate::pipeline::Scheme::message) writes into one; the verifier keys it
 /// with each candidate secret, a signer with its own.
 pub struct Message<'a> {
-    mac: &'a mut State,
+    sink: Sink<'a>,
+}
+
+/// Where a message goes: into a MAC, or (to show what was signed, feature `mock`) into bytes.
+enum Sink<'a> {
+    Mac(&'a mut State),
+    #[cfg(feature = "mock")]
+    Copy(&'a mut Vec<u8>),
 }
 
 impl Message<'_> {
     /// Appends `part` to the signed message.
     pub fn write(&mut self, part: &[u8]) {
-        self.mac.update(part);
+        match &mut self.sink {
+            Sink::Mac(mac) => mac.update(part),
+            #[cfg(feature = "mock")]
+            Sink::Copy(bytes) => bytes.extend_from_slice(part),
+        }
     }
+}
+
+/// The bytes of the message that `write` writes, as a MAC would take them (to show a developer
+/// what the server signed; never used to verify).
+#[cfg(feature = "mock")]
+pub(crate) fn message_bytes(write: impl FnOnce(&mut Message<'_>)) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write(&mut Message {
+        sink: Sink::Copy(&mut bytes),
+    });
+    bytes
 }
 
 impl std::fmt::Debug for Message<'_> {
@@ -329,7 +351,9 @@ pub fn hmac_sha256(secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag
 /// ```
 pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
     let mut mac = State::new(algorithm, secret.expose());
-    write(&mut Message { mac: &mut mac });
+    write(&mut Message {
+        sink: Sink::Mac(&mut mac),
+    });
     #[cfg(any(test, feature = "__count-work"))]
     work::mac();
     let (bytes, len) = mac.finalize();
@@ -369,7 +393,9 @@ impl Discarded {
     /// message with an empty body: its non-body parts).
     pub(crate) fn finish(self, mut write: impl FnMut(&mut Message<'_>)) {
         for mut state in self.states {
-            write(&mut Message { mac: &mut state });
+            write(&mut Message {
+                sink: Sink::Mac(&mut state),
+            });
             std::hint::black_box(state.finalize());
             #[cfg(any(test, feature = "__count-work"))]
             work::mac();

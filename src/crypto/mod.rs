@@ -18,6 +18,8 @@ mod mac;
 mod secret;
 
 pub(crate) use self::mac::Discarded;
+#[cfg(feature = "mock")]
+pub(crate) use self::mac::message_bytes;
 #[doc(hidden)]
 #[cfg(any(test, feature = "__count-work"))]
 pub use self::mac::work;
