@@ -47,12 +47,15 @@
 //! A route that does not read the body (Proficient's, Spike's `userinfo`) answers without waiting
 //! for it; the connection is then closed, unless the rest of the body had already arrived.
 
+mod explain;
+mod inspector;
 mod providers;
 mod serve;
 pub(crate) mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 
@@ -63,6 +66,7 @@ pub(crate) use self::providers::{
 };
 pub use self::serve::{ServeOptions, serve, serve_with_shutdown};
 use crate::error::BoxError;
+use crate::pipeline::{Counters, Explain};
 use crate::replay::{MokaReplayStore, ReplayStore};
 
 /// The credentials and options the mock uses, as TOML (see `examples/mock_providers.toml`): each
@@ -72,6 +76,8 @@ use crate::replay::{MokaReplayStore, ReplayStore};
 #[derive(Clone)]
 pub struct MockConfig {
     table: toml::Table,
+    /// `--explain`: refusals say what the server signed.
+    explain: bool,
 }
 
 impl Default for MockConfig {
@@ -81,7 +87,10 @@ impl Default for MockConfig {
         for provider in PROVIDERS {
             table.extend((provider.demo)());
         }
-        Self { table }
+        Self {
+            table,
+            explain: false,
+        }
     }
 }
 
@@ -90,6 +99,7 @@ impl std::fmt::Debug for MockConfig {
         // The keys only: the values hold secrets.
         f.debug_struct("MockConfig")
             .field("keys", &self.table.keys().collect::<Vec<_>>())
+            .field("explain", &self.explain)
             .finish()
     }
 }
@@ -100,6 +110,7 @@ impl MockConfig {
     pub fn from_toml(text: &str) -> Result<Self, BoxError> {
         let config = Self {
             table: toml::from_str(text)?,
+            explain: false,
         };
         config.check()?;
         Ok(config)
@@ -124,6 +135,36 @@ impl MockConfig {
         self.table.get(key).and_then(toml::Value::as_bool) == Some(true)
     }
 
+    /// **Test use only**: a refused request's answer, its log line and its entry on the
+    /// inspector page also say what the server signed: the signed message rebuilt from the
+    /// request (escaped, with its length and SHA-256), hints for the usual mistakes, and, for a
+    /// provider configured with its demo credentials (exactly those of [`MockConfig::default`]),
+    /// the signature the server expected. Off by default; the mock example's `--explain`. Never
+    /// turn it on in front of credentials that protect anything.
+    pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
+    }
+
+    /// Whether [`set_explain`](Self::set_explain) is on.
+    pub fn explains(&self) -> bool {
+        self.explain
+    }
+
+    /// The field `field` of the first entry of `key` (`credential("humanos", "api_key")`, or for
+    /// a webhook sender `credential("github", "secret")`), as text: what the signing CLI takes
+    /// by default from [`MockConfig::default`].
+    pub fn credential(&self, key: &str, field: &str) -> Option<String> {
+        let entry = match self.table.get(key)? {
+            toml::Value::Array(entries) => entries.first()?,
+            entry => entry,
+        };
+        match entry.as_table()?.get(field)? {
+            toml::Value::String(text) => Some(text.clone()),
+            toml::Value::Integer(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
     /// Every key claimed by a provider, and every provider able to build its routes from it.
     fn check(&self) -> Result<(), BoxError> {
         if let Some(key) = self.table.keys().find(|key| {
@@ -140,6 +181,8 @@ impl MockConfig {
         }
         let shared = Shared {
             replay: Arc::new(MokaReplayStore::with_capacity(1)),
+            explain: Explain::verdicts(),
+            counters: Counters::new(),
         };
         for provider in PROVIDERS {
             let _routes = (provider.router)(&self.section(), &shared)?;
@@ -164,14 +207,27 @@ pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
 ) -> Result<Router, BoxError> {
-    let shared = Shared {
-        replay: Arc::new(replay),
-    };
+    let replay: Arc<dyn ReplayStore> = Arc::new(replay);
+    let counters = Counters::new();
     let mut router = Router::new();
     for provider in PROVIDERS {
+        // Expected signatures only for a provider whose credentials are its published demo ones.
+        let demo = (provider.demo)()
+            .iter()
+            .all(|(key, value)| config.table.get(key) == Some(value));
+        let explain = match (config.explain, demo) {
+            (false, _) => Explain::verdicts(),
+            (true, false) => Explain::verdicts().with_messages(),
+            (true, true) => Explain::verdicts().with_expected_signatures(),
+        };
+        let shared = Shared {
+            replay: Arc::clone(&replay),
+            explain,
+            counters: counters.clone(),
+        };
         router = router.merge((provider.router)(&config.section(), &shared)?);
     }
-    Ok(router)
+    Ok(inspector::mount(router, config, counters))
 }
 
 /// Ready-to-paste commands calling every route of a mock served at `addr`, with the first
@@ -225,6 +281,19 @@ pub fn sign_webhook_behind(
     public_url: &str,
     body: &[u8],
 ) -> Result<SignedDelivery, BoxError> {
+    sign_webhook_at(sender, secret, url, public_url, body, SystemTime::now())
+}
+
+/// [`sign_webhook_behind`], signed as at `at` (a time in the past, to try a receiver's window):
+/// the timestamp the sender signs, in its header or, for Linear, in the body.
+pub fn sign_webhook_at(
+    sender: &str,
+    secret: &str,
+    url: &str,
+    public_url: &str,
+    body: &[u8],
+    at: SystemTime,
+) -> Result<SignedDelivery, BoxError> {
     let sign = PROVIDERS
         .iter()
         .find(|p| p.name == sender)
@@ -233,7 +302,7 @@ pub fn sign_webhook_behind(
             let known: Vec<_> = webhook_senders().collect();
             format!("no webhook sender {sender:?}; one of: {}", known.join(", "))
         })?;
-    sign(secret, public_url, url, body)
+    sign(secret, public_url, url, body, at)
 }
 
 /// [`example_commands`], with `sign` as the signing command instead of `cargo run`: the path of
@@ -243,8 +312,13 @@ pub fn example_commands_with(
     config: &MockConfig,
     sign: &str,
 ) -> Result<String, BoxError> {
+    examples_at(&format!("http://{addr}"), config, sign)
+}
+
+/// [`example_commands_with`] for the mock at `base` (`http://host:port`).
+fn examples_at(base: &str, config: &MockConfig, sign: &str) -> Result<String, BoxError> {
     let examples = Examples {
-        base: format!("http://{addr}"),
+        base: base.to_owned(),
         sign: sign.to_owned(),
     };
     let mut out = String::new();

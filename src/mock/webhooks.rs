@@ -164,7 +164,7 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
-/// A delivery of `body` to `url`, signed now by `scheme` with `key` as if sent to `signed`: a
+/// A delivery of `body` to `url`, signed at `now` by `scheme` with `key` as if sent to `signed`: a
 /// webhook provider's [`sign`](super::providers::Provider::sign).
 pub(crate) fn sign<S: crate::sign::Sender>(
     scheme: S,
@@ -172,9 +172,11 @@ pub(crate) fn sign<S: crate::sign::Sender>(
     signed: &str,
     url: &str,
     body: &[u8],
+    now: std::time::SystemTime,
 ) -> Result<super::SignedDelivery, crate::BoxError> {
+    let signer = crate::sign::SchemeSigner::new(scheme, key).clock(crate::ManualClock::new(now));
     Ok(super::SignedDelivery {
-        headers: crate::sign::SchemeSigner::new(scheme, key).headers(signed, body)?,
+        headers: signer.headers(signed, body)?,
         url: url.to_owned(),
         body: body.to_vec(),
     })

@@ -446,7 +446,7 @@ pub(crate) mod mock {
         Ok(Router::new()
             .route("/v0/processes", get(processes))
             .route("/v0/process/generate", post(generate))
-            .layer(layer))
+            .layer(shared.layer(layer)))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

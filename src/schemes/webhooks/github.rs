@@ -210,11 +210,15 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = GitHubVerifyLayer::new(webhooks::key(config, "github")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("github", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "github",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "github", ""),
-        sign: Some(|secret, signed, url, body| {
-            webhooks::sign(GitHub, crate::Secret::new(secret)?, signed, url, body)
+        sign: Some(|secret, signed, url, body, now| {
+            webhooks::sign(GitHub, crate::Secret::new(secret)?, signed, url, body, now)
         }),
     };
 

@@ -336,19 +336,23 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = LinearVerifyLayer::new(webhooks::key(config, "linear")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("linear", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "linear",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "linear", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             // Linear stamps the body it signs; one that is not a JSON object is signed as given.
-            let body = super::with_timestamp(body, std::time::SystemTime::now())
-                .unwrap_or_else(|| body.to_vec());
+            let body = super::with_timestamp(body, now).unwrap_or_else(|| body.to_vec());
             webhooks::sign(
                 Linear::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 &body,
+                now,
             )
         }),
     };

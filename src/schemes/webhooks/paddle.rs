@@ -280,16 +280,21 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = PaddleVerifyLayer::new(webhooks::key(config, "paddle")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("paddle", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "paddle",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "paddle", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             webhooks::sign(
                 Paddle::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };

@@ -256,13 +256,17 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = ShopifyVerifyLayer::new(webhooks::key(config, "shopify")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("shopify", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "shopify",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example(config, at, "shopify", "")
         },
-        sign: Some(|secret, signed, url, body| {
-            webhooks::sign(Shopify, crate::Secret::new(secret)?, signed, url, body)
+        sign: Some(|secret, signed, url, body, now| {
+            webhooks::sign(Shopify, crate::Secret::new(secret)?, signed, url, body, now)
         }),
     };
 

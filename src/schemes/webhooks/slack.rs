@@ -336,16 +336,21 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = SlackVerifyLayer::new(webhooks::key(config, "slack")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("slack", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "slack",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "slack", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             webhooks::sign(
                 Slack::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };

@@ -318,18 +318,23 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::key_with(config, "standard", |text| Ok(secret(text)?))?;
             let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("standard", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "standard",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example(config, at, "standard", "")
         },
-        sign: Some(|text, signed, url, body| {
+        sign: Some(|text, signed, url, body, now| {
             webhooks::sign(
                 StandardWebhooks::default(),
                 secret(text)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };

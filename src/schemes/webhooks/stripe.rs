@@ -235,16 +235,21 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = StripeVerifyLayer::new(webhooks::key(config, "stripe")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("stripe", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "stripe",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "stripe", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             webhooks::sign(
                 Stripe::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };

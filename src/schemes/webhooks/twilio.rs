@@ -784,9 +784,13 @@ pub(crate) mod mock {
             if let Some(url) = config.get::<Option<String>>("twilio_public_url")? {
                 layer = layer.public_url(&url)?;
             }
-            Ok(webhooks::routes("twilio", layer, webhooks::get_and_post))
+            Ok(webhooks::routes(
+                "twilio",
+                shared.layer(layer),
+                webhooks::get_and_post,
+            ))
         },
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, _now| {
             // A form is signed as its parameters; any other body as Twilio sends JSON: its
             // hash in the query of the URL, signed and called.
             let form = !body.is_empty()

@@ -298,16 +298,21 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = ZoomVerifyLayer::new(webhooks::key(config, "zoom")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("zoom", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "zoom",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "zoom", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             webhooks::sign(
                 Zoom::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };
