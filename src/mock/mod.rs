@@ -1,4 +1,5 @@
-//! A mock of the four providers' APIs, built from this crate's layers (feature `mock`).
+//! A mock of the four providers' APIs and a receiver for every webhook sender, built from this
+//! crate's layers (feature `mock`).
 //!
 //! [`router`] returns one axum [`Router`] answering the vendors' published routes with the
 //! credentials of a [`MockConfig`]; by default ([`MockConfig::default`]) those are the example

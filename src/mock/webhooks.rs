@@ -17,8 +17,75 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use super::Shared;
+use super::providers::{Provider, Section};
 use crate::pipeline::{BodySigned, Scheme, Verified, VerifyLayer};
 use crate::webhooks::Delivery;
+
+/// A webhook sender the mock receives on `POST /webhooks/{NAME}`, with one secret from its
+/// `[NAME]` table of the configuration. A sender with nothing of its own to add is this and one
+/// line in the providers' table ([`provider`] builds its entry); one that adds something (Twilio's
+/// `GET`, Linear's stamped body) writes its entry by hand from the same parts.
+pub(crate) trait MockSender:
+    crate::sign::Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone + Default
+{
+    /// Its route, configuration table and the `provider` of its answers.
+    const NAME: &'static str;
+    /// Its demo secret, written as the sender shows it.
+    const SECRET: &'static str;
+    /// The configuration keys it reads: its table.
+    const CONFIG_KEYS: &'static [&'static str] = &[Self::NAME];
+
+    /// Its layer over the configured key.
+    fn receiver(keys: crate::MemoryKeyStore) -> VerifyLayer<Self>;
+
+    /// The key bytes of a secret written as the sender shows it (by default, its bytes).
+    fn key(text: &str) -> Result<crate::Secret, crate::BoxError> {
+        Ok(crate::Secret::new(text)?)
+    }
+}
+
+/// The mock's entry for the webhook sender `S`.
+pub(crate) const fn provider<S: MockSender>() -> Provider {
+    Provider {
+        name: S::NAME,
+        config_keys: S::CONFIG_KEYS,
+        demo: demo_of::<S>,
+        router: router_of::<S>,
+        examples: examples_of::<S>,
+        sign: Some(sign_of::<S>),
+    }
+}
+
+fn demo_of<S: MockSender>() -> toml::Table {
+    demo(S::NAME, S::SECRET)
+}
+
+fn router_of<S: MockSender>(
+    config: &Section<'_>,
+    shared: &Shared,
+) -> Result<Router, crate::BoxError> {
+    let keys = key_with(config, S::NAME, S::key)?;
+    let layer = S::receiver(keys).replay_store(Arc::clone(&shared.replay));
+    Ok(routes(S::NAME, shared.layer(layer), post))
+}
+
+fn examples_of<S: MockSender>(
+    config: &Section<'_>,
+    at: &super::Examples,
+) -> Result<String, crate::BoxError> {
+    example(config, at, S::NAME, "")
+}
+
+fn sign_of<S: MockSender>(
+    secret: &str,
+    signed: &str,
+    url: &str,
+    body: &[u8],
+    now: std::time::SystemTime,
+) -> Result<super::SignedDelivery, crate::BoxError> {
+    sign(S::default(), S::key(secret)?, signed, url, body, now)
+}
 
 /// The most deliveries a provider's list keeps (the oldest are dropped first).
 const KEPT: usize = 1_000;

@@ -268,39 +268,20 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 /// The mock's Paddle receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Paddle, PaddleVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "paddle",
-        config_keys: &["paddle"],
-        demo: || webhooks::demo("paddle", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = PaddleVerifyLayer::new(webhooks::key(config, "paddle")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "paddle",
-                shared.layer(layer),
-                webhooks::post,
-            ))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "paddle", ""),
-        sign: Some(|secret, signed, url, body, now| {
-            webhooks::sign(
-                Paddle::default(),
-                crate::Secret::new(secret)?,
-                signed,
-                url,
-                body,
-                now,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Paddle>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "pdl_ntfset_demo_secret";
+    impl MockSender for Paddle {
+        const NAME: &'static str = "paddle";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "pdl_ntfset_demo_secret";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> PaddleVerifyLayer {
+            PaddleVerifyLayer::new(keys)
+        }
+    }
 }
 
 #[cfg(test)]

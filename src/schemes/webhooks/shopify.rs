@@ -244,34 +244,20 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 /// The mock's Shopify receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Shopify, ShopifyVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "shopify",
-        config_keys: &["shopify"],
-        demo: || webhooks::demo("shopify", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = ShopifyVerifyLayer::new(webhooks::key(config, "shopify")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "shopify",
-                shared.layer(layer),
-                webhooks::post,
-            ))
-        },
-        examples: |config: &Section<'_>, at: &Examples| {
-            webhooks::example(config, at, "shopify", "")
-        },
-        sign: Some(|secret, signed, url, body, now| {
-            webhooks::sign(Shopify, crate::Secret::new(secret)?, signed, url, body, now)
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Shopify>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "shopify_demo_secret";
+    impl MockSender for Shopify {
+        const NAME: &'static str = "shopify";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "shopify_demo_secret";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> ShopifyVerifyLayer {
+            ShopifyVerifyLayer::new(keys)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -324,39 +324,20 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 /// The mock's Slack receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Slack, SlackVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "slack",
-        config_keys: &["slack"],
-        demo: || webhooks::demo("slack", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = SlackVerifyLayer::new(webhooks::key(config, "slack")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "slack",
-                shared.layer(layer),
-                webhooks::post,
-            ))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "slack", ""),
-        sign: Some(|secret, signed, url, body, now| {
-            webhooks::sign(
-                Slack::default(),
-                crate::Secret::new(secret)?,
-                signed,
-                url,
-                body,
-                now,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Slack>();
 
-    /// The mock's demo secret (Slack's documented example).
-    pub(crate) const SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+    impl MockSender for Slack {
+        const NAME: &'static str = "slack";
+        /// The mock's demo secret (Slack's documented example).
+        const SECRET: &'static str = "8f742231b10e8888abcd99yyyzzz85a5";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> SlackVerifyLayer {
+            SlackVerifyLayer::new(keys)
+        }
+    }
 }
 
 #[cfg(test)]

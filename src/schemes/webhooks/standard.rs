@@ -306,39 +306,22 @@ pub fn sign_request(key: &Secret, body: &[u8]) -> Result<HeaderMap, SignError> {
 /// The mock's Standard Webhooks receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{StandardVerifyLayer, StandardWebhooks, secret};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "standard",
-        config_keys: &["standard"],
-        demo: || webhooks::demo("standard", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let keys = webhooks::key_with(config, "standard", |text| Ok(secret(text)?))?;
-            let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "standard",
-                shared.layer(layer),
-                webhooks::post,
-            ))
-        },
-        examples: |config: &Section<'_>, at: &Examples| {
-            webhooks::example(config, at, "standard", "")
-        },
-        sign: Some(|text, signed, url, body, now| {
-            webhooks::sign(
-                StandardWebhooks::default(),
-                secret(text)?,
-                signed,
-                url,
-                body,
-                now,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<StandardWebhooks>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    impl MockSender for StandardWebhooks {
+        const NAME: &'static str = "standard";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> StandardVerifyLayer {
+            StandardVerifyLayer::new(keys)
+        }
+
+        fn key(text: &str) -> Result<crate::Secret, crate::BoxError> {
+            Ok(secret(text)?)
+        }
+    }
 }

@@ -286,39 +286,20 @@ pub fn encrypted_token(secret: &Secret, plain_token: &str) -> String {
 /// The mock's Zoom receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Zoom, ZoomVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "zoom",
-        config_keys: &["zoom"],
-        demo: || webhooks::demo("zoom", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = ZoomVerifyLayer::new(webhooks::key(config, "zoom")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "zoom",
-                shared.layer(layer),
-                webhooks::post,
-            ))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "zoom", ""),
-        sign: Some(|secret, signed, url, body, now| {
-            webhooks::sign(
-                Zoom::default(),
-                crate::Secret::new(secret)?,
-                signed,
-                url,
-                body,
-                now,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Zoom>();
 
-    /// The mock's demo secret token.
-    pub(crate) const SECRET: &str = "zoom_demo_secret_token";
+    impl MockSender for Zoom {
+        const NAME: &'static str = "zoom";
+        /// The mock's demo secret token.
+        const SECRET: &'static str = "zoom_demo_secret_token";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> ZoomVerifyLayer {
+            ZoomVerifyLayer::new(keys)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use subtle::{Choice, ConstantTimeEq as _};
 
-use super::exchange::{valid_application_id, valid_user_id};
 use crate::crypto::Secret;
 use crate::error::ConfigError;
 use crate::keys::{Key, KeySecret, KeyStore, ReservedSecrets};
@@ -442,6 +441,22 @@ fn check_backend() -> Result<(), ConfigError> {
     .map_err(|_| BROKEN)?;
     jsonwebtoken::decode::<Claims>(&signed, &key, validation()).map_err(|_| BROKEN)?;
     Ok(())
+}
+
+/// Longest `application_user_id` (and `application_id` given as a string) accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as the vendor documents.
+pub(crate) fn valid_user_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// 1 to 128 visible ASCII characters (the vendor's ids are numbers; a string form is accepted).
+pub(crate) fn valid_application_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]
