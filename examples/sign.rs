@@ -25,6 +25,8 @@
 //!   signed request N times (a copy of a webhook delivery, to try duplicate handling).
 //! - `--curl URL` prints a curl command instead; without either, the headers (and the body) are
 //!   printed.
+//! - `--header 'NAME: VALUE'` (`-H`, repeatable) adds a header that is not signed (Shopify's
+//!   topic and shop domain, say).
 //! - `--stale S` signs as if S seconds ago (schemes that sign a time; the others ignore it).
 //! - `--body TEXT` or `--body-file PATH` (any bytes) is the body; none by default.
 //! - The URL signed, for a scheme that signs it (Twilio), is the `--send` (or `--curl`) URL
@@ -89,6 +91,15 @@ struct Output {
     /// The request's method (default: POST, or GET for an API call without a body).
     #[arg(long, global = true)]
     method: Option<Method>,
+    /// One more header to send, `NAME: VALUE` (repeatable), such as the topic and shop headers
+    /// Shopify sends beside its signature. Not signed, and never replacing a signed one.
+    #[arg(
+        long = "header",
+        short = 'H',
+        global = true,
+        value_name = "NAME: VALUE"
+    )]
+    headers: Vec<String>,
 }
 
 /// The API schemes; the webhook senders are added from the mock's table.
@@ -228,6 +239,19 @@ fn run() -> Result<ExitCode, Error> {
         }
         _ => api(Api::from_arg_matches(&matches)?, target, body, at)?,
     };
+    let mut signed = signed;
+    for header in &output.headers {
+        let (name, value) = header
+            .split_once(':')
+            .ok_or_else(|| format!("--header {header:?}: expected NAME: VALUE"))?;
+        let name = http::HeaderName::from_bytes(name.trim().as_bytes())?;
+        if signed.headers.contains_key(&name) {
+            return Err(format!("--header {name}: the signature sets it").into());
+        }
+        signed
+            .headers
+            .append(name, HeaderValue::from_str(value.trim())?);
+    }
     let method = output.method.clone().unwrap_or(signed.method.clone());
     if let Some(url) = &output.send {
         let url = signed.url.as_deref().unwrap_or(url);
