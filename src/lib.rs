@@ -161,6 +161,7 @@
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`'s derive) |
+//! | `metrics` | no | each layer's [`Counters`] also counted through the `metrics` facade (`tower_hmac_requests_total`) |
 //!
 //! # Security
 //!

@@ -116,9 +116,10 @@ fn hints(
                 ));
             } else {
                 hints.push(format!(
-                    "timestamp outside the window: the request's timestamp is outside the scheme's window around the server's \
-                     time ({now_s} s, {now_ms} ms): check the client's clock, and that it signs \
-                     the time of sending, not that of a stored or retried request."
+                    "timestamp outside the window: the request's timestamp is outside the \
+                     scheme's window around the server's time ({now_s} s, {now_ms} ms): check \
+                     the client's clock, and that it signs the time of sending, not that of a \
+                     stored or retried request."
                 ));
             }
         }
@@ -132,20 +133,21 @@ fn hints(
         RejectionKind::InvalidSignature | RejectionKind::UnknownKey => {
             if explanation.messages.is_empty() {
                 hints.push(
-                    "not a signature: the credential is not a signature of a message (a plain secret or a token): \
-                     check that it is the one configured."
+                    "not a signature: the credential is not a signature of a message (a plain \
+                     secret or a token): check that it is the one configured."
                         .to_owned(),
                 );
             } else {
                 hints.push(
-                    "compare the message: compare the signed message above (its length and SHA-256) with what the \
-                     client signed: any byte of difference changes the signature."
+                    "compare the message: compare the message the server signed (`signed`: its \
+                     text, length and SHA-256) with what the client signed: any byte of \
+                     difference changes the signature."
                         .to_owned(),
                 );
             }
             if !explanation.expected.is_empty() {
                 hints.push(
-                    "expected signature: the expected signature above is the MAC under the demo secret: if the \
+                    "expected signature: `expected` is the MAC under the demo secret: if the \
                      client's is the same text in another encoding (hex, base64), send it in the \
                      scheme's; if it differs, the client signed other bytes or with another \
                      secret."

@@ -34,6 +34,31 @@
 //! The configuration key `humanos_replay` turns the store on for Humanos too (sharing Inqud's): a
 //! signature is then accepted once, and the second of such requests gets `401 replayed`.
 //!
+//! # Request log, inspector page, `--explain`
+//!
+//! Every request is logged as one `tracing` event (target `tower_hmac::mock`, level `INFO`,
+//! message `request`) with the fields `method`, `path`, `status`, `provider` (the scheme of the
+//! layer that decided, `-` for a route without one), `verdict` (`accepted`, `refused`,
+//! `duplicate`, `-`), `kind` (the refusal's [`RejectionKind`](crate::RejectionKind)), `reason`
+//! (the refusal's message) and `key_id` (the key the request named, once its credentials
+//! parsed); no secret and no expected signature. `examples/mock_providers.rs` prints them with
+//! `tracing-subscriber` (`--json` for JSON lines, `--quiet` for none).
+//!
+//! `GET /` is the inspector: the last 200 requests, newest first, with the same fields, the counts
+//! per scheme (see [`crate::Counters`]), and the example commands for every route, in plain
+//! HTML that refreshes itself every 2 seconds.
+//!
+//! [`MockConfig::set_explain`] (the example's `--explain`, **test use only**) adds to each refusal
+//! answered by a layer, in its JSON answer (`"explain"`), its log line and its inspector entry,
+//! what the server signed: each form of the signed message rebuilt from the request (`signed`:
+//! `text` escaped with `\n`, `\r`, `\t`, `\\` and `\xNN`, `length`, `sha256`), the MAC
+//! `algorithm`, the `server_time`, `hints` for the usual mistakes (a timestamp in seconds where
+//! milliseconds are expected or the reverse, a trailing newline, a JSON body re-encoded between
+//! signing and sending, a signature in the wrong encoding, the URL the server rebuilt for a
+//! scheme that signs it), and, only for a provider whose credentials are exactly its demo ones,
+//! the signature it `expected` (`hex` and `base64`). The layers compute none of it without the
+//! option ([`VerifyLayer::explain`](crate::VerifyLayer::explain)).
+//!
 //! # Serving
 //!
 //! [`serve`] (and [`serve_with_shutdown`]) serve the router over HTTP/1.1 with two deadlines from

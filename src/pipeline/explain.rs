@@ -1,20 +1,5 @@
-//! What a layer tells a test tool about each request it decided (feature `mock`, test use only).
-//!
-//! [`VerifyLayer::explain`](super::VerifyLayer::explain) makes the layer put an [`Outcome`] in
-//! the extensions of every response it gives or passes on: the verdict, the kind of a refusal,
-//! the key id the request named. With [`Explain::with_messages`], a refusal's outcome also holds
-//! an [`Explanation`]: the signed message the server rebuilt from the request and, with
-//! [`Explain::with_expected_signatures`], the signature it expected.
-//!
-//! # Security
-//!
-//! This exists for the mock server (`tower_hmac::mock`), to tell a developer why a test request
-//! was refused. It is compiled only with the `mock` feature, and does nothing unless a layer is
-//! built with it. Response extensions never leave the process by themselves; what the mock shows
-//! of them is its own choice, behind its `--explain` flag. The expected signature is a MAC under
-//! the key's secret: turn it on only for a layer whose keys are published demo credentials, as
-//! the mock does (never for keys that protect anything). The rebuilt message is what the client
-//! sent, arranged as the scheme signs it; it holds no secret.
+//! What a layer tells a test tool about each request it decided (feature `mock`): see
+//! [`Explain`].
 
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -25,7 +10,24 @@ use crate::crypto::{MacAlgorithm, Tag};
 use crate::rejection::Rejection;
 
 /// What a layer built with [`VerifyLayer::explain`](super::VerifyLayer::explain) tells about the
-/// requests it decides. Test use only (see the [module docs](self)).
+/// requests it decides (feature `mock`, **test use only**).
+///
+/// The layer puts an [`Outcome`] in the extensions of every response it gives or passes on: the
+/// verdict, the kind of a refusal, the key id the request named. With
+/// [`with_messages`](Self::with_messages), a refusal's outcome also holds an [`Explanation`]:
+/// the signed message the server rebuilt from the request and, with
+/// [`with_expected_signatures`](Self::with_expected_signatures), the signature it expected.
+///
+/// # Security
+///
+/// This exists for the mock server (`tower_hmac::mock`), to tell a developer why a test request
+/// was refused. It is compiled only with the `mock` feature, and nothing of it is computed unless
+/// a layer is built with it. Response extensions never leave the process by themselves; what the
+/// mock shows of them is its own choice, behind its `--explain` flag. The expected signature is a
+/// MAC under the key's secret: turn it on only for a layer whose keys are published demo
+/// credentials, as the mock does, never for keys that protect anything. The rebuilt message is
+/// what the client sent, arranged as the scheme signs it; it holds no secret. A plain secret
+/// (Inqud's simple mode) or a token is never explained: only MACs of a message are.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Explain {
     pub(crate) messages: bool,
