@@ -14,7 +14,9 @@
 //!
 //! `GET /` is the inspector: the last [`KEPT`] requests, newest first, with the same fields (and
 //! the explanation when `--explain` is on), the counts per scheme, and the example commands
-//! for every route. Plain HTML rendered here, refreshing itself every 2 seconds.
+//! for every route (those of a provider configured with its own credentials left out: the
+//! page shows no secret but the published demo ones). Plain HTML rendered here, refreshing
+//! itself every 2 seconds.
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -207,10 +209,11 @@ async fn page(State(inspector): State<Inspector>, headers: HeaderMap) -> Html<St
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("127.0.0.1:8080");
-    let commands = super::examples_at(
+    let commands = super::examples_of(
         &format!("http://{host}"),
         &inspector.config,
         "cargo run -q --example sign --",
+        true,
     )
     .unwrap_or_else(|error| format!("# {error}"));
 

@@ -46,7 +46,9 @@
 //!
 //! `GET /` is the inspector: the last 200 requests, newest first, with the same fields, the counts
 //! per scheme (see [`crate::Counters`]), and the example commands for every route, in plain
-//! HTML that refreshes itself every 2 seconds.
+//! HTML that refreshes itself every 2 seconds. The page shows no secret but the published demo
+//! ones: a provider configured with its own credentials gets a note instead of its commands
+//! (the example's console prints them).
 //!
 //! [`MockConfig::set_explain`] (the example's `--explain`, **test use only**) adds to each refusal
 //! answered by a layer, in its JSON answer (`"explain"`), its log line and its inspector entry,
@@ -216,6 +218,13 @@ impl MockConfig {
         Ok(())
     }
 
+    /// Whether `provider` runs with its published demo credentials, exactly.
+    fn is_demo(&self, provider: &Provider) -> bool {
+        (provider.demo)()
+            .iter()
+            .all(|(key, value)| self.table.get(key) == Some(value))
+    }
+
     fn section(&self) -> Section<'_> {
         Section { table: &self.table }
     }
@@ -238,10 +247,7 @@ pub fn router_with_store(
     let mut router = Router::new();
     for provider in PROVIDERS {
         // Expected signatures only for a provider whose credentials are its published demo ones.
-        let demo = (provider.demo)()
-            .iter()
-            .all(|(key, value)| config.table.get(key) == Some(value));
-        let explain = match (config.explain, demo) {
+        let explain = match (config.explain, config.is_demo(provider)) {
             (false, _) => Explain::verdicts(),
             (true, false) => Explain::verdicts().with_messages(),
             (true, true) => Explain::verdicts().with_expected_signatures(),
@@ -338,18 +344,34 @@ pub fn example_commands_with(
     config: &MockConfig,
     sign: &str,
 ) -> Result<String, BoxError> {
-    examples_at(&format!("http://{addr}"), config, sign)
+    examples_of(&format!("http://{addr}"), config, sign, false)
 }
 
-/// [`example_commands_with`] for the mock at `base` (`http://host:port`).
-fn examples_at(base: &str, config: &MockConfig, sign: &str) -> Result<String, BoxError> {
+/// The example commands for the mock at `base` (`http://host:port`); with `demo_only` (the inspector page, which
+/// anyone reaching the mock can read), a provider configured with its own credentials gets a
+/// note instead of commands holding them.
+fn examples_of(
+    base: &str,
+    config: &MockConfig,
+    sign: &str,
+    demo_only: bool,
+) -> Result<String, BoxError> {
     let examples = Examples {
         base: base.to_owned(),
         sign: sign.to_owned(),
     };
     let mut out = String::new();
     for provider in PROVIDERS {
-        out += &(provider.examples)(&config.section(), &examples)?;
+        let commands = (provider.examples)(&config.section(), &examples)?;
+        if demo_only && !commands.is_empty() && !config.is_demo(provider) {
+            out += &format!(
+                "# {}: configured with its own credentials, not shown here (the mock's console \
+                 prints its commands)\n\n",
+                provider.name
+            );
+        } else {
+            out += &commands;
+        }
     }
     Ok(out)
 }
