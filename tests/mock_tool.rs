@@ -301,15 +301,6 @@ async fn serve_explaining(config: MockConfig) -> SocketAddr {
     serve_mock(mock::router(&config).unwrap()).await
 }
 
-fn hint_labels(explain: &Value) -> Vec<String> {
-    explain["hints"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h.as_str().unwrap().split_once(':').unwrap().0.to_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn explain_a_timestamp_in_seconds() {
     let addr = serve_explaining(MockConfig::default()).await;
@@ -338,18 +329,28 @@ async fn explain_a_timestamp_in_seconds() {
     assert_eq!(explain["algorithm"], "HMAC-SHA256");
     // The client signed the right message: only the unit of its timestamp is wrong.
     assert_eq!(explain["expected"][0]["hex"], signature);
-    assert_eq!(hint_labels(explain), ["timestamp in seconds"]);
-    let hint = explain["hints"][0].as_str().unwrap();
-    assert!(
-        hint.starts_with(&format!(
-            "timestamp in seconds: {seconds} is the time in seconds since the epoch, and this \
-             scheme reads milliseconds"
-        )),
-        "{hint}"
-    );
     let server_ms = explain["server_time"]["milliseconds"].as_u64().unwrap();
     assert!(server_ms.abs_diff(seconds * 1000) < 60_000, "{server_ms}");
+    assert_eq!(
+        explain["hints"],
+        json!([format!(
+            "timestamp in seconds: {seconds} is the time in seconds since the epoch, and this \
+             scheme reads milliseconds (the server's time is {server_ms} ms), so it reads as a \
+             time in January 1970. Send the time in milliseconds."
+        )])
+    );
 }
+
+const COMPARE_HINT: &str = "compare the message: compare the message the server signed \
+    (`signed`: its text, length and SHA-256) with what the client signed: any byte of difference \
+    changes the signature.";
+const EXPECTED_HINT: &str = "expected signature: `expected` is the MAC under the demo secret: if \
+    the client's is the same text in another encoding (hex, base64), send it in the scheme's; if \
+    it differs, the client signed other bytes or with another secret.";
+const RE_ENCODED_HINT: &str = "body re-encoded: the body is JSON (17 bytes, compact). A signature \
+    covers bytes, not the JSON value: a client that signed one serialization (Python's json.dumps \
+    writes {\"a\": 1}, JavaScript's JSON.stringify {\"a\":1}) and sent another, or a framework \
+    that re-encoded the object before sending, is refused. Sign the exact bytes you send.";
 
 #[tokio::test]
 async fn explain_a_re_serialized_json_body() {
@@ -373,17 +374,8 @@ async fn explain_a_re_serialized_json_body() {
     );
     assert_eq!(explain["expected"][0]["hex"], expected);
     assert_eq!(
-        hint_labels(explain),
-        [
-            "compare the message",
-            "expected signature",
-            "body re-encoded"
-        ]
-    );
-    let hint = explain["hints"][2].as_str().unwrap();
-    assert!(
-        hint.starts_with("body re-encoded: the body is JSON (17 bytes, compact)."),
-        "{hint}"
+        explain["hints"],
+        json!([COMPARE_HINT, EXPECTED_HINT, RE_ENCODED_HINT])
     );
 
     // Credentials that are not the demo ones: what was signed, never what was expected.
@@ -397,10 +389,7 @@ async fn explain_a_re_serialized_json_body() {
     let explain = &reply.json()["explain"];
     assert_eq!(explain["signed"][0]["text"], r#"{"a":1,"b":[1,2]}"#);
     assert_eq!(explain.get("expected"), None);
-    assert_eq!(
-        hint_labels(explain),
-        ["compare the message", "body re-encoded"]
-    );
+    assert_eq!(explain["hints"], json!([COMPARE_HINT, RE_ENCODED_HINT]));
 
     // Without --explain: the layer's answer, byte for byte.
     let addr = serve_mock(mock::router(&MockConfig::default()).unwrap()).await;
@@ -492,6 +481,81 @@ async fn the_inspector_page_shows_a_refusal_and_its_reason_in_a_browser() {
     assert!(
         dom.contains("<td>shopify</td><td>1</td><td>0</td><td>InvalidSignature 1</td>"),
         "{dom}"
+    );
+}
+
+/// The page's HTML, as the mock serves it to `GET /`.
+async fn page(addr: SocketAddr) -> String {
+    let reply = send(addr, Request::get("/").body(Full::default()).unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    reply.text()
+}
+
+#[tokio::test]
+async fn without_explain_nothing_signed_or_expected_leaves_the_mock() {
+    // A forgery of a delivery the demo secret would have signed: what the server expected is
+    // the genuine signature.
+    let body = br#"{"event":"no leak"}"#;
+    let addr = serve_mock(mock::router(&MockConfig::default()).unwrap()).await;
+    let genuine = delivery(addr, "github", GITHUB_SECRET, body, body);
+    let expected_hex =
+        genuine.headers()["x-hub-signature-256"].to_str().unwrap()["sha256=".len()..].to_owned();
+    let expected_base64 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(hex::decode(&expected_hex).unwrap())
+    };
+    let reply = send(addr, delivery(addr, "github", "not the secret", body, body)).await;
+    assert_eq!(
+        reply.body,
+        r#"{"error":"invalid_credentials","message":"the key or the signature is not valid"}"#
+    );
+    let html = page(addr).await;
+    assert!(
+        html.contains("<td>github</td><td>refused</td><td>InvalidSignature</td>"),
+        "{html}"
+    );
+    assert!(html.contains("<b>off</b>"), "{html}");
+    for leak in [
+        expected_hex.as_str(),
+        &expected_base64,
+        "class=\"explain\"",
+        &sha256_hex(body),
+    ] {
+        assert!(!html.contains(leak), "{leak} on the page: {html}");
+    }
+}
+
+/// Regression: the inspector page printed the example commands of every provider with its
+/// configured credentials, so a mock configured with its own secrets served them to anyone
+/// reaching the page. Only the published demo credentials appear there now.
+#[tokio::test]
+async fn the_page_shows_no_configured_secret() {
+    let config = MockConfig::from_toml(
+        "[github]\nsecret = \"our own github secret\"\n\
+         [stripe]\nsecret = \"whsec_test_secret\"\n",
+    )
+    .unwrap();
+    let addr = serve_mock(mock::router(&config).unwrap()).await;
+    let html = page(addr).await;
+    assert!(!html.contains("our own github secret"), "{html}");
+    assert!(
+        html.contains("# github: configured with its own credentials, not shown here"),
+        "{html}"
+    );
+    // Stripe runs with its demo secret: its command is there, ready to paste.
+    assert!(
+        html.contains(&format!(
+            "-- stripe --secret &#39;whsec_test_secret&#39; --body &#39;{{&quot;event&quot;:&quot;ping&quot;}}&#39; --curl http://{addr}/webhooks/stripe"
+        )),
+        "{html}"
+    );
+    // A provider without credentials has no command, and no note.
+    assert!(!html.contains("# humanos"), "{html}");
+    // The example's console still prints every command (its own terminal).
+    let console = mock::example_commands(addr, &config).unwrap();
+    assert!(
+        console.contains("--secret 'our own github secret'"),
+        "{console}"
     );
 }
 
@@ -753,4 +817,124 @@ async fn the_sender_is_accepted_by_the_vendors_sdks() {
         assert!(!ok, "{sender}: {stdout}");
         assert_eq!(answers(&stdout)[0].0, "401 Unauthorized", "{sender}");
     }
+}
+
+/// What a receiver got: method, path and query, headers, body.
+#[derive(Debug, Clone)]
+struct Captured {
+    method: String,
+    uri: String,
+    headers: http::HeaderMap,
+    body: Bytes,
+}
+
+/// A receiver that records every request and answers 200 (or the status its path names:
+/// `/status/503`).
+async fn capture() -> (SocketAddr, std::sync::Arc<std::sync::Mutex<Vec<Captured>>>) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let store = std::sync::Arc::clone(&seen);
+    let app = axum::Router::new().fallback(move |request: axum::extract::Request| {
+        let store = std::sync::Arc::clone(&store);
+        async move {
+            let (parts, body) = request.into_parts();
+            let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+            let status = parts
+                .uri
+                .path()
+                .strip_prefix("/status/")
+                .map_or(200, |code| code.parse().unwrap());
+            store.lock().unwrap().push(Captured {
+                method: parts.method.to_string(),
+                uri: parts.uri.to_string(),
+                headers: parts.headers,
+                body,
+            });
+            (StatusCode::from_u16(status).unwrap(), "answered")
+        }
+    });
+    (common::serve_axum(app).await, seen)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sender_writes_each_delivery_as_its_vendor_does() {
+    let (addr, seen) = capture().await;
+    let take = || seen.lock().unwrap().drain(..).collect::<Vec<_>>();
+
+    // Linear: webhookTimestamp (ms) set in the body, the rest as given; --stale moves it back.
+    let given =
+        "{\n  \"type\": \"Issue\",\n  \"action\": \"create\",\n  \"data\": {\"id\": 1.50}\n}";
+    let url = format!("http://{addr}/hooks/linear?team=a");
+    for stale in [0_u64, 120] {
+        let before = common::now_ms();
+        let stale_arg = stale.to_string();
+        let (ok, stdout) = sign(args(&[
+            "linear", "--body", given, "--stale", &stale_arg, "--send", &url,
+        ]))
+        .await;
+        let after = common::now_ms();
+        assert!(ok, "{stdout}");
+        assert_eq!(stdout, "HTTP 200 OK\nanswered\n");
+        let [got] = <[Captured; 1]>::try_from(take()).unwrap();
+        assert_eq!(
+            (got.method.as_str(), got.uri.as_str()),
+            ("POST", "/hooks/linear?team=a")
+        );
+        let body = std::str::from_utf8(&got.body).unwrap();
+        let (kept, stamp) = body.split_once(",\"webhookTimestamp\":").unwrap();
+        assert_eq!(kept, given.trim_end_matches("\n}"));
+        let ms: u64 = stamp.strip_suffix("\n}").unwrap().parse().unwrap();
+        let (from, to) = (before - stale * 1000, after - stale * 1000);
+        assert!((from..=to).contains(&ms), "{ms} not in {from}..={to}");
+        assert_eq!(got.headers["content-type"], "application/json");
+        // The signature covers the stamped body, as Linear's documented HMAC.
+        let secret = Secret::new("lin_wh_demo_secret").unwrap();
+        assert_eq!(
+            got.headers["linear-signature"],
+            tower_hmac::linear::signature(&secret, &got.body).as_str()
+        );
+    }
+
+    // Twilio: a form is signed as its parameters, to the --send URL exactly.
+    let token = Secret::new("12345").unwrap();
+    let form = "To=%2B14155550100&CallSid=CA1&From=%2B14158675310";
+    let url = format!("http://{addr}/hooks/twilio?b=2&a=1");
+    let (ok, stdout) = sign(args(&["twilio", "--body", form, "--send", &url])).await;
+    assert!(ok, "{stdout}");
+    let [got] = <[Captured; 1]>::try_from(take()).unwrap();
+    assert_eq!(got.uri, "/hooks/twilio?b=2&a=1");
+    assert_eq!(got.body, form);
+    assert_eq!(
+        got.headers["content-type"],
+        "application/x-www-form-urlencoded"
+    );
+    let params = [
+        ("To", "+14155550100"),
+        ("CallSid", "CA1"),
+        ("From", "+14158675310"),
+    ];
+    assert_eq!(
+        got.headers["x-twilio-signature"],
+        tower_hmac::twilio::signature(&token, &url, &params).as_str()
+    );
+
+    // Any other body: its SHA-256 in the URL's bodySHA256, the URL alone signed.
+    let json_body = r#"{"CallSid": "CA1"}"#;
+    let (ok, stdout) = sign(args(&["twilio", "--body", json_body, "--send", &url])).await;
+    assert!(ok, "{stdout}");
+    let [got] = <[Captured; 1]>::try_from(take()).unwrap();
+    let hashed = format!("{url}&bodySHA256={}", sha256_hex(json_body.as_bytes()));
+    assert_eq!(format!("http://{addr}{}", got.uri), hashed);
+    assert_eq!(got.body, json_body);
+    assert_eq!(got.headers["content-type"], "application/json");
+    assert_eq!(
+        got.headers["x-twilio-signature"],
+        tower_hmac::twilio::signature(&token, &hashed, &[]).as_str()
+    );
+
+    // A non-2xx answer: printed, and the exit status says so.
+    let failing = format!("http://{addr}/status/503");
+    let (ok, stdout) = sign(args(&["github", "--body", "{}", "--send", &failing])).await;
+    assert!(!ok, "{stdout}");
+    assert_eq!(stdout, "HTTP 503 Service Unavailable\nanswered\n");
+    assert_eq!(take().len(), 1);
 }
