@@ -241,3 +241,69 @@ async fn report_only_refusals_are_counted() {
     assert_eq!(github.refused(RejectionKind::InvalidSignature), 1);
     assert_eq!(github.accepted(), 0);
 }
+
+/// What a handler behind a report-only layer sees of an unverified request.
+async fn unverified(
+    unverified: Option<Extension<Unverified>>,
+    body: Bytes,
+) -> axum::Json<serde_json::Value> {
+    axum::Json(match unverified {
+        Some(Extension(u)) => json!({
+            "scheme": u.scheme(),
+            "unverified": format!("{:?}", u.rejection().kind()),
+            "body": String::from_utf8_lossy(&body),
+        }),
+        None => json!({"verified": true}),
+    })
+}
+
+#[tokio::test]
+async fn report_only_on_every_layer() {
+    use tower_hmac::{
+        inqud::InqudVerifyLayer, linear::LinearVerifyLayer, paddle::PaddleVerifyLayer,
+        proficient::ProficientVerifyLayer, shopify::ShopifyVerifyLayer, slack::SlackVerifyLayer,
+        spike::SpikeBearerLayer, spike::SpikeTokenKeys, standard::StandardVerifyLayer,
+        stripe::StripeVerifyLayer, twilio::TwilioVerifyLayer, zoom::ZoomVerifyLayer,
+    };
+    let keys = MemoryKeyStore::new;
+    let tokens = || SpikeTokenKeys::new(Secret::new([7u8; 32].to_vec()).unwrap()).unwrap();
+    // Each layer, built twice: enforcing, and report-only.
+    macro_rules! layers {
+        ($($scheme:literal => $layer:expr),+ $(,)?) => {
+            vec![$((
+                $scheme,
+                Router::new().route("/", post(unverified)).layer($layer),
+                Router::new().route("/", post(unverified)).layer($layer.report_only()),
+            )),+]
+        };
+    }
+    let cases = layers![
+        "humanos" => HumanosVerifyLayer::new(keys()),
+        "inqud" => InqudVerifyLayer::new(keys()),
+        "proficient" => ProficientVerifyLayer::new(keys()),
+        "spike" => SpikeBearerLayer::new(tokens()),
+        "github" => GitHubVerifyLayer::new(keys()),
+        "stripe" => StripeVerifyLayer::new(keys()),
+        "slack" => SlackVerifyLayer::new(keys()),
+        "standard" => StandardVerifyLayer::new(keys()),
+        "shopify" => ShopifyVerifyLayer::new(keys()),
+        "paddle" => PaddleVerifyLayer::new(keys()),
+        "zoom" => ZoomVerifyLayer::new(keys()),
+        "twilio" => TwilioVerifyLayer::new(keys()),
+        "linear" => LinearVerifyLayer::new(keys()),
+    ];
+    for (scheme, enforcing, report_only) in cases {
+        let unsigned = || Request::post("/").body(Full::from(r#"{"n":1}"#)).unwrap();
+        let addr = serve_axum(enforcing).await;
+        let refused = send(addr, unsigned()).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{scheme}");
+        let addr = serve_axum(report_only).await;
+        let passed = send(addr, unsigned()).await;
+        assert_eq!(passed.status, StatusCode::OK, "{scheme}: {}", passed.text());
+        assert_eq!(
+            passed.json(),
+            json!({"scheme": scheme, "unverified": "MissingCredentials", "body": r#"{"n":1}"#}),
+            "{scheme}"
+        );
+    }
+}
