@@ -250,3 +250,106 @@ impl Counts {
             .map(|(kind, n)| (*kind, n))
     }
 }
+
+#[cfg(all(test, feature = "metrics"))]
+mod metrics_tests {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    use super::*;
+
+    /// Every counter incremented, as `name{label=value,...}` with its total.
+    #[derive(Default)]
+    struct Recorded(Arc<Mutex<BTreeMap<String, u64>>>);
+
+    struct Count(Arc<Mutex<BTreeMap<String, u64>>>, String);
+
+    impl CounterFn for Count {
+        fn increment(&self, value: u64) {
+            *self.0.lock().unwrap().entry(self.1.clone()).or_default() += value;
+        }
+        fn absolute(&self, value: u64) {
+            self.0.lock().unwrap().insert(self.1.clone(), value);
+        }
+    }
+
+    impl Recorder for Recorded {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            Counter::from_arc(Arc::new(Count(Arc::clone(&self.0), name)))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+
+    #[test]
+    fn each_count_is_a_metrics_counter() {
+        let recorder = Recorded::default();
+        let counters = Counters::new();
+        metrics::with_local_recorder(&recorder, || {
+            let github = counters.for_scheme("github");
+            github.accepted();
+            github.accepted();
+            github.duplicate();
+            github.refused(RejectionKind::InvalidSignature);
+            counters
+                .for_scheme("humanos")
+                .refused(RejectionKind::StaleTimestamp);
+        });
+        let recorded = recorder.0.lock().unwrap().clone();
+        let total = "tower_hmac_requests_total";
+        assert_eq!(
+            recorded,
+            BTreeMap::from([
+                (format!("{total}{{scheme=github,outcome=accepted}}"), 2),
+                (format!("{total}{{scheme=github,outcome=duplicate}}"), 1),
+                (
+                    format!("{total}{{scheme=github,outcome=refused,kind=invalid_signature}}"),
+                    1
+                ),
+                (
+                    format!("{total}{{scheme=humanos,outcome=refused,kind=stale_timestamp}}"),
+                    1
+                ),
+            ])
+        );
+        // The layer's own counts agree.
+        let github = counters.get("github").unwrap();
+        assert_eq!((github.accepted(), github.duplicates()), (2, 1));
+    }
+
+    #[test]
+    fn every_kind_has_its_snake_case_label() {
+        for kind in KINDS {
+            let label = kind_label(kind);
+            let name: String = format!("{kind:?}")
+                .chars()
+                .enumerate()
+                .flat_map(|(i, c)| {
+                    let lower = c.to_ascii_lowercase();
+                    if c.is_ascii_uppercase() && i > 0 {
+                        vec!['_', lower]
+                    } else {
+                        vec![lower]
+                    }
+                })
+                .collect();
+            assert_eq!(label, name);
+        }
+    }
+}
