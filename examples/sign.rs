@@ -18,6 +18,10 @@
 //! cargo run --example sign -- proficient --user USER_ID --send http://127.0.0.1:8080/interactions
 //! cargo run --example sign -- spike --user my_application_user_123 --send http://127.0.0.1:8080/v3/auth/hmac
 //! cargo run --example sign -- twilio --body 'CallSid=CA1&From=%2B14158675310' --send http://127.0.0.1:8080/webhooks/twilio
+//! cargo run --example sign -- standard-ed25519 --secret whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A= \
+//!     --body '{"type":"ping"}' --send http://127.0.0.1:8080/webhooks/standard-ed25519
+//! cargo run --example sign -- discord --secret 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 \
+//!     --body '{"type":1}' --send http://127.0.0.1:8080/webhooks/discord
 //! ```
 //!
 //! - `--send URL` sends the signed request (hyper's client) and prints the status and the
@@ -29,6 +33,8 @@
 //!   topic and shop domain, say).
 //! - `--stale S` signs as if S seconds ago (schemes that sign a time; the others ignore it).
 //! - `--body TEXT` or `--body-file PATH` (any bytes) is the body; none by default.
+//! - An Ed25519 sender (`standard-ed25519`, `discord`) signs with its private key: `--secret` is
+//!   that key (`whsk_...`, or 64 hex digits for Discord), the receiver holding its public key.
 //! - The URL signed, for a scheme that signs it (Twilio), is the `--send` (or `--curl`) URL
 //!   exactly, or `--url` when a proxy or tunnel stands between.
 //! - Linear signs its `webhookTimestamp` (milliseconds) inside the JSON body: it is set in the
@@ -181,7 +187,7 @@ fn command(demo: &MockConfig) -> Command {
         let mut secret = Arg::new("secret")
             .long("secret")
             .value_name("SECRET")
-            .help("The endpoint's secret, as the sender shows it");
+            .help("The endpoint's secret, as the sender shows it (for an Ed25519 sender, its private key)");
         if let Some(value) = demo.credential(sender, "secret") {
             secret = secret.default_value(&*Box::leak(value.into_boxed_str()));
         }

@@ -293,8 +293,10 @@ pub struct SignedDelivery {
 }
 
 /// A delivery of `body` to `url` from the webhook sender `sender`, signed now with `secret` as
-/// the mock's configuration writes it (Standard Webhooks' `whsec_...`, say): what the signing
-/// CLI (`cargo run --example sign -- SENDER ...`) prints.
+/// the mock's configuration writes it (Standard Webhooks' `whsec_...`, say; for a sender that
+/// signs with Ed25519, whose receiver is configured with the public key, the private key:
+/// `whsk_...` for `standard-ed25519`, hex for `discord`): what the signing CLI
+/// (`cargo run --example sign -- SENDER ...`) prints.
 pub fn sign_webhook(
     sender: &str,
     secret: &str,

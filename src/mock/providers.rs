@@ -32,6 +32,8 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::slack::mock::PROVIDER,
     &crate::shopify::mock::PROVIDER,
     &crate::paddle::mock::PROVIDER,
+    &crate::standard::mock::PROVIDER_ED25519,
+    &crate::discord::mock::PROVIDER,
 ];
 
 /// One provider of the mock.

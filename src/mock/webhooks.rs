@@ -231,11 +231,12 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
-/// A delivery of `body` to `url`, signed at `now` by `scheme` with `key` as if sent to `signed`: a
-/// webhook provider's [`sign`](super::providers::Provider::sign).
+/// A delivery of `body` to `url`, signed at `now` by `scheme` with `key` (a secret, or an Ed25519
+/// private key) as if sent to `signed`: a webhook provider's
+/// [`sign`](super::providers::Provider::sign).
 pub(crate) fn sign<S: crate::sign::Sender>(
     scheme: S,
-    key: crate::Secret,
+    key: impl Into<crate::sign::SigningKey>,
     signed: &str,
     url: &str,
     body: &[u8],
@@ -246,6 +247,71 @@ pub(crate) fn sign<S: crate::sign::Sender>(
         headers: signer.headers(signed, body)?,
         url: url.to_owned(),
         body: body.to_vec(),
+    })
+}
+
+/// `[provider] public_key = "..."`: the public key of a sender that signs with Ed25519 (Discord,
+/// Standard Webhooks' `v1a`), which is all its receiver holds.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublicEndpoint {
+    public_key: String,
+}
+
+/// An Ed25519 sender's demo configuration: its public key.
+pub(crate) fn demo_public_key(provider: &str, public_key: &str) -> toml::Table {
+    super::table([(
+        provider,
+        super::table([("public_key", public_key.into())]).into(),
+    )])
+}
+
+/// The key store of an Ed25519 sender's endpoint: its configured public key (`decode`d), as
+/// a [`Key`](crate::Key) named after the provider (so that its deliveries are told apart from
+/// another receiver's of the same scheme in the shared replay store), or no key at all (every
+/// delivery refused) when the configuration has none.
+pub(crate) fn public_key_store(
+    config: &super::Section<'_>,
+    provider: &str,
+    decode: impl FnOnce(&str) -> Result<crate::crypto::Ed25519PublicKey, crate::BoxError>,
+) -> Result<Arc<dyn crate::KeyStore>, crate::BoxError> {
+    Ok(match config.get::<Option<PublicEndpoint>>(provider)? {
+        Some(endpoint) => Arc::new(crate::Key::new(provider, decode(&endpoint.public_key)?)),
+        None => Arc::new(crate::MemoryKeyStore::new()),
+    })
+}
+
+/// The example command of an Ed25519 sender: signed with `demo_private` when the configured
+/// public key is `demo_public` (the demo's); for another public key the mock cannot know the
+/// private key, so the command is printed commented out, for the sender's own key.
+pub(crate) fn example_signed_with(
+    config: &super::Section<'_>,
+    at: &super::Examples,
+    provider: &str,
+    demo_public: &str,
+    demo_private: &str,
+) -> Result<String, crate::BoxError> {
+    let Some(endpoint) = config.get::<Option<PublicEndpoint>>(provider)? else {
+        return Ok(String::new());
+    };
+    let command = |private: &str| {
+        format!(
+            "{sign} {provider} --secret {private} --body {body} --curl {base}/webhooks/{provider} | sh; echo\n",
+            sign = at.sign,
+            body = super::quote(r#"{"event":"ping"}"#),
+            base = at.base,
+        )
+    };
+    Ok(if endpoint.public_key == demo_public {
+        format!(
+            "# {provider} webhook (the demo key pair)\n{}\n",
+            command(&super::quote(demo_private))
+        )
+    } else {
+        format!(
+            "# {provider} webhook: sign with the private key of the configured public key\n# {}\n",
+            command("PRIVATE_KEY")
+        )
     })
 }
 

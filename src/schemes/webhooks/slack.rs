@@ -120,7 +120,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::crypto::{Message, Secret, Tag};
-use crate::keys::KeyStore;
+use crate::keys::{KeyMaterial, KeyStore};
 use crate::pipeline::headers::single;
 use crate::pipeline::{
     BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer, Window, unix_seconds,
@@ -232,7 +232,7 @@ impl Scheme for Slack {
         &self,
         _request: &SlackRequest,
         body: &[u8],
-        _secret: &Secret,
+        _material: &KeyMaterial,
     ) -> Option<Response<Bytes>> {
         let challenge = url_verification(body)?;
         let answer = format!(
@@ -354,7 +354,7 @@ mod tests {
             text: "1531420618".into(),
         };
         Slack::default()
-            .handshake(&request, body, &secret())
+            .handshake(&request, body, &secret().into())
             .map(|response| {
                 assert_eq!(response.status(), http::StatusCode::OK);
                 assert_eq!(response.headers()["content-type"], "application/json");

@@ -151,12 +151,15 @@ impl SpikeTokenKeys {
     /// Adds a previous key: tokens it signed are still accepted (until its
     /// [`not_after`](KeySecret::not_after), if it has one), but it signs nothing new.
     ///
-    /// An error if the key is too short, or if an applications' store these keys are reserved
-    /// in holds it as an application key.
+    /// An error if the key is not an HMAC secret or is too short, or if an applications' store
+    /// these keys are reserved in holds it as an application key.
     pub fn with_previous(self, previous: KeySecret) -> Result<Self, ConfigError> {
-        self.add(previous.secret(), |set| {
+        let secret = previous.secret().ok_or(ConfigError::new(
+            "a Spike token key is an HMAC secret, not a public key",
+        ))?;
+        self.add(secret, |set| {
             set.previous.push(TokenKey::new(
-                previous.secret(),
+                secret,
                 previous.label_arc(),
                 previous.expiry(),
             ));
@@ -236,7 +239,10 @@ impl SpikeTokenKeys {
     pub(crate) fn held_by(&self, application: &Key) -> bool {
         let held = {
             let set = self.read();
-            application.secrets().iter().any(|s| set.holds(s.secret()))
+            application
+                .secrets()
+                .iter()
+                .any(|s| s.secret().is_some_and(|s| set.holds(s)))
         };
         if held {
             tracing::error!(
