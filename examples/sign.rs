@@ -18,8 +18,7 @@
 //! cargo run --example sign -- proficient --user USER_ID --send http://127.0.0.1:8080/interactions
 //! cargo run --example sign -- spike --user my_application_user_123 --send http://127.0.0.1:8080/v3/auth/hmac
 //! cargo run --example sign -- twilio --body 'CallSid=CA1&From=%2B14158675310' --send http://127.0.0.1:8080/webhooks/twilio
-//! cargo run --example sign -- standard-ed25519 --secret whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A= \
-//!     --body '{"type":"ping"}' --send http://127.0.0.1:8080/webhooks/standard-ed25519
+//! cargo run --example sign -- standard-ed25519 --body '{"type":"ping"}' --send http://127.0.0.1:8080/webhooks/standard-ed25519
 //! cargo run --example sign -- discord --secret 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 \
 //!     --body '{"type":1}' --send http://127.0.0.1:8080/webhooks/discord
 //! ```
@@ -34,7 +33,8 @@
 //! - `--stale S` signs as if S seconds ago (schemes that sign a time; the others ignore it).
 //! - `--body TEXT` or `--body-file PATH` (any bytes) is the body; none by default.
 //! - An Ed25519 sender (`standard-ed25519`, `discord`) signs with its private key: `--secret` is
-//!   that key (`whsk_...`, or 64 hex digits for Discord), the receiver holding its public key.
+//!   that key (`whsk_...`, or 64 hex digits for Discord), the receiver holding its public key;
+//!   by default the mock's demo key pair (RFC 8032's first test key).
 //! - The URL signed, for a scheme that signs it (Twilio), is the `--send` (or `--curl`) URL
 //!   exactly, or `--url` when a proxy or tunnel stands between.
 //! - Linear signs its `webhookTimestamp` (milliseconds) inside the JSON body: it is set in the
@@ -184,11 +184,18 @@ fn command(demo: &MockConfig) -> Command {
         }
     }
     for sender in mock::webhook_senders() {
-        let mut secret = Arg::new("secret")
-            .long("secret")
-            .value_name("SECRET")
-            .help("The endpoint's secret, as the sender shows it (for an Ed25519 sender, its private key)");
-        if let Some(value) = demo.credential(sender, "secret") {
+        let mut secret = Arg::new("secret").long("secret");
+        secret = if mock::signs_with_private_key(sender) {
+            secret.value_name("PRIVATE_KEY").help(
+                "The sender's Ed25519 private key (whsk_... for standard-ed25519, 64 hex digits \
+                 for discord); the receiver holds its public key",
+            )
+        } else {
+            secret
+                .value_name("SECRET")
+                .help("The endpoint's secret, as the sender shows it")
+        };
+        if let Some(value) = mock::demo_sender_credential(sender) {
             secret = secret.default_value(&*Box::leak(value.into_boxed_str()));
         }
         let url = Arg::new("url").long("url").value_name("SIGNED_URL").help(
@@ -287,7 +294,7 @@ fn webhook(
 ) -> Result<Signed, Error> {
     let secret = args
         .get_one::<String>("secret")
-        .ok_or("--secret is required: the configuration has no demo secret for this sender")?;
+        .ok_or("--secret is required: the mock has no demo credential for this sender")?;
     let to = target.as_deref().unwrap_or("http://localhost/");
     let signed_url = args.get_one::<String>("url").map_or(to, String::as_str);
     let delivery = mock::sign_webhook_at(sender, secret, to, signed_url, &body, at)?;

@@ -278,6 +278,29 @@ pub fn webhook_senders() -> impl Iterator<Item = &'static str> {
         .map(|p| p.name)
 }
 
+/// The credential the signing CLI signs `sender`'s deliveries with by default, as
+/// [`sign_webhook`] takes it: the demo secret of a sender signing with a shared secret (as the
+/// configuration writes it), or the demo private key of one signing with Ed25519, whose
+/// configuration holds only the public key (`whsk_...` for `standard-ed25519`, 64 hex digits
+/// for `discord`). `None` for a name that is not a webhook sender.
+pub fn demo_sender_credential(sender: &str) -> Option<String> {
+    let provider = PROVIDERS
+        .iter()
+        .find(|p| p.name == sender && p.sign.is_some())?;
+    match provider.demo_private_key {
+        Some(private) => Some(private.to_owned()),
+        None => MockConfig::default().credential(sender, "secret"),
+    }
+}
+
+/// Whether the webhook sender `sender` signs with an Ed25519 private key (its receiver holding
+/// the public key) rather than a secret shared with the receiver.
+pub fn signs_with_private_key(sender: &str) -> bool {
+    PROVIDERS
+        .iter()
+        .any(|p| p.name == sender && p.demo_private_key.is_some())
+}
+
 /// A delivery signed by [`sign_webhook`]: its headers, its body, and the URL to send it to.
 #[derive(Debug, Clone)]
 #[non_exhaustive]

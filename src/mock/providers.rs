@@ -42,6 +42,9 @@ pub(crate) struct Provider {
     pub(crate) name: &'static str,
     /// The top-level configuration keys it reads (a provider's entries and its options).
     pub(crate) config_keys: &'static [&'static str],
+    /// For a sender signing with an Ed25519 private key (its configuration holds the public
+    /// key): the private key of its demo key pair, what the signing CLI signs with by default.
+    pub(crate) demo_private_key: Option<&'static str>,
     /// Its demo configuration: the vendor's documented example credentials.
     pub(crate) demo: fn() -> toml::Table,
     /// Its routes, built from the configuration.

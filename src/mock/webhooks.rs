@@ -50,6 +50,7 @@ pub(crate) const fn provider<S: MockSender>() -> Provider {
     Provider {
         name: S::NAME,
         config_keys: S::CONFIG_KEYS,
+        demo_private_key: None,
         demo: demo_of::<S>,
         router: router_of::<S>,
         examples: examples_of::<S>,

@@ -405,6 +405,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "humanos",
         config_keys: &["humanos", "humanos_replay"],
+        demo_private_key: None,
         demo,
         router,
         examples,

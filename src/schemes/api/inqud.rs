@@ -834,6 +834,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "inqud",
         config_keys: &["inqud"],
+        demo_private_key: None,
         demo,
         router,
         examples,

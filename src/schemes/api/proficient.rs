@@ -851,6 +851,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "proficient",
         config_keys: &["proficient"],
+        demo_private_key: None,
         demo,
         router,
         examples,

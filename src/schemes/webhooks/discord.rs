@@ -297,6 +297,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "discord",
         config_keys: &["discord"],
+        demo_private_key: Some(PRIVATE_KEY),
         demo: || webhooks::demo_public_key("discord", PUBLIC_KEY),
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::public_key_store(config, "discord", |text| Ok(public_key(text)?))?;

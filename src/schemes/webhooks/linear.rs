@@ -441,6 +441,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "linear",
         config_keys: &["linear"],
+        demo_private_key: None,
         demo: || webhooks::demo("linear", SECRET),
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = LinearVerifyLayer::new(webhooks::key(config, "linear")?)

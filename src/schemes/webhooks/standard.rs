@@ -476,6 +476,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER_ED25519: Provider = Provider {
         name: "standard-ed25519",
         config_keys: &["standard-ed25519"],
+        demo_private_key: Some(PRIVATE_KEY),
         demo: || webhooks::demo_public_key("standard-ed25519", PUBLIC_KEY),
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::public_key_store(config, "standard-ed25519", |text| {

@@ -777,6 +777,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "twilio",
         config_keys: &["twilio", "twilio_public_url"],
+        demo_private_key: None,
         demo: || webhooks::demo("twilio", AUTH_TOKEN),
         router: |config: &Section<'_>, shared: &Shared| {
             let mut layer = TwilioVerifyLayer::new(webhooks::key(config, "twilio")?)

@@ -224,6 +224,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "spike",
         config_keys: &["spike", "spike_token_key"],
+        demo_private_key: None,
         demo,
         router,
         examples,
