@@ -7,9 +7,10 @@
 //!   schemes), as `text` (escaped: `\n`, `\r`, `\t`, `\\`, and `\xNN` for bytes that are not
 //!   printable UTF-8), `length` in bytes and `sha256` (hex), to compare with what the client
 //!   signed;
-//! - `algorithm`: the MAC;
+//! - `algorithm`: the MAC, or `Ed25519` for a sender signing with a private key;
 //! - `expected`: for a provider configured with its demo credentials only, the MAC the server
-//!   expected over each form, in `hex` and `base64` (every sender uses one or the other);
+//!   expected over each form, in `hex` and `base64` (every sender uses one or the other); never
+//!   for an Ed25519 sender, whose receiver holds only the public key;
 //! - `server_time`: the server's clock, in `seconds` and `milliseconds` since the epoch;
 //! - `hints`: the usual mistakes that fit the refusal (below), each starting with its label
 //!   (`timestamp in seconds: ...`); the log line has the labels only.
@@ -58,6 +59,7 @@ pub(super) fn render(
     let mut explain = json!({
         "signed": signed,
         "algorithm": match explanation.algorithm {
+            _ if explanation.ed25519 => "Ed25519",
             MacAlgorithm::HmacSha1 => "HMAC-SHA1",
             _ => "HMAC-SHA256",
         },

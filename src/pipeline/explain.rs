@@ -89,10 +89,14 @@ pub enum Verdict {
 pub struct Explanation {
     /// The signed message rebuilt from the request, each form the scheme accepts (one for most
     /// schemes; Twilio's URL with and without its port); empty when the credentials did not
-    /// parse, or when the proof is not a MAC of a message (a plain secret, a token).
+    /// parse, or when the proof is not a signature of a message (a plain secret, a token).
     pub messages: Vec<Bytes>,
     /// The MAC the messages are signed with.
     pub algorithm: MacAlgorithm,
+    /// Whether the proof is Ed25519 signatures of the messages (Discord, Standard Webhooks'
+    /// `v1a`), checked with the key's public keys: there is then no `expected` signature, the
+    /// server holding no private key.
+    pub ed25519: bool,
     /// With [`Explain::with_expected_signatures`], for a live key: the MAC of each message under
     /// the key's first live secret.
     pub expected: Vec<Tag>,

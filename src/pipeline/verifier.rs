@@ -277,7 +277,8 @@ impl<S: Scheme> Verifier<S> {
     /// What the server signed for a refused request (feature `mock`, with
     /// `Explain::with_messages`): the message rebuilt from the request's credentials and `body`
     /// (parsed again: this runs only for refusals of a layer built to explain them) and, with
-    /// `Explain::with_expected_signatures`, its MAC under the first live secret of the key.
+    /// `Explain::with_expected_signatures`, its MAC under the first live secret of the key (none
+    /// for Ed25519 signatures: the server holds public keys only).
     #[cfg(feature = "mock")]
     pub(crate) async fn explanation(
         &self,
@@ -289,6 +290,7 @@ impl<S: Scheme> Verifier<S> {
         let mut explanation = super::explain::Explanation {
             messages: Vec::new(),
             algorithm: crate::crypto::MacAlgorithm::default(),
+            ed25519: false,
             expected: Vec::new(),
             body,
             now,
@@ -304,9 +306,13 @@ impl<S: Scheme> Verifier<S> {
         {
             return Some(explanation);
         }
-        if !matches!(presented.proof, Proof::Mac(_) | Proof::Unsigned) {
+        if !matches!(
+            presented.proof,
+            Proof::Mac(_) | Proof::Ed25519 { .. } | Proof::Unsigned
+        ) {
             return Some(explanation);
         }
+        explanation.ed25519 = matches!(presented.proof, Proof::Ed25519 { .. });
         let credentials = &presented.credentials;
         let body = &explanation.body;
         // As many forms as the verifier computes (a small number fixed by the scheme).
