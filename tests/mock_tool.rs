@@ -400,6 +400,34 @@ async fn explain_a_re_serialized_json_body() {
     );
 }
 
+#[tokio::test]
+async fn explain_an_ed25519_refusal() {
+    // Discord signs "{timestamp}{body}" with the application's private key; the mock holds the
+    // public key only, so it shows what it verified, never an expected signature.
+    let addr = serve_explaining(MockConfig::default()).await;
+    let body = br#"{"type":2}"#;
+    let other_key = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+    let request = delivery(addr, "discord", other_key, body, body);
+    let timestamp = request.headers()["x-signature-timestamp"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let reply = send(addr, request).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.text());
+    let answer = reply.json();
+    assert_eq!(answer["error"], "invalid_credentials");
+    let explain = &answer["explain"];
+    let message = format!("{timestamp}{{\"type\":2}}");
+    assert_eq!(
+        explain["signed"],
+        json!([{"text": message, "length": message.len(), "sha256": sha256_hex(message.as_bytes())}])
+    );
+    assert_eq!(explain["algorithm"], "Ed25519");
+    assert_eq!(explain.get("expected"), None);
+    let compact = RE_ENCODED_HINT.replace("17 bytes", "10 bytes");
+    assert_eq!(explain["hints"], json!([COMPARE_HINT, compact]));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The inspector page, in a real browser.
 
@@ -473,11 +501,21 @@ async fn the_inspector_page_shows_a_refusal_and_its_reason_in_a_browser() {
         .find("<tr class=\"accepted\">")
         .expect("the accepted row");
     assert!(at < accepted_at, "newest first: {dom}");
-    // The example commands for every route, for the address the page was asked from.
-    assert!(
-        dom.contains(&format!("--curl http://{addr}/webhooks/github")),
-        "{dom}"
-    );
+    // The example commands for every route, for the address the page was asked from: every
+    // webhook sender's, the Ed25519 ones signed with their demo private key.
+    for sender in mock::webhook_senders() {
+        assert!(
+            dom.contains(&format!("--curl http://{addr}/webhooks/{sender}")),
+            "{sender} not in {dom}"
+        );
+    }
+    for sender in ["standard-ed25519", "discord"] {
+        let key = mock::demo_sender_credential(sender).unwrap();
+        assert!(
+            dom.contains(&format!("-- {sender} --secret '{key}' ")),
+            "{sender} not in {dom}"
+        );
+    }
     assert!(
         dom.contains("<td>shopify</td><td>1</td><td>0</td><td>InvalidSignature 1</td>"),
         "{dom}"
@@ -604,7 +642,34 @@ async fn the_sender_is_accepted_by_every_mock_route() {
     let base = format!("http://{addr}");
     // Every webhook sender of the mock's table, by its route name, with nothing but a body.
     let senders: Vec<_> = mock::webhook_senders().collect();
-    assert!(senders.len() >= 9, "{senders:?}");
+    for named in [
+        "github",
+        "stripe",
+        "standard-ed25519",
+        "discord",
+        "twilio",
+        "linear",
+    ] {
+        assert!(senders.contains(&named), "{named} not in {senders:?}");
+    }
+    // --help lists every sender, and each one's credential flag with its demo default.
+    let (ok, help) = sign(args(&["--help"])).await;
+    assert!(ok, "{help}");
+    for sender in &senders {
+        assert!(
+            help.contains(&format!("  {sender} ")),
+            "{sender} not in {help}"
+        );
+        let (ok, help) = sign(args(&[sender, "--help"])).await;
+        assert!(ok, "{help}");
+        let demo = mock::demo_sender_credential(sender).unwrap();
+        assert!(help.contains("--secret <"), "{sender}: {help}");
+        assert!(
+            help.contains(&format!("[default: {demo}]"))
+                || help.contains(&format!("[default: \"{demo}\"]")),
+            "{sender}: {help}"
+        );
+    }
     for sender in &senders {
         let body = format!(r#"{{"event":"tool","sender":"{sender}"}}"#);
         let url = format!("{base}/webhooks/{sender}");
@@ -789,6 +854,12 @@ async fn the_sender_is_accepted_by_the_vendors_sdks() {
             "slack",
             r#"{"type":"event_callback"}"#,
         ),
+        (
+            "node",
+            "verify_server.mjs",
+            "discord",
+            r#"{"type":2,"data":{"name":"tool"}}"#,
+        ),
     ];
     for (program, script, sender, body) in cases {
         let server = SdkServer::start(program, script, sender).await;
@@ -811,8 +882,14 @@ async fn the_sender_is_accepted_by_the_vendors_sdks() {
             [("200 OK".to_owned(), json!({"ok": true}))],
             "{sender}"
         );
-        // The same delivery signed with another secret: the SDK refuses it.
-        call.extend(args(&["--secret", "whsec_bm90IHRoZSBzZWNyZXQ="]));
+        // The same delivery signed with another secret (another private key, RFC 8032's test
+        // 2, for Discord): the SDK refuses it.
+        let other = if mock::signs_with_private_key(sender) {
+            "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
+        } else {
+            "whsec_bm90IHRoZSBzZWNyZXQ="
+        };
+        call.extend(args(&["--secret", other]));
         let (ok, stdout) = sign(call).await;
         assert!(!ok, "{sender}: {stdout}");
         assert_eq!(answers(&stdout)[0].0, "401 Unauthorized", "{sender}");

@@ -291,6 +291,7 @@ async fn report_only_on_every_layer() {
         "zoom" => ZoomVerifyLayer::new(keys()),
         "twilio" => TwilioVerifyLayer::new(keys()),
         "linear" => LinearVerifyLayer::new(keys()),
+        "discord" => tower_hmac::discord::DiscordVerifyLayer::new(keys()),
     ];
     for (scheme, enforcing, report_only) in cases {
         let unsigned = || Request::post("/").body(Full::from(r#"{"n":1}"#)).unwrap();
