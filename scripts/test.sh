@@ -5,6 +5,7 @@
 # Extra arguments go to both cargo test runs.
 #
 #   redis-server   the Redis replay-store tests start their own on a free loopback port
+#   chromium       headless, renders the mock's inspector page (tests/mock_tool.rs)
 #   Node packages  tests/snippets/package.json (npm ci there): node-fetch for the vendors' own
 #                  client snippets run against the mock provider server (tests/vendor_snippets.rs),
 #                  and the webhook vendors' SDKs (tests/webhook_sdks.rs)
@@ -29,6 +30,13 @@ apt_install() {
 if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "== installing redis-server (Debian package)"
   apt_install redis-server
+fi
+
+# The mock's inspector page is checked in a real browser (tests/mock_tool.rs): Debian's Chromium,
+# headless. `CHROMIUM` names another binary.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium (Debian package)"
+  apt_install --no-install-recommends chromium
 fi
 
 # Every package of tests/snippets/package.json installed at its pinned version?

@@ -163,6 +163,7 @@
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`'s derive) |
+//! | `metrics` | no | each layer's [`Counters`] also counted through the `metrics` facade (`tower_hmac_requests_total`) |
 //!
 //! # Security
 //!
@@ -244,6 +245,7 @@ pub use crate::pipeline::{
     BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,
     VerifiedBody, Verify, VerifyLayer,
 };
+pub use crate::pipeline::{Counters, Unverified};
 pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };

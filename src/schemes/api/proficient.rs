@@ -851,6 +851,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "proficient",
         config_keys: &["proficient"],
+        demo_private_key: None,
         demo,
         router,
         examples,
@@ -892,7 +893,7 @@ pub(crate) mod mock {
         )
     }
 
-    fn router(config: &Section<'_>, _shared: &Shared) -> Result<Router, BoxError> {
+    fn router(config: &Section<'_>, shared: &Shared) -> Result<Router, BoxError> {
         let keys = MemoryKeyStore::new();
         for entry in config.get::<Vec<Entry>>("proficient")? {
             let policy = if entry.hmac_required {
@@ -906,7 +907,7 @@ pub(crate) mod mock {
         }
         Ok(Router::new()
             .route("/interactions", get(interactions))
-            .layer(ProficientVerifyLayer::new(keys)))
+            .layer(shared.layer(ProficientVerifyLayer::new(keys))))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {
