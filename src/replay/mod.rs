@@ -188,6 +188,34 @@ pub trait ReplayStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// Records every one of `keys` for `ttl` if none of them is recorded: the records one request
+    /// needs (Inqud's salt and its verified MAC) as one check.
+    ///
+    /// Returns `Ok(true)` when this call recorded them all (none was there) and `Ok(false)` when
+    /// one was already there (a replay). Of several concurrent calls sharing a key at most one
+    /// returns `Ok(true)`. An empty `keys` is `Ok(true)`.
+    ///
+    /// The default calls [`insert_if_absent`](Self::insert_if_absent) for each key in turn and
+    /// stops at the first one already there or failing: enough for a store that answers in
+    /// process, but a key recorded before a later one failed stays recorded (the request got 503,
+    /// and its honest retry would be refused as a replay). A store reached over the network
+    /// should do it in one atomic step, as `RedisReplayStore` does (one Lua script: either every
+    /// key is written, or none).
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            for key in keys {
+                if !self.insert_if_absent(key, ttl).await? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+
     /// Reserves `key` for handling one copy of a webhook delivery, for at most `hold`, unless a
     /// copy is in flight or was handled. Of several concurrent calls for a new key exactly one
     /// gets [`Reservation::New`]. The reservation lapses after `hold` (a copy whose handling
@@ -228,6 +256,14 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).insert_if_absent(key, ttl)
+    }
+
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).insert_all_if_absent(keys, ttl)
     }
 
     fn reserve<'a>(
