@@ -229,6 +229,7 @@ use std::pin::Pin;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::crypto::Secret;
 pub use crate::error::{BoxError, ConfigError, StoreError};
+pub use crate::keys::CachedKeyStore;
 pub use crate::keys::{Key, KeySecret, KeyStatus, KeyStore, MemoryKeyStore, ReservedSecrets};
 pub use crate::pipeline::{
     BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,

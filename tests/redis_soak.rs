@@ -155,7 +155,7 @@ async fn two_instances_share_a_cluster_through_a_frozen_master() {
                 let token = (worker + n) % client.tokens.len();
                 let salt = format!("{run}-{worker}-{n}");
                 let instance = n % 2;
-                if n % 5 == 0 {
+                if n.is_multiple_of(5) {
                     // Two copies at once, one on each instance.
                     tokio::join!(client.send(0, token, &salt), client.send(1, token, &salt));
                 } else {
