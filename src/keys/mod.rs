@@ -17,12 +17,16 @@
 mod cached;
 mod key;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::sync::Arc;
 
 pub use self::cached::CachedKeyStore;
 pub use self::key::{Key, KeySecret, KeyStatus};
 pub use self::memory::MemoryKeyStore;
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteKeyStore;
 use crate::BoxFuture;
 use crate::crypto::Secret;
 use crate::error::{ConfigError, StoreError};

@@ -56,6 +56,7 @@ use std::sync::Arc;
 
 use axum::Router;
 
+use self::providers::KeySource;
 use self::providers::PROVIDERS;
 pub(crate) use self::providers::{
     Examples, NotJson, Provider, Section, Shared, debug_without_secret, demo_entry, echo, quote,
@@ -63,6 +64,7 @@ pub(crate) use self::providers::{
 };
 pub use self::serve::{ServeOptions, serve, serve_with_shutdown};
 use crate::error::BoxError;
+use crate::keys::KeyStore;
 use crate::replay::{MokaReplayStore, ReplayStore};
 
 /// The credentials and options the mock uses, as TOML (see `examples/mock_providers.toml`): each
@@ -140,6 +142,7 @@ impl MockConfig {
         }
         let shared = Shared {
             replay: Arc::new(MokaReplayStore::with_capacity(1)),
+            keys: None,
         };
         for provider in PROVIDERS {
             let _routes = (provider.router)(&self.section(), &shared)?;
@@ -164,8 +167,33 @@ pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
 ) -> Result<Router, BoxError> {
+    router_with(config, replay, None)
+}
+
+/// The mock's router, its replay history in `replay` and its API providers' keys from `keys`
+/// instead of the configuration: `keys` is called once for each API scheme with its name
+/// (`"humanos"`, `"inqud"`, `"proficient"`, `"spike"`: Spike's applications) and returns the
+/// store of that scheme's keys (a [`SqliteKeyStore`](crate::SqliteKeyStore) behind a
+/// [`CachedKeyStore`](crate::CachedKeyStore), say, as the mock example's `--keys-db` does). The
+/// webhook senders' secrets, Spike's token key and the printed example commands still come from
+/// the configuration. Keys read this way carry no policy: Inqud tokens may use both modes, and
+/// Proficient projects require the HMAC.
+pub fn router_with_key_stores(
+    config: &MockConfig,
+    replay: impl ReplayStore,
+    keys: impl Fn(&str) -> Arc<dyn KeyStore> + Send + Sync + 'static,
+) -> Result<Router, BoxError> {
+    router_with(config, replay, Some(Arc::new(keys)))
+}
+
+fn router_with(
+    config: &MockConfig,
+    replay: impl ReplayStore,
+    keys: Option<KeySource>,
+) -> Result<Router, BoxError> {
     let shared = Shared {
         replay: Arc::new(replay),
+        keys,
     };
     let mut router = Router::new();
     for provider in PROVIDERS {

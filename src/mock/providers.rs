@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::BoxError;
+use crate::keys::KeyStore;
 use crate::replay::ReplayStore;
 
 /// Every provider the mock serves, in the order it prints them.
@@ -75,9 +76,25 @@ impl Section<'_> {
     }
 }
 
-/// What the providers share: one replay history.
+/// What the providers share: one replay history, and where the API providers' keys come from
+/// when not from the configuration.
 pub(crate) struct Shared {
     pub(crate) replay: Arc<dyn ReplayStore>,
+    pub(crate) keys: Option<KeySource>,
+}
+
+/// A key store for each API scheme, by the scheme's name.
+pub(crate) type KeySource = Arc<dyn Fn(&str) -> Arc<dyn KeyStore> + Send + Sync>;
+
+impl Shared {
+    /// The keys of the API scheme `scheme`: the key source's when there is one, else
+    /// `configured` (those of the configuration).
+    pub(crate) fn keys(&self, scheme: &str, configured: impl KeyStore) -> Arc<dyn KeyStore> {
+        match &self.keys {
+            Some(source) => source(scheme),
+            None => Arc::new(configured),
+        }
+    }
 }
 
 /// Where the example commands send their requests, and how they sign them.

@@ -892,7 +892,7 @@ pub(crate) mod mock {
         )
     }
 
-    fn router(config: &Section<'_>, _shared: &Shared) -> Result<Router, BoxError> {
+    fn router(config: &Section<'_>, shared: &Shared) -> Result<Router, BoxError> {
         let keys = MemoryKeyStore::new();
         for entry in config.get::<Vec<Entry>>("proficient")? {
             let policy = if entry.hmac_required {
@@ -906,7 +906,7 @@ pub(crate) mod mock {
         }
         Ok(Router::new()
             .route("/interactions", get(interactions))
-            .layer(ProficientVerifyLayer::new(keys)))
+            .layer(ProficientVerifyLayer::new(shared.keys("proficient", keys))))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

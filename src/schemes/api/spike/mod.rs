@@ -255,7 +255,7 @@ pub(crate) mod mock {
         )
     }
 
-    fn router(config: &Section<'_>, _shared: &Shared) -> Result<Router, BoxError> {
+    fn router(config: &Section<'_>, shared: &Shared) -> Result<Router, BoxError> {
         let entries = config.get::<Vec<Entry>>("spike")?;
         // The key signing access tokens: random at every start unless configured.
         let token_key = match config.get::<Option<String>>("spike_token_key")? {
@@ -282,6 +282,7 @@ pub(crate) mod mock {
         for entry in entries {
             applications.try_insert(Key::new(entry.application_id, Secret::new(entry.key)?))?;
         }
+        let applications = shared.keys("spike", applications);
         let bearer = SpikeBearerLayer::new(tokens.clone()).applications(applications.clone())?;
         Ok(Router::new()
             .route("/v3/userinfo", get(userinfo))
