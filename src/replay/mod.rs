@@ -5,14 +5,17 @@
 //! secret cannot fill it. Keys are fixed-size [`ReplayKey`]s: a SHA-256 over the scheme, the key id
 //! and the nonce, never the raw strings. When the nonce is not the MAC itself (Inqud's salt), the
 //! verified MAC is recorded under a second key, so that the same signed message is not accepted
-//! again with another nonce.
+//! again with another nonce; both are one check
+//! ([`insert_all_if_absent`](ReplayStore::insert_all_if_absent)), which a store over the network
+//! makes one atomic round trip.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
 //! contract in far less memory and time per check (see BENCHMARKS.md). Both are bounded, with
 //! defaults that fit in 256 MiB when full: a full store, or a key holding its share of the store,
 //! gets an error (503) for a new nonce, never a forgotten one (see their *Memory* sections). Behind
 //! a load balancer every instance must share one history, or a request accepted by one instance
-//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there.
+//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there, on one Redis
+//! server or on a Redis Cluster.
 //!
 //! # Webhook deliveries
 //!
