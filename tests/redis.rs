@@ -101,6 +101,14 @@ impl Backend {
     /// The arguments of the logged commands named `name`, oldest first (the keys of one check
     /// are on one server, whose log this is in order).
     fn logged(&self, name: &str) -> Vec<Vec<String>> {
+        self.logged_all()
+            .into_iter()
+            .filter(|args| args.first().is_some_and(|c| c.eq_ignore_ascii_case(name)))
+            .collect()
+    }
+
+    /// The arguments of every logged command, oldest first on each server.
+    fn logged_all(&self) -> Vec<Vec<String>> {
         let mut all = Vec::new();
         for server in self.servers() {
             type Entry = (i64, i64, i64, Vec<Vec<u8>>, String, String);
@@ -117,9 +125,6 @@ impl Backend {
                     args.iter()
                         .map(|a| String::from_utf8_lossy(a).into_owned())
                         .collect()
-                })
-                .filter(|args: &Vec<String>| {
-                    args.first().is_some_and(|c| c.eq_ignore_ascii_case(name))
                 })
                 .collect();
             commands.reverse();
@@ -172,6 +177,7 @@ on_both!(
     a_delivery_handled_through_one_instance_is_acknowledged_by_the_other,
     a_delivery_that_failed_on_one_instance_is_handled_by_the_other,
     concurrent_copies_on_two_instances_one_handled_the_other_409,
+    each_delivery_state_is_one_round_trip,
     a_salt_accepted_by_one_instance_is_refused_by_the_other,
     sixty_four_copies_over_two_instances_give_one_200,
     an_inqud_check_is_one_round_trip,
@@ -783,6 +789,55 @@ async fn concurrent_copies_on_two_instances_one_handled_the_other_409(backend: B
     assert_eq!(a.handled() + b.handled(), 1);
 }
 
+/// Through a webhook layer, each state change of a delivery is one atomic round trip: a copy
+/// reserved then settled handled is two script calls, a duplicate's reservation one, a failed
+/// copy's reservation and release two; no command of the store's own beside them (the scripts'
+/// `GET`, `SET` and `DEL` run inside Redis).
+async fn each_delivery_state_is_one_round_trip(backend: Backend) {
+    let receiver = Receiver::start(backend.store().await).await;
+    // The first deliveries load the scripts (`EVALSHA` answered `NOSCRIPT`, then `EVAL`) on the
+    // server holding the receiver's deliveries.
+    let (handled, _) = signed_delivery();
+    assert_eq!(receiver.send(&handled, &[]).await.status, StatusCode::OK);
+    let (failed, _) = signed_delivery();
+    let reply = receiver.send(&failed, &[("x-test-status", "500")]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    backend.log_commands();
+    let (delivery, _) = signed_delivery();
+    let reply = receiver.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    let (failing, _) = signed_delivery();
+    let reply = receiver.send(&failing, &[("x-test-status", "503")]).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(receiver.handled(), 4);
+
+    // Reserve and settle handled; reserve (handled already); reserve and release.
+    assert_eq!(backend.logged("EVALSHA").len(), 5);
+    assert!(backend.logged("EVAL").is_empty());
+    // Inside the scripts: a GET each, a SET for each reservation and the handled mark, a DEL for
+    // the release; nothing else was sent (but the test's own and the client's housekeeping).
+    let mut sent: Vec<String> = backend
+        .logged_all()
+        .into_iter()
+        .filter_map(|args| args.into_iter().next())
+        .map(|name| name.to_ascii_uppercase())
+        .filter(|name| {
+            !["CONFIG", "SLOWLOG", "CLUSTER", "PING", "CLIENT", "INFO"].contains(&name.as_str())
+        })
+        .collect();
+    sent.sort();
+    let expected = [
+        ["DEL"].as_slice(),
+        &["EVALSHA"; 5],
+        &["GET"; 5],
+        &["SET"; 3],
+    ]
+    .concat();
+    assert_eq!(sent, expected);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Through the Inqud layer (salts are its only freshness), over loopback.
 
@@ -1251,4 +1306,44 @@ async fn cluster_a_master_down_fails_closed_and_recovers() {
     cluster.wait_ok();
     assert!(answered(&store, &[key("salt-2"), key("mac-2")]).await);
     assert!(!store.insert_if_absent(&key("salt-2"), LONG).await.unwrap());
+}
+
+/// The mock provider server's `--redis-cluster URL,URL,...`: two mock servers whose replay
+/// histories are one Redis Cluster, reached from the comma-separated seed list as the mock
+/// example reads it. An Inqud payout accepted by one is refused by the other, the cluster holds
+/// its two records, with their TTLs.
+#[tokio::test]
+async fn the_mock_keeps_its_replay_history_on_a_cluster() {
+    use tower_hmac::mock::{self, MockConfig};
+
+    let cluster = RedisCluster::start();
+    let seeds = cluster.urls().join(",");
+    let mut addrs = Vec::new();
+    for _ in 0..2 {
+        let store = RedisReplayStore::connect_cluster_lazy(seeds.split(',')).unwrap();
+        let router = mock::router_with_store(&MockConfig::default(), store).unwrap();
+        addrs.push(common::serve_mock(router).await);
+    }
+    // Lazily connected: the first check waits for the cluster's slots.
+    assert_eq!(
+        status_once_back(addrs[0], "mock", "{\"amount\":1}").await,
+        StatusCode::OK
+    );
+    let records = cluster.ttls().len();
+
+    let salt = salt("mock-shared");
+    let reply = send(addrs[0], signed(&salt, "{\"amount\":50}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["token_id"], TOKEN);
+    assert_eq!(reply.json()["mode"], "hmac");
+    let reply = send(addrs[1], signed(&salt, "{\"amount\":51}")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.body,
+        r#"{"error":"replayed","message":"this request was already used"}"#
+    );
+    // The accepted payout's salt and MAC, nothing for the refused one; each with a TTL.
+    let ttls = cluster.ttls();
+    assert_eq!(ttls.len(), records + 2, "{ttls:?}");
+    assert!(ttls.iter().all(|(_, ttl)| *ttl > 0), "{ttls:?}");
 }
