@@ -1,5 +1,6 @@
 //! `CachedKeyStore` in front of a key store, through a layer over loopback: hits served from the
-//! cache, a revocation applied by eviction, and a failing or slow store answered 503.
+//! cache, a revocation applied by eviction, and a failing or slow store answered 503 (gRPC
+//! `UNAVAILABLE` for tonic).
 
 mod common;
 
@@ -136,4 +137,102 @@ async fn a_slow_store_is_503_within_the_timeout() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// gRPC callers see a failing or slow key store as `UNAVAILABLE` (never `OK`, never
+/// `UNAUTHENTICATED`), with the layer's message; once the store answers again they are served.
+/// The server is tonic's health service behind the Humanos layer, its keys in a `CachedKeyStore`;
+/// the client signs each call with the crate's `SignLayer`.
+#[tokio::test]
+async fn grpc_calls_get_unavailable_while_the_key_store_fails_or_stalls() {
+    use tonic::body::Body;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tower::ServiceBuilder;
+    use tower_hmac::humanos::HumanosSigner;
+    use tower_hmac::sign::{SignLayer, SignedBody};
+
+    /// A health server whose keys are `db` behind a cache with a 200 ms timeout.
+    async fn serve_grpc(db: Database) -> std::net::SocketAddr {
+        let keys = CachedKeyStore::new(db).timeout(Duration::from_millis(200));
+        let (reporter, health) = tonic_health::server::health_reporter();
+        reporter
+            .set_service_status("demo", tonic_health::ServingStatus::Serving)
+            .await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .layer(HumanosVerifyLayer::new(keys))
+                .add_service(health)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        addr
+    }
+
+    let check = || HealthCheckRequest {
+        service: "demo".into(),
+    };
+    let cases = [
+        ("up", database(), true),
+        (
+            "down",
+            Database {
+                down: true,
+                ..database()
+            },
+            false,
+        ),
+        (
+            "slow",
+            Database {
+                slow: true,
+                ..database()
+            },
+            false,
+        ),
+    ];
+    for (name, db, served) in cases {
+        let lookups = Arc::clone(&db.lookups);
+        let addr = serve_grpc(db).await;
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let signed = ServiceBuilder::new()
+            .layer(SignLayer::new(
+                HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap(),
+            ))
+            .map_request(|req: Request<SignedBody<Body>>| req.map(Body::new))
+            .service(channel);
+        let mut client = HealthClient::new(signed);
+        let started = Instant::now();
+        let reply = client.check(check()).await;
+        if served {
+            let reply = reply.unwrap().into_inner();
+            assert_eq!(reply.status, ServingStatus::Serving as i32, "{name}");
+        } else {
+            let status = reply.unwrap_err();
+            assert_eq!(
+                status.code(),
+                tonic::Code::Unavailable,
+                "{name}: {status:?}"
+            );
+            assert_eq!(
+                status.message(),
+                "authentication is temporarily unavailable",
+                "{name}"
+            );
+            // The slow store is cut off at the cache's timeout, not waited for (10 s).
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{name}: {:?}",
+                started.elapsed()
+            );
+        }
+        // Each call asked the store once: the refusals are its failure, not a cached answer.
+        assert_eq!(lookups.load(Ordering::SeqCst), 1, "{name}");
+    }
 }
