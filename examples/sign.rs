@@ -16,7 +16,16 @@
 //! cargo run --example sign -- twilio --secret 12345 \
 //!     --body 'CallSid=CA1234567890ABCDE&From=%2B14158675310&Body=Hello' \
 //!     --curl http://127.0.0.1:8080/webhooks/twilio
+//! cargo run --example sign -- standard-ed25519 \
+//!     --secret whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A= --body '{"type":"ping"}' \
+//!     --curl http://127.0.0.1:8080/webhooks/standard-ed25519
+//! cargo run --example sign -- discord \
+//!     --secret 9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60 \
+//!     --body '{"type":1}' --curl http://127.0.0.1:8080/webhooks/discord
 //! ```
+//!
+//! An Ed25519 sender (`standard-ed25519`, `discord`) signs with its private key: `--secret` is
+//! that key (`whsk_...`, or hex for Discord), the receiver holding its public key.
 //!
 //! Without `--curl` the headers are printed one per line (for Spike, the exchange body).
 
@@ -89,7 +98,9 @@ enum Scheme {
 /// The arguments of a webhook delivery.
 #[derive(Parser)]
 struct Delivery {
-    /// The endpoint's secret, as the sender shows it (`whsec_...` for Standard Webhooks).
+    /// The endpoint's secret, as the sender shows it (`whsec_...` for Standard Webhooks); for
+    /// an Ed25519 sender, its private key (`whsk_...` for standard-ed25519, 64 hex digits for
+    /// discord).
     #[arg(long)]
     secret: String,
     #[arg(long, default_value = "")]

@@ -5,8 +5,11 @@
 # Extra arguments go to both cargo test runs.
 #
 #   redis-server   the Redis replay-store tests start their own on a free loopback port
-#   node-fetch     (npm ci in tests/snippets) and python3's requests: the vendors' own client
-#                  snippets run against the mock provider server (tests/vendor_snippets.rs)
+#   Node packages  tests/snippets/package.json (npm ci there): node-fetch for the vendors' own
+#                  client snippets run against the mock provider server (tests/vendor_snippets.rs),
+#                  and the webhook vendors' SDKs (tests/webhook_sdks.rs)
+#   Python         tests/snippets/requirements.txt for the python3 on the PATH: requests for the
+#                  client snippets, slack_sdk for the webhook test
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,18 +31,39 @@ if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   apt_install redis-server
 fi
 
-if [ ! -d tests/snippets/node_modules/node-fetch ]; then
+# Every package of tests/snippets/package.json installed at its pinned version?
+node_packages_installed() {
+  (cd tests/snippets && node -e '
+    const { dependencies } = require("./package.json");
+    for (const [name, version] of Object.entries(dependencies)) {
+      if (require(`./node_modules/${name}/package.json`).version !== version) process.exit(1);
+    }') >/dev/null 2>&1
+}
+if ! node_packages_installed; then
   echo "== installing the Node snippets' packages (npm ci in tests/snippets)"
   (cd tests/snippets && npm ci --no-audit --no-fund)
 fi
 
-if ! python3 -c 'import requests' >/dev/null 2>&1; then
-  # `python3` may be a pyenv interpreter that Debian's python3-requests does not reach: use its
-  # own pip first, Debian's package otherwise.
-  echo "== installing requests for $(command -v python3)"
-  python3 -m pip install --quiet --disable-pip-version-check requests \
-    || apt_install python3-requests
-  python3 -c 'import requests'
+# Every requirement of tests/snippets/requirements.txt (name==version) installed?
+python_packages_installed() {
+  python3 - tests/snippets/requirements.txt >/dev/null 2>&1 <<'PY'
+import importlib.metadata, sys
+for line in open(sys.argv[1]):
+    name, _, version = line.split("#")[0].strip().partition("==")
+    if name and importlib.metadata.version(name) != version:
+        sys.exit(1)
+PY
+}
+if ! python_packages_installed; then
+  # `python3` may be a pyenv interpreter: use its own pip first. Otherwise it is Debian's, which
+  # may lack pip and is marked externally managed (PEP 668): install Debian's pip, then the
+  # requirements beside Debian's packages.
+  echo "== installing tests/snippets/requirements.txt for $(command -v python3)"
+  python3 -m pip install --quiet --disable-pip-version-check -r tests/snippets/requirements.txt \
+    || { apt_install python3-pip \
+      && python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+        -r tests/snippets/requirements.txt; }
+  python_packages_installed
 fi
 
 echo "== cargo test --all-features (ring HMAC backend)"

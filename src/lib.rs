@@ -22,13 +22,15 @@
 //! |---|---|---|---|
 //! | GitHub | [`github`] | the body | none |
 //! | Stripe | [`stripe`] | `"{t}.{body}"` | 300 s each way |
-//! | Slack | `slack` | `"v0:{ts}:{body}"` | 300 s each way |
+//! | Slack | [`slack`] | `"v0:{ts}:{body}"` | 300 s each way |
 //! | Standard Webhooks (Svix) | [`standard`] | `"{id}.{ts}.{body}"` | 300 s each way |
-//! | Shopify | `shopify` | the body | none |
-//! | Paddle | `paddle` | `"{ts}:{body}"` | 5 s each way |
+//! | Shopify | [`shopify`] | the body | none |
+//! | Paddle | [`paddle`] | `"{ts}:{body}"` | 5 s each way |
 //! | Zoom | [`zoom`] | `"v0:{ts}:{body}"` | 300 s each way |
-//! | Twilio | `twilio` | the URL and the sorted form parameters (HMAC-SHA1) | none |
+//! | Twilio | [`twilio`] | the URL and the sorted form parameters (HMAC-SHA1) | none |
 //! | Linear | [`linear`] | the body (its `webhookTimestamp`) | 60 s each way |
+//! | Standard Webhooks `v1a` | [`standard`] | `"{id}.{ts}.{body}"`, Ed25519 (the endpoint holds the public key) | 300 s each way |
+//! | Discord interactions | [`discord`] | `"{ts}{body}"`, Ed25519; PING answered by the layer | 300 s each way (Discord documents none) |
 //!
 //! # How it is built
 //!
@@ -50,8 +52,8 @@
 //! |---|---|
 //! | `src/schemes/` | one file per vendor (`api/`, and the webhook schemes): its `Scheme`, its layer and options, its signer, its mock routes |
 //! | `src/pipeline/` | the layer, the `Scheme` trait, and the parts schemes are built from: [`headers`](pipeline::headers), [`Window`](pipeline::Window), body reading, [`Verified`] |
-//! | `src/crypto/` | [`Secret`], HMAC-SHA256 (and SHA-1 for Twilio), strict [`Tag`](crypto::Tag) decoding, constant-time compares |
-//! | `src/keys/` | [`Key`], [`KeyStore`], [`MemoryKeyStore`] |
+//! | `src/crypto/` | [`Secret`], HMAC-SHA256 (and SHA-1 for Twilio), Ed25519 ([`Ed25519PublicKey`](crypto::Ed25519PublicKey), strict verification), strict [`Tag`](crypto::Tag) decoding, constant-time compares |
+//! | `src/keys/` | [`Key`] and its [`KeyMaterial`] (HMAC secrets, Ed25519 public keys), [`KeyStore`], [`MemoryKeyStore`] |
 //! | `src/replay/` | [`ReplayStore`] (nonces, and webhook delivery states): [`MokaReplayStore`], [`CompactReplayStore`](replay::CompactReplayStore), `RedisReplayStore` |
 //! | `src/sign.rs` | the client side: [`Signer`](sign::Signer), [`SignLayer`](sign::SignLayer), a scheme's signer derived from it ([`SchemeSigner`](sign::SchemeSigner)) |
 //! | `src/mock/` | the mock provider server, built from one route table of the schemes' mock parts |
@@ -165,8 +167,8 @@
 //!
 //! # Security
 //!
-//! MACs and secrets are compared in constant time; an unknown key id costs the same MAC work as a
-//! known one; bodies are read up to a limit and within a deadline, and a request is decided when
+//! MACs and secrets are compared in constant time, Ed25519 signatures verified strictly; an
+//! unknown key id costs the same MAC (or signature) work as a known one; bodies are read up to a limit and within a deadline, and a request is decided when
 //! its body is complete; nonces are recorded only after the
 //! MAC verified; a failing key or replay store means 503, never a request let through; no secret
 //! or expected signature appears in `Debug`, logs or responses; parsing never panics. Each scheme
@@ -208,10 +210,18 @@ pub mod spike;
 #[path = "schemes/webhooks/mod.rs"]
 pub mod webhooks;
 
+#[path = "schemes/webhooks/discord.rs"]
+pub mod discord;
 #[path = "schemes/webhooks/github.rs"]
 pub mod github;
 #[path = "schemes/webhooks/linear.rs"]
 pub mod linear;
+#[path = "schemes/webhooks/paddle.rs"]
+pub mod paddle;
+#[path = "schemes/webhooks/shopify.rs"]
+pub mod shopify;
+#[path = "schemes/webhooks/slack.rs"]
+pub mod slack;
 #[path = "schemes/webhooks/standard.rs"]
 pub mod standard;
 #[path = "schemes/webhooks/stripe.rs"]
@@ -242,6 +252,8 @@ pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };
 pub use crate::replay::{MokaReplayStore, ReplayKey, ReplayStore};
+// Ed25519 public keys beside HMAC secrets.
+pub use crate::keys::KeyMaterial;
 
 /// A boxed, sendable future, as returned by the store traits.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

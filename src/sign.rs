@@ -70,7 +70,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{Secret, Tag, hmac};
+use crate::crypto::{Ed25519PrivateKey, Ed25519Signature, Secret, Tag, hmac, message_bytes};
 use crate::error::BoxError;
 use crate::pipeline::{PassOrBuffer, ReadError, Scheme, declared_len, read};
 
@@ -99,6 +99,49 @@ pub fn sign_message<S: Scheme>(
     hmac(scheme.mac_algorithm(credentials), secret, |m| {
         scheme.message(credentials, body, m)
     })
+}
+
+/// The Ed25519 signature a sender of `scheme` makes for a request with `credentials` and `body`:
+/// `key`'s signature of [`Scheme::message`], the very message the verifier checks the signature
+/// over (gathered into one buffer: Ed25519 signs a message in one piece). Every Ed25519 signer
+/// of the crate signs here (`discord::signature`, `standard::signature_v1a`, and
+/// [`SchemeSigner`] with an [`Ed25519PrivateKey`]).
+pub fn sign_ed25519<S: Scheme>(
+    scheme: &S,
+    credentials: &S::Credentials,
+    body: &[u8],
+    key: &Ed25519PrivateKey,
+) -> Ed25519Signature {
+    let mut message = Vec::new();
+    message_bytes(&mut message, |m| scheme.message(credentials, body, m));
+    key.sign(&message)
+}
+
+/// What a signer signs with: a secret shared with the receiver (an HMAC, [`sign_message`]), or
+/// an Ed25519 private key whose public key the receiver holds ([`sign_ed25519`]).
+///
+/// `Debug` never shows the secret or the private key.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+// One per signer, made once: the Ed25519 key (with its expanded public point) is held inline.
+#[allow(clippy::large_enum_variant)]
+pub enum SigningKey {
+    /// An HMAC secret.
+    Hmac(Secret),
+    /// An Ed25519 private key.
+    Ed25519(Ed25519PrivateKey),
+}
+
+impl From<Secret> for SigningKey {
+    fn from(secret: Secret) -> Self {
+        Self::Hmac(secret)
+    }
+}
+
+impl From<Ed25519PrivateKey> for SigningKey {
+    fn from(key: Ed25519PrivateKey) -> Self {
+        Self::Ed25519(key)
+    }
 }
 
 /// Puts a scheme's credentials on an outgoing request.
@@ -144,6 +187,9 @@ pub enum SignErrorKind {
     BodyUnreadable,
     /// The operating system's random number generator failed.
     Random,
+    /// The scheme's senders do not sign with this kind of key (an HMAC secret for an Ed25519
+    /// scheme, or the reverse).
+    UnsupportedKey,
 }
 
 impl SignError {
@@ -161,6 +207,14 @@ impl SignError {
         Self {
             kind: SignErrorKind::BodyUnreadable,
             message: message.to_owned(),
+        }
+    }
+
+    /// A scheme whose senders do not sign with this kind of key.
+    pub(crate) fn unsupported_key(scheme: &str, kind: &str) -> Self {
+        Self {
+            kind: SignErrorKind::UnsupportedKey,
+            message: format!("{scheme} senders do not sign with {kind}"),
         }
     }
 
@@ -185,10 +239,14 @@ impl fmt::Display for SignError {
 
 impl std::error::Error for SignError {}
 
-/// The sending side of a scheme whose sender holds a secret and a clock (a webhook sender): how
-/// it fills the credentials of a request and writes them with the signature. A
-/// [`SchemeSigner`] signs with it, the MAC coming from [`sign_message`], so the rule is the
-/// scheme's own.
+/// The sending side of a scheme whose sender holds a secret (or a private key) and a clock (a
+/// webhook sender): how it fills the credentials of a request and writes them with the
+/// signature. A [`SchemeSigner`] signs with it, the MAC coming from [`sign_message`] (an Ed25519
+/// signature from [`sign_ed25519`]), so the rule is the scheme's own.
+///
+/// A sender signing with a secret implements [`put`](Self::put); one signing with an Ed25519
+/// private key, [`put_ed25519`](Self::put_ed25519); a scheme accepting both (Standard Webhooks'
+/// `v1` and `v1a`) implements both. The one left out refuses to sign.
 pub trait Sender: Scheme {
     /// The credentials of `request` (its URL and headers), whose body is `body`, sent at `now`:
     /// the timestamp, a fresh delivery id where the scheme signs one.
@@ -199,30 +257,50 @@ pub trait Sender: Scheme {
         now: SystemTime,
     ) -> Result<Self::Credentials, SignError>;
 
-    /// Puts `credentials` and `signature` on `request`, in the scheme's headers and encodings.
+    /// Puts `credentials` and the MAC `signature` on `request`, in the scheme's headers and
+    /// encodings. Default: an error (the scheme's senders do not sign with a shared secret).
     fn put(
         &self,
         credentials: &Self::Credentials,
         signature: &Tag,
         request: &mut Parts,
-    ) -> Result<(), SignError>;
+    ) -> Result<(), SignError> {
+        let _ = (credentials, signature, request);
+        Err(SignError::unsupported_key(self.name(), "an HMAC secret"))
+    }
+
+    /// Puts `credentials` and the Ed25519 `signature` on `request`. Default: an error (the
+    /// scheme's senders do not sign with a private key).
+    fn put_ed25519(
+        &self,
+        credentials: &Self::Credentials,
+        signature: &Ed25519Signature,
+        request: &mut Parts,
+    ) -> Result<(), SignError> {
+        let _ = (credentials, signature, request);
+        Err(SignError::unsupported_key(
+            self.name(),
+            "an Ed25519 private key",
+        ))
+    }
 }
 
-/// A [`Signer`] derived from a scheme: the [`Sender`]'s credentials, signed with a secret under
-/// the scheme's own message rule. Use it with a [`SignLayer`], or sign one request with
-/// [`sign`](Self::sign).
+/// A [`Signer`] derived from a scheme: the [`Sender`]'s credentials, signed with a secret (or a
+/// private key) under the scheme's own message rule. Use it with a [`SignLayer`], or sign one
+/// request with [`sign`](Self::sign).
 pub struct SchemeSigner<S> {
     scheme: S,
-    secret: Secret,
+    key: SigningKey,
     clock: Arc<dyn Clock>,
 }
 
 impl<S: Sender> SchemeSigner<S> {
-    /// A signer for `scheme` with `secret`, on the system clock.
-    pub fn new(scheme: S, secret: Secret) -> Self {
+    /// A signer for `scheme` with `key` (a [`Secret`], or an [`Ed25519PrivateKey`]: see
+    /// [`SigningKey`]), on the system clock.
+    pub fn new(scheme: S, key: impl Into<SigningKey>) -> Self {
         Self {
             scheme,
-            secret,
+            key: key.into(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -259,8 +337,16 @@ impl<S: Sender> Signer for SchemeSigner<S> {
         let credentials = self
             .scheme
             .credentials_to_sign(request, body, self.clock.now())?;
-        let signature = sign_message(&self.scheme, &credentials, body, &self.secret);
-        self.scheme.put(&credentials, &signature, request)
+        match &self.key {
+            SigningKey::Hmac(secret) => {
+                let signature = sign_message(&self.scheme, &credentials, body, secret);
+                self.scheme.put(&credentials, &signature, request)
+            }
+            SigningKey::Ed25519(key) => {
+                let signature = sign_ed25519(&self.scheme, &credentials, body, key);
+                self.scheme.put_ed25519(&credentials, &signature, request)
+            }
+        }
     }
 }
 
@@ -268,7 +354,7 @@ impl<S: fmt::Debug> fmt::Debug for SchemeSigner<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SchemeSigner")
             .field("scheme", &self.scheme)
-            .field("secret", &self.secret)
+            .field("key", &self.key)
             .finish_non_exhaustive()
     }
 }

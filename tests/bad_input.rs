@@ -8,11 +8,15 @@
 //! `missing_credentials`; a repeated, empty, over 8 KiB or non-ASCII one is
 //! `malformed_credentials`; spaces and tabs around a value are not part of it; hex signatures are
 //! accepted in either case; Proficient HMACs are standard padded base64 only; Humanos timestamps
-//! are digits only and must fit a `u64`. All of these refusals are 401.
+//! are digits only and must fit a `u64`. Ed25519 signatures are exactly 128 hex digits
+//! (Discord) or one to four `v1a,` entries of 88 standard padded base64 characters (Standard
+//! Webhooks); a webhook matrix signs a new delivery for every request, since a copy of one is
+//! acknowledged, not handled. All of these refusals are 401.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::Router;
 use axum::routing::post;
@@ -21,10 +25,13 @@ use bytes::Bytes;
 use common::{Reply, now_ms, send, serve_axum};
 use http::{HeaderName, HeaderValue, Request, StatusCode};
 use http_body_util::Full;
+use tower_hmac::crypto::Ed25519PrivateKey;
+use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::proficient::{ProficientVerifyLayer, user_hmac};
 use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, sign_user};
+use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::{Key, MemoryKeyStore, Secret};
 
 const SECRET: &str = "matrix-secret";
@@ -519,6 +526,251 @@ async fn spike_authorization_header() {
             (
                 "standard base64 signature",
                 fresh().with("authorization", format!("Bearer {head}.{standard}")),
+                MALFORMED,
+            ),
+        ],
+    )
+    .await;
+}
+
+/// A new body for every request of a webhook matrix: a delivery is handled once, so every case
+/// and every check that the server still accepts needs one of its own.
+fn numbered_body(counter: &AtomicU64) -> Bytes {
+    let n = counter.fetch_add(1, Ordering::Relaxed);
+    Bytes::from(format!(r#"{{"type":2,"n":{n}}}"#))
+}
+
+fn ed25519_key() -> Ed25519PrivateKey {
+    // RFC 8032, section 7.1, TEST 1.
+    discord::private_key("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn discord_headers() {
+    let key = ed25519_key();
+    let layer = DiscordVerifyLayer::new(Key::new("discord", key.public_key()));
+    let addr = serve_axum(router().layer(layer)).await;
+    let counter = AtomicU64::new(0);
+    let signed_at = |ts: &str, body: Bytes| Raw {
+        headers: vec![
+            (
+                "x-signature-ed25519",
+                discord::signature(&key, ts, &body).into_bytes(),
+            ),
+            ("x-signature-timestamp", ts.as_bytes().to_vec()),
+        ],
+        body,
+    };
+    let now = || (now_ms() / 1000).to_string();
+    let fresh = || signed_at(&now(), numbered_body(&counter));
+    for name in ["x-signature-ed25519", "x-signature-timestamp"] {
+        header_matrix(addr, &fresh, name, MISSING, MALFORMED).await;
+    }
+    let with_signature = |change: &dyn Fn(String) -> String| {
+        let raw = fresh();
+        let signature = String::from_utf8(raw.value("x-signature-ed25519")).unwrap();
+        raw.with("x-signature-ed25519", change(signature))
+    };
+    let signed = |ts: String| signed_at(&ts, numbered_body(&counter));
+    cases(
+        addr,
+        &fresh,
+        vec![
+            (
+                "upper-case hex signature",
+                with_signature(&|s| s.to_uppercase()),
+                Accepted,
+            ),
+            (
+                "127 hex digits",
+                with_signature(&|s| s[1..].to_owned()),
+                MALFORMED,
+            ),
+            (
+                "129 hex digits",
+                with_signature(&|s| format!("{s}0")),
+                MALFORMED,
+            ),
+            (
+                "130 hex digits",
+                with_signature(&|s| format!("{s}00")),
+                MALFORMED,
+            ),
+            (
+                "0x prefix",
+                with_signature(&|s| format!("0x{s}")),
+                MALFORMED,
+            ),
+            (
+                "a character that is not hex",
+                with_signature(&|s| format!("g{}", &s[1..])),
+                MALFORMED,
+            ),
+            (
+                "inner space",
+                with_signature(&|s| format!("{} {}", &s[..64], &s[64..])),
+                MALFORMED,
+            ),
+            (
+                "base64 signature",
+                with_signature(&|s| {
+                    base64::engine::general_purpose::STANDARD.encode(hex::decode(s).unwrap())
+                }),
+                MALFORMED,
+            ),
+            ("negative timestamp", signed("-1".to_owned()), MALFORMED),
+            (
+                "decimal timestamp",
+                signed(format!("{}.5", now())),
+                MALFORMED,
+            ),
+            (
+                "overflowing timestamp",
+                signed("18446744073709551616".to_owned()),
+                MALFORMED,
+            ),
+            (
+                "largest u64 timestamp (far future)",
+                signed("18446744073709551615".to_owned()),
+                Refused("timestamp_out_of_window"),
+            ),
+            (
+                "timestamp in milliseconds",
+                signed(now_ms().to_string()),
+                Refused("timestamp_out_of_window"),
+            ),
+            // Signed as sent.
+            (
+                "timestamp with a leading zero",
+                signed(format!("0{}", now())),
+                Accepted,
+            ),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn standard_v1a_headers() {
+    let key = ed25519_key();
+    let layer = StandardVerifyLayer::new(Key::new("standard", key.public_key()));
+    let addr = serve_axum(router().layer(layer)).await;
+    let counter = AtomicU64::new(0);
+    let signed_at = |ts: &str, header: &dyn Fn(String) -> String| {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let id = format!("msg_{n}");
+        let body = Bytes::from_static(br#"{"type":"contact.created"}"#);
+        let signature = standard::signature_v1a(&key, &id, ts.parse().unwrap_or(0), &body);
+        Raw {
+            headers: vec![
+                ("webhook-id", id.into_bytes()),
+                ("webhook-timestamp", ts.as_bytes().to_vec()),
+                ("webhook-signature", header(signature).into_bytes()),
+            ],
+            body,
+        }
+    };
+    let now = || (now_ms() / 1000).to_string();
+    let fresh = || signed_at(&now(), &|s| format!("v1a,{s}"));
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        header_matrix(addr, &fresh, name, MISSING, MALFORMED).await;
+    }
+    let url_safe = |s: String| s.replace('+', "-").replace('/', "_");
+    let wrong = |s: String| {
+        let mut bytes = base64::engine::general_purpose::STANDARD.decode(s).unwrap();
+        bytes[0] ^= 1;
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    };
+    cases(
+        addr,
+        &fresh,
+        vec![
+            (
+                "unpadded base64",
+                signed_at(&now(), &|s| format!("v1a,{}", s.trim_end_matches('='))),
+                MALFORMED,
+            ),
+            (
+                "URL-safe base64 (or the same, when it has no + or /)",
+                signed_at(&now(), &|s| {
+                    let safe = url_safe(s.clone());
+                    if safe == s {
+                        format!("v1a,{}", s.trim_end_matches('='))
+                    } else {
+                        format!("v1a,{safe}")
+                    }
+                }),
+                MALFORMED,
+            ),
+            (
+                "hex signature",
+                signed_at(&now(), &|s| {
+                    format!(
+                        "v1a,{}",
+                        hex::encode(base64::engine::general_purpose::STANDARD.decode(s).unwrap())
+                    )
+                }),
+                MALFORMED,
+            ),
+            (
+                "87 characters",
+                signed_at(&now(), &|s| format!("v1a,{}", &s[1..])),
+                MALFORMED,
+            ),
+            (
+                "upper-case version",
+                signed_at(&now(), &|s| format!("V1A,{s}")),
+                MALFORMED,
+            ),
+            (
+                "no comma",
+                signed_at(&now(), &|s| format!("v1a{s}")),
+                MALFORMED,
+            ),
+            (
+                "a comma after the signature",
+                signed_at(&now(), &|s| format!("v1a,{s},")),
+                MALFORMED,
+            ),
+            (
+                "entries separated by a tab",
+                signed_at(&now(), &|s| format!("v1a,{s}\tv1a,{s}")),
+                MALFORMED,
+            ),
+            (
+                "the same entry twice",
+                signed_at(&now(), &|s| format!("v1a,{s} v1a,{s}")),
+                Accepted,
+            ),
+            (
+                "a wrong entry, then the right one",
+                signed_at(&now(), &|s| format!("v1a,{} v1a,{s}", wrong(s.clone()))),
+                Accepted,
+            ),
+            (
+                "five entries",
+                signed_at(&now(), &|s| format!("v1a,{s} ").repeat(5)),
+                MALFORMED,
+            ),
+            (
+                "an HMAC-length v1a",
+                signed_at(&now(), &|_| format!("v1a,{}", "A".repeat(43) + "=")),
+                MALFORMED,
+            ),
+            (
+                "negative timestamp",
+                signed_at("-1", &|s| format!("v1a,{s}")),
+                MALFORMED,
+            ),
+            (
+                "timestamp in milliseconds",
+                signed_at(&now_ms().to_string(), &|s| format!("v1a,{s}")),
+                Refused("timestamp_out_of_window"),
+            ),
+            (
+                "webhook-id with a space",
+                fresh().with("webhook-id", "msg a"),
                 MALFORMED,
             ),
         ],

@@ -1,8 +1,9 @@
-//! An unknown key id costs the same MAC work as a known one (DESIGN §3.4).
+//! An unknown key id costs the same MAC work as a known one (DESIGN §3.4), and the same Ed25519
+//! verification work.
 //!
 //! The verifier's work is counted per thread by `tower_hmac::crypto::work` (feature `__count-work`,
-//! enabled for the tests only): HMAC computations finished, body bytes fed to them and presented
-//! secrets compared. `#[tokio::test]` runs each test on one thread, so the counts are the
+//! enabled for the tests only): HMAC computations finished, Ed25519 signatures verified, body
+//! bytes fed to them and presented secrets compared. `#[tokio::test]` runs each test on one thread, so the counts are the
 //! request's own.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -10,11 +11,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures_util::FutureExt as _;
 use http::Request;
 use http::request::Parts;
+use tower_hmac::crypto::Ed25519PrivateKey;
 use tower_hmac::crypto::work::{self, Work};
+use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudVerifyLayer};
 use tower_hmac::proficient::{ProficientHmac, ProficientVerifyLayer, user_hmac};
 use tower_hmac::spike::{SpikeExchange, SpikeTokenKeys, sign_user};
+use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::{Key, KeySecret, ManualClock, MemoryKeyStore, RejectionKind, Secret};
 
 const NOW_MS: u64 = 1_763_800_000_000;
@@ -94,6 +98,7 @@ fn humanos_every_key_lookup_costs_one_mac_over_the_whole_body() {
         macs: 1,
         body_bytes: BODY.len() as u64,
         secret_compares: 0,
+        signatures: 0,
     };
     for (id, sig, outcome) in cases {
         let req = request(id, sig);
@@ -128,6 +133,7 @@ fn inqud_hmac_mode_every_key_lookup_costs_one_mac_over_the_whole_body() {
         macs: 1,
         body_bytes: BODY.len() as u64,
         secret_compares: 0,
+        signatures: 0,
     };
     for (n, (id, signing, outcome)) in cases.into_iter().enumerate() {
         let salt = format!("salt-{n}");
@@ -174,6 +180,7 @@ fn inqud_simple_mode_every_key_lookup_costs_one_secret_compare() {
         macs: 0,
         body_bytes: 0,
         secret_compares: 1,
+        signatures: 0,
     };
     for (id, presented, outcome) in cases {
         let req = parts(&[
@@ -209,6 +216,7 @@ fn proficient_every_key_lookup_costs_one_mac() {
         macs: 1,
         body_bytes: 0,
         secret_compares: 0,
+        signatures: 0,
     };
     for (id, hmac, outcome) in cases {
         let req = parts(&[
@@ -270,7 +278,8 @@ fn work_is_one_mac_per_live_secret() {
             Work {
                 macs,
                 body_bytes: macs * BODY.len() as u64,
-                secret_compares: 0
+                secret_compares: 0,
+                signatures: 0,
             },
             "{id}"
         );
@@ -371,6 +380,7 @@ async fn cached_store_every_key_lookup_costs_one_mac_over_the_whole_body() {
         macs: 1,
         body_bytes: BODY.len() as u64,
         secret_compares: 0,
+        signatures: 0,
     };
     for _ in 0..2 {
         for (id, outcome) in cases {
@@ -380,6 +390,253 @@ async fn cached_store_every_key_lookup_costs_one_mac_over_the_whole_body() {
             let done = work::take();
             assert_eq!(result.err().map(|r| r.kind()), outcome, "{id}");
             assert_eq!(done, expected, "{id} {outcome:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ed25519: one verification per candidate public key and presented signature, whatever the key.
+
+const ED25519_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+
+fn ed25519_key() -> Ed25519PrivateKey {
+    Ed25519PrivateKey::from_hex(ED25519_SECRET).unwrap()
+}
+
+/// A live, a revoked and an expired key holding the public key, one whose public key expired,
+/// and one holding an HMAC secret only, under the names `{prefix}-live`, ...; the receiver's
+/// `store` holds the one named `id`, as `name` (the scheme's key).
+fn ed25519_keys(name: &str) -> [(&'static str, Option<Key>, Option<RejectionKind>); 7] {
+    let before = now() - Duration::from_secs(1);
+    let public = ed25519_key().public_key();
+    [
+        ("live", Some(Key::new(name, public)), None),
+        ("unknown", None, Some(RejectionKind::UnknownKey)),
+        (
+            "revoked",
+            Some(Key::new(name, public).revoked()),
+            Some(RejectionKind::KeyRevoked),
+        ),
+        (
+            "expired",
+            Some(Key::new(name, public).expires_at(before)),
+            Some(RejectionKind::KeyExpired),
+        ),
+        (
+            "public key expired",
+            Some(Key::from_secrets(
+                name,
+                [KeySecret::new(public).not_after(before)],
+            )),
+            Some(RejectionKind::InvalidSignature),
+        ),
+        (
+            "secrets only",
+            Some(Key::new(name, secret())),
+            Some(RejectionKind::InvalidSignature),
+        ),
+        (
+            "the public key's bytes as a secret",
+            Some(Key::new(
+                name,
+                Secret::new(public.as_bytes().to_vec()).unwrap(),
+            )),
+            Some(RejectionKind::InvalidSignature),
+        ),
+    ]
+}
+
+fn store_of(key: Option<Key>) -> MemoryKeyStore {
+    let store = MemoryKeyStore::new();
+    if let Some(key) = key {
+        store.insert(key);
+    }
+    store
+}
+
+#[test]
+fn discord_every_key_costs_one_verification_over_the_whole_body() {
+    let ts = (NOW_MS / 1000).to_string();
+    let good = discord::signature(&ed25519_key(), &ts, BODY);
+    let expected = Work {
+        macs: 0,
+        body_bytes: BODY.len() as u64,
+        secret_compares: 0,
+        signatures: 1,
+    };
+    for (case, key, outcome) in ed25519_keys("discord") {
+        let layer = DiscordVerifyLayer::new(store_of(key)).clock(ManualClock::new(now()));
+        let req = parts(&[
+            ("x-signature-ed25519", good.clone()),
+            ("x-signature-timestamp", ts.clone()),
+        ]);
+        let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+        assert_eq!(result.err().map(|r| r.kind()), outcome, "{case}");
+        assert_eq!(done, expected, "{case} {outcome:?}");
+    }
+}
+
+/// Standard Webhooks: each `v1a` entry is one verification per candidate public key; a `v1`
+/// beside it one MAC per candidate secret; the same for every key, whichever kinds it holds.
+#[test]
+fn standard_v1a_every_key_costs_the_same_work() {
+    let ts = NOW_MS / 1000;
+    let id = "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W";
+    let v1a = format!(
+        "v1a,{}",
+        standard::signature_v1a(&ed25519_key(), id, ts, BODY)
+    );
+    let v1 = format!("v1,{}", standard::signature(&secret(), id, ts, BODY));
+    let headers = [
+        // One v1a: one verification.
+        (v1a.clone(), 0, 1),
+        // Two v1a (the same, twice): two.
+        (format!("{v1a} {v1a}"), 0, 2),
+        // A v1 and a v1a: one MAC and one verification.
+        (format!("{v1} {v1a}"), 1, 1),
+    ];
+    for (header, macs, signatures) in headers {
+        let expected = Work {
+            macs,
+            body_bytes: (macs + signatures) * BODY.len() as u64,
+            secret_compares: 0,
+            signatures,
+        };
+        for (case, key, outcome) in ed25519_keys("standard") {
+            // With a v1 the key of secrets verifies it.
+            let outcome = match (case, macs) {
+                ("secrets only", 1) => None,
+                _ => outcome,
+            };
+            let layer = StandardVerifyLayer::new(store_of(key)).clock(ManualClock::new(now()));
+            let req = parts(&[
+                ("webhook-id", id.to_owned()),
+                ("webhook-timestamp", ts.to_string()),
+                ("webhook-signature", header.clone()),
+            ]);
+            let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+            assert_eq!(result.err().map(|r| r.kind()), outcome, "{case} {header}");
+            assert_eq!(done, expected, "{case} {header}");
+        }
+    }
+    // A key in rotation (two live public keys) costs two verifications per signature.
+    let old = Ed25519PrivateKey::from_hex(
+        "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+    )
+    .unwrap();
+    let rotating = Key::new("standard", old.public_key())
+        .with_secret(KeySecret::new(ed25519_key().public_key()));
+    let layer = StandardVerifyLayer::new(rotating).clock(ManualClock::new(now()));
+    let req = parts(&[
+        ("webhook-id", id.to_owned()),
+        ("webhook-timestamp", ts.to_string()),
+        ("webhook-signature", v1a.clone()),
+    ]);
+    let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+    assert!(result.is_ok());
+    assert_eq!((done.signatures, done.macs), (2, 0));
+}
+
+/// A scheme naming its key in the headers (`X-Key-Id`) and proving with an Ed25519 signature
+/// (`X-Sig`, hex) of `"{id}.{body}"`.
+#[derive(Clone)]
+struct Named;
+
+impl tower_hmac::Scheme for Named {
+    type Credentials = String;
+    type Identity = ();
+    type Body = tower_hmac::BodySigned;
+
+    fn name(&self) -> &'static str {
+        "named"
+    }
+
+    fn credentials(
+        &self,
+        request: &Parts,
+    ) -> Result<tower_hmac::Presented<String>, tower_hmac::Rejection> {
+        use tower_hmac::pipeline::headers::single;
+        let id = single(
+            request,
+            &http::HeaderName::from_static("x-key-id"),
+            "X-Key-Id",
+        )?;
+        let signature = single(request, &http::HeaderName::from_static("x-sig"), "X-Sig")?;
+        let signature = tower_hmac::crypto::Ed25519Signature::from_hex(signature.as_bytes())
+            .map_err(|_| tower_hmac::Rejection::malformed("X-Sig must be 128 hex digits"))?;
+        Ok(tower_hmac::Presented::ed25519(id.to_owned(), signature))
+    }
+
+    fn key_id<'c>(&self, id: &'c String) -> Option<&'c str> {
+        Some(id)
+    }
+
+    fn message(&self, id: &String, body: &[u8], message: &mut tower_hmac::crypto::Message<'_>) {
+        message.write(id.as_bytes());
+        message.write(b".");
+        message.write(body);
+    }
+
+    fn identity(&self, _: String, _: Option<&tower_hmac::MatchedSecret>) {}
+}
+
+/// A key named in the headers and refused before the body is read (unknown, revoked, expired)
+/// gets its body hashed as it streams by and one verification per public key and signature: the
+/// work of a live key's check.
+#[test]
+fn a_key_named_in_the_headers_and_refused_early_costs_a_verification() {
+    let public = ed25519_key().public_key();
+    let before = now() - Duration::from_secs(1);
+    let keys = MemoryKeyStore::new()
+        .with(Key::new("live", public))
+        .with(Key::new("revoked", public).revoked())
+        .with(Key::new("expired", public).expires_at(before))
+        .with(Key::new("secret-only", secret()));
+    let layer = tower_hmac::VerifyLayer::with_scheme(Named, keys).clock(ManualClock::new(now()));
+    let expected = Work {
+        macs: 0,
+        body_bytes: BODY.len() as u64,
+        secret_compares: 0,
+        signatures: 1,
+    };
+    for (id, outcome) in [
+        ("live", None),
+        ("unknown", Some(RejectionKind::UnknownKey)),
+        ("revoked", Some(RejectionKind::KeyRevoked)),
+        ("expired", Some(RejectionKind::KeyExpired)),
+        ("secret-only", Some(RejectionKind::InvalidSignature)),
+    ] {
+        let signature = ed25519_key().sign(&[id.as_bytes(), b".", BODY].concat());
+        let req = parts(&[("x-key-id", id.to_owned()), ("x-sig", signature.to_hex())]);
+        let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+        assert_eq!(result.err().map(|r| r.kind()), outcome, "{id}");
+        assert_eq!(done, expected, "{id} {outcome:?}");
+    }
+}
+
+/// Refusals decided from the headers alone (a signature of the wrong length, a stale timestamp)
+/// do no verification, for known and unknown keys alike.
+#[test]
+fn ed25519_header_refusals_do_no_work() {
+    let stale = (NOW_MS / 1000 - 301).to_string();
+    let good = discord::signature(&ed25519_key(), &stale, BODY);
+    for (case, key, _) in ed25519_keys("discord").into_iter().take(2) {
+        let layer = DiscordVerifyLayer::new(store_of(key)).clock(ManualClock::new(now()));
+        for (signature, ts, kind) in [
+            (good.clone(), stale.clone(), RejectionKind::StaleTimestamp),
+            (
+                good[..126].to_owned(),
+                (NOW_MS / 1000).to_string(),
+                RejectionKind::MalformedCredentials,
+            ),
+        ] {
+            let req = parts(&[
+                ("x-signature-ed25519", signature),
+                ("x-signature-timestamp", ts),
+            ]);
+            let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+            assert_eq!(result.unwrap_err().kind(), kind, "{case}");
+            assert_eq!(done, Work::default(), "{case}");
         }
     }
 }

@@ -555,6 +555,11 @@ async fn the_printed_example_commands_work() {
             Some("twilio"),
             Some("zoom"),
             Some("linear"),
+            Some("slack"),
+            Some("shopify"),
+            Some("paddle"),
+            Some("standard-ed25519"),
+            Some("discord"),
         ],
         "{stdout}"
     );
@@ -570,7 +575,29 @@ const WEBHOOK_SECRETS: &[(&str, &str)] = &[
     ("twilio", "12345"),
     ("zoom", "zoom_demo_secret_token"),
     ("linear", "lin_wh_demo_secret"),
+    ("slack", "8f742231b10e8888abcd99yyyzzz85a5"),
+    ("shopify", "shopify_demo_secret"),
+    ("paddle", "pdl_ntfset_demo_secret"),
+    // Ed25519 senders: the private key the demo's public key belongs to (RFC 8032, TEST 1).
+    (
+        "standard-ed25519",
+        "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=",
+    ),
+    (
+        "discord",
+        "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60",
+    ),
 ];
+
+/// A key the sender's receiver does not hold, in the form the sender's secret takes.
+fn wrong_secret(sender: &str) -> &'static str {
+    match sender {
+        // RFC 8032's second test key.
+        "standard-ed25519" => "whsk_TM0Imyj/ltqdtsNG7BFOD1uKMZ81q6Yk2oz27U+4pvs=",
+        "discord" => "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb",
+        _ => "whsec_bm90IHRoZSBzZWNyZXQ=",
+    }
+}
 
 /// A POST of `body` to `/webhooks/{sender}`, signed with `secret`, with `extra` headers.
 fn delivery(
@@ -634,13 +661,7 @@ async fn webhook_routes_answer_list_and_refuse() {
 
             let wrong = send(
                 addr,
-                delivery(
-                    addr,
-                    sender,
-                    "whsec_bm90IHRoZSBzZWNyZXQ=",
-                    body.as_bytes(),
-                    &[],
-                ),
+                delivery(addr, sender, wrong_secret(sender), body.as_bytes(), &[]),
             )
             .await;
             refusal(

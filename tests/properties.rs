@@ -21,12 +21,15 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::FileFailurePersistence;
 use tower::{Layer as _, ServiceExt as _, service_fn};
+use tower_hmac::crypto::Ed25519PrivateKey;
+use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::humanos::{self, HumanosVerifyLayer};
 use tower_hmac::inqud::{self, InqudMode, InqudVerifyLayer, MAX_SALT_LEN};
 use tower_hmac::proficient::{
     MAX_EXTERNAL_ID_LEN, ProficientHmac, ProficientVerifyLayer, user_hmac,
 };
 use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, SpikeUser, sign_user};
+use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::{Key, ManualClock, MemoryKeyStore, Rejection, RejectionKind, Secret, Verified};
 
 const NOW_MS: u64 = 1_763_800_000_000;
@@ -632,6 +635,155 @@ proptest! {
         prop_assert!(
             refused == "invalid_credentials" || refused == "malformed_credentials",
             "{changed}: {refused}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ed25519: Discord and Standard Webhooks v1a
+
+/// The standard base64 alphabet, without padding.
+const STANDARD_BASE64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// An Ed25519 key from 32 arbitrary bytes (its RFC 8032 secret key).
+fn ed25519_seed() -> impl Strategy<Value = [u8; 32]> {
+    any::<[u8; 32]>()
+}
+
+/// What a changed timestamp (seconds) must give: out of the window either way, or a signature
+/// that no longer matches.
+fn seconds_outcome(ts: u64) -> RejectionKind {
+    humanos_timestamp_outcome(ts.saturating_mul(1000))
+}
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// Discord: any key, body and timestamp inside the window verify; one hex digit of the
+    /// signature, one body byte, one timestamp digit or the key changed, and the request is
+    /// refused with the rejection that change determines.
+    #[test]
+    fn discord_signed_interactions_verify_and_any_single_change_is_refused(
+        seed in ed25519_seed(),
+        other_seed in ed25519_seed(),
+        offset in -((WINDOW_MS / 1000) as i64)..=((WINDOW_MS / 1000) as i64),
+        body in body(),
+        upper in any::<bool>(),
+        at in any::<Index>(),
+        pick in any::<Index>(),
+        mask in 1u8..=255,
+    ) {
+        prop_assume!(seed != other_seed);
+        let key = Ed25519PrivateKey::from_bytes(&seed).unwrap();
+        let layer = DiscordVerifyLayer::new(Key::new("discord", key.public_key())).clock(clock());
+        let ts = (NOW_MS / 1000).checked_add_signed(offset).unwrap().to_string();
+        let sig = discord::signature(&key, &ts, &body);
+        let sent = if upper { sig.to_uppercase() } else { sig.clone() };
+        let request = |sig: &str, ts: &str| {
+            parts(&[("x-signature-ed25519", sig), ("x-signature-timestamp", ts)])
+        };
+        let verify = |req: &Parts, body: &[u8]| kind(ready(layer.verifier().verify(req, body)));
+
+        prop_assert_eq!(verify(&request(&sent, &ts), &body), None);
+
+        if !body.is_empty() {
+            let changed = flip_body_byte(&body, at, mask);
+            prop_assert_eq!(verify(&request(&sent, &ts), &changed), Some(RejectionKind::InvalidSignature));
+        }
+        let mut longer = body.clone();
+        longer.push(mask);
+        prop_assert_eq!(verify(&request(&sent, &ts), &longer), Some(RejectionKind::InvalidSignature));
+
+        // Another hex digit is another signature (of R or of S, never accepted); a character
+        // that is not hex is malformed.
+        let i = at.index(128);
+        let mut changed = sent.clone().into_bytes();
+        changed[i] = other_hex_digit(changed[i], pick);
+        let changed = String::from_utf8(changed).unwrap();
+        prop_assert_eq!(verify(&request(&changed, &ts), &body), Some(RejectionKind::InvalidSignature));
+        let mut not_hex = sent.clone().into_bytes();
+        not_hex[i] = b"gGzZ-_ +./"[pick.index(10)];
+        let not_hex = String::from_utf8(not_hex).unwrap();
+        prop_assert_eq!(verify(&request(&not_hex, &ts), &body), Some(RejectionKind::MalformedCredentials));
+
+        // The timestamp is signed as sent: a digit changed is outside the window or another
+        // message, and so is the same instant with a leading zero.
+        let changed_ts = replace_char(&ts, at, pick, b"0123456789");
+        prop_assert_eq!(
+            verify(&request(&sent, &changed_ts), &body),
+            Some(seconds_outcome(changed_ts.parse().unwrap()))
+        );
+        prop_assert_eq!(
+            verify(&request(&sent, &format!("0{ts}")), &body),
+            Some(RejectionKind::InvalidSignature)
+        );
+
+        // Another key's signature.
+        let other = Ed25519PrivateKey::from_bytes(&other_seed).unwrap();
+        let forged = discord::signature(&other, &ts, &body);
+        prop_assert_eq!(verify(&request(&forged, &ts), &body), Some(RejectionKind::InvalidSignature));
+    }
+
+    /// Standard Webhooks v1a: any key, delivery id, body and timestamp verify; one signature
+    /// character, one id character, one body byte or the key changed, and it is refused. A key
+    /// holding the private key's public half as an HMAC secret verifies nothing.
+    #[test]
+    fn standard_v1a_deliveries_verify_and_any_single_change_is_refused(
+        seed in ed25519_seed(),
+        other_seed in ed25519_seed(),
+        id in proptest::string::string_regex("[!-~]{1,64}").unwrap(),
+        offset in -((WINDOW_MS / 1000) as i64)..=((WINDOW_MS / 1000) as i64),
+        body in body(),
+        at in any::<Index>(),
+        pick in any::<Index>(),
+        mask in 1u8..=255,
+    ) {
+        prop_assume!(seed != other_seed);
+        let key = Ed25519PrivateKey::from_bytes(&seed).unwrap();
+        let layer = StandardVerifyLayer::new(Key::new("standard", key.public_key())).clock(clock());
+        let ts = (NOW_MS / 1000).checked_add_signed(offset).unwrap();
+        let entry = format!("v1a,{}", standard::signature_v1a(&key, &id, ts, &body));
+        let request = |id: &str, sig: &str| {
+            parts(&[("webhook-id", id), ("webhook-timestamp", &ts.to_string()), ("webhook-signature", sig)])
+        };
+        let verify = |req: &Parts, body: &[u8]| kind(ready(layer.verifier().verify(req, body)));
+
+        let verified = ready(layer.verifier().verify(&request(&id, &entry), &body)).unwrap();
+        prop_assert_eq!(verified.identity().id(), Some(id.as_str()));
+
+        if !body.is_empty() {
+            let changed = flip_body_byte(&body, at, mask);
+            prop_assert_eq!(verify(&request(&id, &entry), &changed), Some(RejectionKind::InvalidSignature));
+        }
+
+        // One of the first 84 base64 characters (each carries 6 bits of the signature) replaced
+        // by another: another signature, refused.
+        let i = 4 + at.index(84);
+        let mut changed = entry.clone().into_bytes();
+        let others: Vec<u8> = STANDARD_BASE64.iter().copied().filter(|&c| c != changed[i]).collect();
+        changed[i] = others[pick.index(others.len())];
+        let changed = String::from_utf8(changed).unwrap();
+        prop_assert_eq!(verify(&request(&id, &changed), &body), Some(RejectionKind::InvalidSignature));
+
+        let other_id = replace_char(&id, at, pick, &graphic_alphabet());
+        prop_assert_eq!(verify(&request(&other_id, &entry), &body), Some(RejectionKind::InvalidSignature));
+
+        let other = Ed25519PrivateKey::from_bytes(&other_seed).unwrap();
+        let forged = format!("v1a,{}", standard::signature_v1a(&other, &id, ts, &body));
+        prop_assert_eq!(verify(&request(&id, &forged), &body), Some(RejectionKind::InvalidSignature));
+        // The wrong entry first, the right one second: verified.
+        prop_assert_eq!(verify(&request(&id, &format!("{forged} {entry}")), &body), None);
+
+        // The same public key's bytes held as an HMAC secret: a v1 made with them (anyone can)
+        // verifies nothing, nor does the v1a.
+        let as_secret = Secret::new(key.public_key().as_bytes().to_vec()).unwrap();
+        let symmetric = StandardVerifyLayer::new(Key::new("standard", as_secret.clone())).clock(clock());
+        let v1 = format!("v1,{}", standard::signature(&as_secret, &id, ts, &body));
+        let layer_kind = |req: &Parts| kind(ready(layer.verifier().verify(req, &body)));
+        prop_assert_eq!(layer_kind(&request(&id, &v1)), Some(RejectionKind::InvalidSignature));
+        prop_assert_eq!(
+            kind(ready(symmetric.verifier().verify(&request(&id, &entry), &body))),
+            Some(RejectionKind::InvalidSignature)
         );
     }
 }

@@ -190,7 +190,7 @@ async fn the_store_reads_keys_as_the_rows_say() {
     // The empty secret is skipped; the binary one read as it is.
     assert_eq!(key.secrets().len(), 1);
     let secret = &key.secrets()[0];
-    assert_eq!(secret.secret().expose(), [0x00, 0xff, 0x10]);
+    assert_eq!(secret.secret().unwrap().expose(), [0x00, 0xff, 0x10]);
     assert_eq!(secret.label_str(), Some("binary"));
     let at = |ms: u64| std::time::UNIX_EPOCH + Duration::from_millis(ms);
     assert_eq!(secret.expiry(), Some(at(1_735_689_600_001)));

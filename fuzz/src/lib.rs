@@ -47,6 +47,7 @@ use tower_hmac::{
 
 pub use arbitrary::{self, Arbitrary, Unstructured};
 
+pub mod ed25519;
 pub mod humanos;
 pub mod inqud;
 pub mod proficient;
@@ -59,11 +60,12 @@ pub type Check = fn(&[u8]) -> bool;
 /// The fuzz targets, each with the check its `fuzz_targets/<name>.rs` drives, taking the raw
 /// bytes. The check returns `false` when the bytes do not decode into an input (libFuzzer rejects
 /// those without running anything) and panics when an assertion fails.
-pub const TARGETS: [(&str, Check); 4] = [
+pub const TARGETS: [(&str, Check); 5] = [
     ("humanos", |bytes| run(bytes, humanos::check)),
     ("inqud", |bytes| run(bytes, inqud::check)),
     ("proficient", |bytes| run(bytes, proficient::check)),
     ("spike", |bytes| run(bytes, spike::check)),
+    ("ed25519", |bytes| run(bytes, ed25519::check)),
 ];
 
 /// Decodes `bytes` exactly as libfuzzer-sys's `fuzz_target!` does for a typed input: too few
@@ -114,9 +116,10 @@ pub struct Signed {
     pub key: u8,
     /// Humanos: timestamp offset from [`NOW_MS`], in milliseconds.
     pub offset_ms: i32,
-    /// Inqud: the salt; Proficient: the external id.
+    /// Inqud: the salt; Proficient: the external id; Standard Webhooks: the `webhook-id`.
     pub text: Vec<u8>,
-    /// A scheme-specific choice (Inqud mode, upper-case hex, Proficient HMAC or not).
+    /// A scheme-specific choice (Inqud mode, upper-case hex, Proficient HMAC or not, which
+    /// Ed25519 scheme and how its header is written).
     pub variant: u8,
 }
 

@@ -38,6 +38,7 @@ pub fn all() -> Vec<Seed> {
     inqud(&mut seeds);
     proficient(&mut seeds);
     spike(&mut seeds);
+    ed25519(&mut seeds);
     seeds
 }
 
@@ -401,6 +402,131 @@ fn spike(seeds: &mut Vec<Seed>) {
                 at: u16::try_from(last).unwrap(),
                 mask,
             },
+        },
+    );
+}
+
+fn ed25519(seeds: &mut Vec<Seed>) {
+    use super::ed25519::{KEYS, NAMES, private_key};
+    let live = key(&KEYS, "public-key-live");
+    let body = br#"{"type":2,"data":{"name":"ping"}}"#.to_vec();
+    let mut add = |name: &str, input: Input| push(seeds, "ed25519", name, input);
+    // Variant bit 0: Discord; bit 1: upper-case hex (Discord) or a wrong v1a first (Standard);
+    // bit 2: a leading zero on the timestamp (Discord) or a v1 beside the v1a (Standard).
+    add(
+        "discord-signed",
+        Input {
+            method: method("POST"),
+            signed: signed(live, 0, "", 1),
+            headers: vec![header(&NAMES, "content-type", "application/json")],
+            body: body.clone(),
+        },
+    );
+    add(
+        "discord-signed-ping-upper-hex-leading-zero",
+        Input {
+            method: method("POST"),
+            signed: signed(live, -300_000, "", 7),
+            headers: vec![],
+            body: br#"{"type":1}"#.to_vec(),
+        },
+    );
+    add(
+        "standard-v1a-after-a-wrong-one",
+        Input {
+            method: method("POST"),
+            signed: signed(live, 299_000, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", 2),
+            headers: vec![],
+            body: body.clone(),
+        },
+    );
+    add(
+        "standard-v1-and-v1a-under-a-secret",
+        Input {
+            method: method("POST"),
+            signed: signed(key(&KEYS, "secret-only"), 0, "msg_1", 4),
+            headers: vec![],
+            body: body.clone(),
+        },
+    );
+    add(
+        "standard-v1a-under-a-secret-and-a-stray-discord-header",
+        Input {
+            method: method("POST"),
+            signed: signed(key(&KEYS, "secret-only"), 0, "msg_1", 0),
+            headers: vec![header(&NAMES, "x-signature-timestamp", NOW_MS.to_string())],
+            body: body.clone(),
+        },
+    );
+    add(
+        "signed-outside-window-and-retired-key",
+        Input {
+            method: method("POST"),
+            signed: signed(key(&KEYS, "public-key-retired"), 301_000, "msg_2", 1),
+            headers: vec![],
+            body: body.clone(),
+        },
+    );
+    add(
+        "signed-oversized-body",
+        Input {
+            method: method("POST"),
+            signed: signed(live, 0, "msg_3", 0),
+            headers: vec![],
+            body: oversized(),
+        },
+    );
+    add(
+        "malformed-headers",
+        Input {
+            method: method("PUT"),
+            signed: None,
+            headers: vec![
+                header(&NAMES, "x-signature-ed25519", "0g"),
+                header(&NAMES, "x-signature-timestamp", "-1"),
+                header(&NAMES, "webhook-id", "msg a"),
+                header(&NAMES, "webhook-timestamp", "1763800000.5"),
+                header(&NAMES, "webhook-signature", "v1a, v1a,AAAA= v1,"),
+                header(&NAMES, "svix-signature", vec![0xff, 0x80]),
+            ],
+            body: b"{}".to_vec(),
+        },
+    );
+    // The right signatures with their last byte changed (in S), which only a verification that
+    // stops early, or a lenient one, would accept.
+    let ts = (NOW_MS / 1000).to_string();
+    let mut right = private_key()
+        .sign(&[ts.as_bytes(), &body].concat())
+        .as_bytes()
+        .to_vec();
+    right[63] ^= 0x01;
+    let forged: String = right.iter().map(|b| format!("{b:02x}")).collect();
+    let v1a = format!(
+        "v1a,{}",
+        tower_hmac::standard::signature_v1a(&private_key(), "msg_4", NOW_MS / 1000, &body)
+    );
+    let mut v1a_forged = v1a.clone().into_bytes();
+    // The last character before "==" carries two bits of the last byte: flip one of them.
+    let last = v1a_forged.len() - 3;
+    v1a_forged[last] = match v1a_forged[last] {
+        b'A' => b'Q',
+        b'Q' => b'A',
+        b'g' => b'w',
+        _ => b'g',
+    };
+    add(
+        "forged-last-byte",
+        Input {
+            method: method("POST"),
+            signed: None,
+            headers: vec![
+                header(&NAMES, "x-signature-ed25519", forged),
+                header(&NAMES, "x-signature-timestamp", ts.clone()),
+                header(&NAMES, "webhook-id", "msg_4"),
+                header(&NAMES, "webhook-timestamp", ts),
+                header(&NAMES, "webhook-signature", v1a_forged),
+            ],
+            body,
         },
     );
 }

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::ed25519::{Ed25519PublicKey, Ed25519Signature};
 use super::secret::Secret;
 
 /// The HMAC implementations: RustCrypto's `hmac` + `sha2`/`sha1` (pure Rust) by default, `ring`
@@ -280,19 +281,37 @@ impl std::fmt::Debug for Tag {
     }
 }
 
-/// A scheme's signed message being written, part by part, into a MAC.
+/// A scheme's signed message being written, part by part, into a MAC (or, for Ed25519, into one
+/// buffer).
 ///
 /// [`Scheme::message`](crate::pipeline::Scheme::message) writes into one; the verifier keys it
-/// with each candidate secret, a signer with its own.
+/// with each candidate secret, a signer with its own. Ed25519 signs the message in one piece, so
+/// for it the parts are gathered into one buffer, verified against each candidate public key.
 pub struct Message<'a> {
-    mac: &'a mut State,
+    sink: Sink<'a>,
+}
+
+enum Sink<'a> {
+    Mac(&'a mut State),
+    Bytes(&'a mut Vec<u8>),
 }
 
 impl Message<'_> {
     /// Appends `part` to the signed message.
     pub fn write(&mut self, part: &[u8]) {
-        self.mac.update(part);
+        match &mut self.sink {
+            Sink::Mac(mac) => mac.update(part),
+            Sink::Bytes(bytes) => bytes.extend_from_slice(part),
+        }
     }
+}
+
+/// The message `write` writes, gathered into `out` (emptied first): what Ed25519 signs.
+pub(crate) fn message_bytes(out: &mut Vec<u8>, write: impl FnOnce(&mut Message<'_>)) {
+    out.clear();
+    write(&mut Message {
+        sink: Sink::Bytes(out),
+    });
 }
 
 impl std::fmt::Debug for Message<'_> {
@@ -329,7 +348,9 @@ pub fn hmac_sha256(secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag
 /// ```
 pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Message<'_>)) -> Tag {
     let mut mac = State::new(algorithm, secret.expose());
-    write(&mut Message { mac: &mut mac });
+    write(&mut Message {
+        sink: Sink::Mac(&mut mac),
+    });
     #[cfg(any(test, feature = "__count-work"))]
     work::mac();
     let (bytes, len) = mac.finalize();
@@ -340,8 +361,20 @@ pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Me
 /// one MAC per candidate secret, fed the body as it streams by, so that such a request costs
 /// what a known key's does although its body is dropped chunk by chunk. The result is never
 /// compared with anything.
+///
+/// For Ed25519 signatures, the same for each candidate public key and presented signature: the
+/// body goes through SHA-512 as it streams by (the hash a verification computes over the whole
+/// message), and at the end the signature is verified, strictly, over the rest of the message
+/// (the curve work of a verification).
 pub(crate) struct Discarded {
     states: Vec<State>,
+    signatures: Vec<DiscardedSignature>,
+}
+
+struct DiscardedSignature {
+    hash: sha2::Sha512,
+    key: Ed25519PublicKey,
+    signature: Ed25519Signature,
 }
 
 impl Discarded {
@@ -354,7 +387,26 @@ impl Discarded {
                 .into_iter()
                 .map(|key| State::new(algorithm, key))
                 .collect(),
+            signatures: Vec::new(),
         }
+    }
+
+    /// Adds the work of verifying each signature of `signatures` with each key of `keys`.
+    pub(crate) fn with_ed25519<'k>(
+        mut self,
+        keys: impl IntoIterator<Item = &'k Ed25519PublicKey>,
+        signatures: &[Ed25519Signature],
+    ) -> Self {
+        for key in keys {
+            for signature in signatures {
+                self.signatures.push(DiscardedSignature {
+                    hash: <sha2::Sha512 as sha2::Digest>::new(),
+                    key: *key,
+                    signature: *signature,
+                });
+            }
+        }
+        self
     }
 
     pub(crate) fn update(&mut self, chunk: &[u8]) {
@@ -363,16 +415,29 @@ impl Discarded {
             #[cfg(any(test, feature = "__count-work"))]
             work::body_bytes(chunk.len());
         }
+        for discarded in &mut self.signatures {
+            sha2::Digest::update(&mut discarded.hash, chunk);
+            #[cfg(any(test, feature = "__count-work"))]
+            work::body_bytes(chunk.len());
+        }
     }
 
-    /// Finishes every MAC, after `write` writes the rest of the message into each (the scheme's
-    /// message with an empty body: its non-body parts).
+    /// Finishes every MAC and verification, after `write` writes the rest of the message into
+    /// each (the scheme's message with an empty body: its non-body parts).
     pub(crate) fn finish(self, mut write: impl FnMut(&mut Message<'_>)) {
         for mut state in self.states {
-            write(&mut Message { mac: &mut state });
+            write(&mut Message {
+                sink: Sink::Mac(&mut state),
+            });
             std::hint::black_box(state.finalize());
             #[cfg(any(test, feature = "__count-work"))]
             work::mac();
+        }
+        let mut rest = Vec::new();
+        for discarded in self.signatures {
+            std::hint::black_box(sha2::Digest::finalize(discarded.hash));
+            message_bytes(&mut rest, &mut write);
+            std::hint::black_box(discarded.key.verify(&rest, &discarded.signature));
         }
     }
 }
@@ -390,16 +455,18 @@ pub fn ct_eq_secret(presented: &[u8], stored: &[u8]) -> bool {
     a.as_slice().ct_eq(b.as_slice()).into()
 }
 
-/// Per-thread counters of the verifier's MAC and secret-compare work, for this crate's tests
-/// (feature `__count-work`): they prove that an unknown key costs the same work as a known one.
-/// Not part of the API.
+/// Per-thread counters of the verifier's MAC, signature and secret-compare work, for this
+/// crate's tests (feature `__count-work`): they prove that an unknown key costs the same work as
+/// a known one. Not part of the API.
 #[cfg(any(test, feature = "__count-work"))]
 #[doc(hidden)]
 pub mod work {
     use std::cell::Cell;
 
     thread_local! {
-        static COUNTS: Cell<Work> = const { Cell::new(Work { macs: 0, body_bytes: 0, secret_compares: 0 }) };
+        static COUNTS: Cell<Work> = const {
+            Cell::new(Work { macs: 0, body_bytes: 0, secret_compares: 0, signatures: 0 })
+        };
     }
 
     /// The work done on this thread since the last [`take`].
@@ -412,6 +479,9 @@ pub mod work {
         pub body_bytes: u64,
         /// Presented secrets compared with a stored or placeholder one ([`ct_eq_secret`](super::ct_eq_secret)).
         pub secret_compares: u64,
+        /// Ed25519 signatures verified (one per candidate public key, or placeholder, and
+        /// presented signature).
+        pub signatures: u64,
     }
 
     /// Returns the counts and resets them.
@@ -435,6 +505,10 @@ pub mod work {
 
     pub(crate) fn secret_compare() {
         bump(|w| w.secret_compares = w.secret_compares.saturating_add(1));
+    }
+
+    pub(crate) fn signature() {
+        bump(|w| w.signatures = w.signatures.saturating_add(1));
     }
 }
 
@@ -529,5 +603,36 @@ mod tests {
         discarded.finish(|_| {});
         let done = work::take();
         assert_eq!((done.macs, done.body_bytes), (2, 22));
+    }
+
+    #[test]
+    fn discarded_work_is_one_verification_per_key_and_signature_over_every_chunk() {
+        let key = Ed25519PublicKey::placeholder();
+        let signatures = [Ed25519Signature::from_bytes([7; 64]); 2];
+        work::take();
+        let mut discarded =
+            Discarded::new(MacAlgorithm::HmacSha256, [&b"a"[..]]).with_ed25519([&key], &signatures);
+        discarded.update(b"hello ");
+        discarded.update(b"world");
+        let mut parts = 0;
+        discarded.finish(|m| {
+            parts += 1;
+            m.write(b"id.");
+        });
+        let done = work::take();
+        // One MAC and two verifications, each over the 11 body bytes; the rest written to each.
+        assert_eq!((done.macs, done.signatures, done.body_bytes), (1, 2, 33));
+        assert_eq!(parts, 3);
+    }
+
+    #[test]
+    fn message_bytes_gathers_the_parts() {
+        let mut out = b"left over".to_vec();
+        message_bytes(&mut out, |m| {
+            m.write(b"1763800000");
+            m.write(b"");
+            m.write(b"{}");
+        });
+        assert_eq!(out, b"1763800000{}");
     }
 }

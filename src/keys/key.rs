@@ -4,25 +4,102 @@ use std::fmt;
 use std::sync::{Arc, LazyLock};
 use std::time::SystemTime;
 
-use crate::crypto::Secret;
+use crate::crypto::{Ed25519PublicKey, Secret, ct_eq_secret};
 use crate::rejection::RejectionKind;
 
-/// What an unknown key id is checked against, so that it costs the same MAC work as a known one.
-static PLACEHOLDER: LazyLock<Key> = LazyLock::new(|| Key::new("", Secret::placeholder()));
+/// What an unknown key id is checked against, so that it costs the same work as a known one: one
+/// HMAC secret and one Ed25519 public key, each tried in place of a key's when it has no live
+/// material of that kind.
+static PLACEHOLDER: LazyLock<Key> = LazyLock::new(|| {
+    Key::new("", Secret::placeholder()).with_secret(KeySecret::new(Ed25519PublicKey::placeholder()))
+});
 
-/// One secret of a key, with an optional label and end of life.
+/// What a key's secret is: a secret shared with the sender, or the public key of a sender that
+/// signs with its private key.
+///
+/// The two never stand in for each other: a MAC is computed with secrets only and a plain
+/// secret compared with secrets only (a public key is public: as an HMAC key it would let anyone
+/// sign), and an Ed25519 signature is verified with public keys only. A request whose proof is
+/// of a kind the key holds no live material of is refused, after the same work as for an unknown
+/// key.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum KeyMaterial {
+    /// A shared secret: HMACs ([`Proof::Mac`](crate::Proof::Mac)) and plain secrets
+    /// ([`Proof::Secret`](crate::Proof::Secret)) are checked with it.
+    Secret(Secret),
+    /// An Ed25519 public key: signatures ([`Proof::Ed25519`](crate::Proof::Ed25519)) are
+    /// verified with it.
+    Ed25519(Ed25519PublicKey),
+}
+
+impl KeyMaterial {
+    /// The shared secret, if this is one.
+    pub fn secret(&self) -> Option<&Secret> {
+        match self {
+            Self::Secret(secret) => Some(secret),
+            Self::Ed25519(_) => None,
+        }
+    }
+
+    /// The Ed25519 public key, if this is one.
+    pub fn ed25519(&self) -> Option<&Ed25519PublicKey> {
+        match self {
+            Self::Ed25519(key) => Some(key),
+            Self::Secret(_) => None,
+        }
+    }
+
+    /// Whether `self` and `other` are the same material (secrets compared in constant time).
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Secret(a), Self::Secret(b)) => ct_eq_secret(a.expose(), b.expose()),
+            (Self::Ed25519(a), Self::Ed25519(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl From<Secret> for KeyMaterial {
+    fn from(secret: Secret) -> Self {
+        Self::Secret(secret)
+    }
+}
+
+impl From<Ed25519PublicKey> for KeyMaterial {
+    fn from(key: Ed25519PublicKey) -> Self {
+        Self::Ed25519(key)
+    }
+}
+
+/// One secret of a key (an HMAC secret or an Ed25519 public key, see [`KeyMaterial`]), with an
+/// optional label and end of life. Rotation, expiry and revocation work the same for both kinds.
 #[derive(Clone)]
 pub struct KeySecret {
-    secret: Secret,
+    material: KeyMaterial,
     label: Option<Arc<str>>,
     pub(super) not_after: Option<SystemTime>,
 }
 
 impl KeySecret {
-    /// A secret without label or end of life.
-    pub fn new(secret: Secret) -> Self {
+    /// A secret (a [`Secret`], or an [`Ed25519PublicKey`]) without label or end of life.
+    ///
+    /// ```
+    /// use tower_hmac::crypto::Ed25519PublicKey;
+    /// use tower_hmac::{KeySecret, Secret};
+    ///
+    /// let shared = KeySecret::new(Secret::new("whsec-bytes").unwrap());
+    /// assert!(shared.secret().is_some());
+    /// let public = Ed25519PublicKey::from_hex(
+    ///     "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+    /// )
+    /// .unwrap();
+    /// let public = KeySecret::new(public).label("2026");
+    /// assert!(public.secret().is_none() && public.public_key().is_some());
+    /// ```
+    pub fn new(material: impl Into<KeyMaterial>) -> Self {
         Self {
-            secret,
+            material: material.into(),
             label: None,
             not_after: None,
         }
@@ -40,9 +117,19 @@ impl KeySecret {
         self
     }
 
-    /// The secret bytes.
-    pub fn secret(&self) -> &Secret {
-        &self.secret
+    /// The shared secret, when this is one (`None` for an Ed25519 public key).
+    pub fn secret(&self) -> Option<&Secret> {
+        self.material.secret()
+    }
+
+    /// The Ed25519 public key, when this is one.
+    pub fn public_key(&self) -> Option<&Ed25519PublicKey> {
+        self.material.ed25519()
+    }
+
+    /// What it is: a secret or a public key.
+    pub fn material(&self) -> &KeyMaterial {
+        &self.material
     }
 
     /// The label, if one was set.
@@ -68,7 +155,7 @@ impl KeySecret {
 impl fmt::Debug for KeySecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeySecret")
-            .field("secret", &self.secret)
+            .field("material", &self.material)
             .field("label", &self.label)
             .field("not_after", &self.not_after)
             .finish()
@@ -105,9 +192,28 @@ pub(super) struct KeyInner {
     policies: http::Extensions,
 }
 
+impl From<Secret> for KeySecret {
+    fn from(secret: Secret) -> Self {
+        Self::new(secret)
+    }
+}
+
+impl From<Ed25519PublicKey> for KeySecret {
+    fn from(key: Ed25519PublicKey) -> Self {
+        Self::new(key)
+    }
+}
+
+impl From<KeyMaterial> for KeySecret {
+    fn from(material: KeyMaterial) -> Self {
+        Self::new(material)
+    }
+}
+
 impl Key {
-    /// A key with one secret that never expires.
-    pub fn new(id: impl Into<Arc<str>>, secret: Secret) -> Self {
+    /// A key with one secret that never expires: a [`Secret`], or an [`Ed25519PublicKey`] for a
+    /// sender that signs with its private key.
+    pub fn new(id: impl Into<Arc<str>>, secret: impl Into<KeyMaterial>) -> Self {
         Self::from_secrets(id, [KeySecret::new(secret)])
     }
 
@@ -200,23 +306,57 @@ impl Key {
         }
     }
 
-    /// The secrets to try, with their positions: the live ones, or, when none is live, the
-    /// placeholder's secret (position `None`, never a match) so that the work is the same.
+    /// The shared secrets to try (MACs, plain secrets), with their positions: the live ones, or,
+    /// when none is live, the placeholder's secret (position `None`, never a match) so that the
+    /// work is the same. A key's public keys are never among them.
     pub(crate) fn candidates(
         &self,
         now: SystemTime,
     ) -> impl Iterator<Item = (Option<usize>, &Secret)> + '_ {
-        let live = move |s: &&KeySecret| s.is_live_at(now);
-        let none_live = !self.inner.secrets.iter().any(|s| live(&s));
+        self.live(now, KeyMaterial::secret)
+    }
+
+    /// The Ed25519 public keys to verify signatures with, as [`candidates`](Self::candidates)
+    /// gives secrets: the live ones, or the placeholder's.
+    pub(crate) fn public_keys(
+        &self,
+        now: SystemTime,
+    ) -> impl Iterator<Item = (Option<usize>, &Ed25519PublicKey)> + '_ {
+        self.live(now, KeyMaterial::ed25519)
+    }
+
+    /// The live material of one kind (`pick`), or the placeholder's of that kind.
+    fn live<'a, T: ?Sized + 'a>(
+        &'a self,
+        now: SystemTime,
+        pick: fn(&KeyMaterial) -> Option<&T>,
+    ) -> impl Iterator<Item = (Option<usize>, &'a T)> + 'a {
+        let found = move |(index, s): (usize, &'a KeySecret)| -> Option<(Option<usize>, &'a T)> {
+            s.is_live_at(now)
+                .then(|| pick(&s.material).map(|m| (Some(index), m)))
+                .flatten()
+        };
+        let none_live = !self
+            .inner
+            .secrets
+            .iter()
+            .enumerate()
+            .any(|s| found(s).is_some());
         let placeholder = none_live
-            .then(|| PLACEHOLDER.inner.secrets.first().map(|s| (None, &s.secret)))
+            .then(|| {
+                PLACEHOLDER
+                    .inner
+                    .secrets
+                    .iter()
+                    .find_map(|s| pick(&s.material))
+                    .map(|m| (None, m))
+            })
             .flatten();
         self.inner
             .secrets
             .iter()
             .enumerate()
-            .filter(move |(_, s)| live(s))
-            .map(|(index, s)| (Some(index), &s.secret))
+            .filter_map(found)
             .chain(placeholder)
     }
 }

@@ -146,8 +146,11 @@ impl MemoryKeyStore {
     /// reservation is registered meanwhile.
     fn check_unreserved(&self, key_id: &str, secrets: &[KeySecret]) -> Result<(), ConfigError> {
         let reserved = self.reserved.read().unwrap_or_else(|e| e.into_inner());
-        let holds =
-            |r: &Arc<dyn ReservedSecrets>| secrets.iter().any(|s| r.is_reserved(s.secret()));
+        let holds = |r: &Arc<dyn ReservedSecrets>| {
+            secrets
+                .iter()
+                .any(|s| s.secret().is_some_and(|s| r.is_reserved(s)))
+        };
         if reserved.iter().any(holds) {
             refused_key(key_id);
             return Err(HOLDS_RESERVED);
@@ -184,7 +187,7 @@ impl KeyStore for MemoryKeyStore {
             if key
                 .secrets()
                 .iter()
-                .any(|s| reserved.is_reserved(s.secret()))
+                .any(|s| s.secret().is_some_and(|s| reserved.is_reserved(s)))
             {
                 refused_key(key.id());
                 clash = true;
@@ -252,7 +255,7 @@ mod tests {
             .secrets()
             .iter()
             .filter(|s| s.is_live_at(t0 + Duration::from_secs(1)))
-            .map(|s| s.secret().expose().to_vec())
+            .map(|s| s.secret().unwrap().expose().to_vec())
             .collect();
         assert_eq!(live, vec![b"new".to_vec()]);
         assert_eq!(key.secrets()[0].expiry(), Some(t0));
@@ -281,7 +284,7 @@ mod tests {
         Some(
             key.secrets()
                 .iter()
-                .map(|s| s.secret().expose().to_vec())
+                .map(|s| s.secret().unwrap().expose().to_vec())
                 .collect(),
         )
     }

@@ -3,7 +3,9 @@
 //! A [`Key`] is what a client names in its request (an API key, a token id, a publishable key). It
 //! holds one or more [`KeySecret`]s: during a rotation the old and the new secret are both live, and
 //! the old one stops being accepted at its `not_after` instant. A key as a whole can expire or be
-//! revoked. Schemes that have per-key settings (which modes a token may use, whether a project
+//! revoked. Each secret is [`KeyMaterial`]: an HMAC secret shared with the sender, or the Ed25519
+//! public key of a sender that signs with its private key (rotated, expired and revoked the same
+//! way). Schemes that have per-key settings (which modes a token may use, whether a project
 //! requires an HMAC) read them as typed *policies* attached with [`Key::with_policy`].
 //!
 //! [`KeyStore`] is the async lookup the layers call once per request; [`MemoryKeyStore`] is the
@@ -23,7 +25,7 @@ mod sqlite;
 use std::sync::Arc;
 
 pub use self::cached::CachedKeyStore;
-pub use self::key::{Key, KeySecret, KeyStatus};
+pub use self::key::{Key, KeyMaterial, KeySecret, KeyStatus};
 pub use self::memory::MemoryKeyStore;
 #[cfg(feature = "sqlite")]
 pub use self::sqlite::SqliteKeyStore;

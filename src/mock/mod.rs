@@ -1,4 +1,5 @@
-//! A mock of the four providers' APIs, built from this crate's layers (feature `mock`).
+//! A mock of the four providers' APIs and a receiver for every webhook sender, built from this
+//! crate's layers (feature `mock`).
 //!
 //! [`router`] returns one axum [`Router`] answering the vendors' published routes with the
 //! credentials of a [`MockConfig`]; by default ([`MockConfig::default`]) those are the example
@@ -233,8 +234,10 @@ pub struct SignedDelivery {
 }
 
 /// A delivery of `body` to `url` from the webhook sender `sender`, signed now with `secret` as
-/// the mock's configuration writes it (Standard Webhooks' `whsec_...`, say): what the signing
-/// CLI (`cargo run --example sign -- SENDER ...`) prints.
+/// the mock's configuration writes it (Standard Webhooks' `whsec_...`, say; for a sender that
+/// signs with Ed25519, whose receiver is configured with the public key, the private key:
+/// `whsk_...` for `standard-ed25519`, hex for `discord`): what the signing CLI
+/// (`cargo run --example sign -- SENDER ...`) prints.
 pub fn sign_webhook(
     sender: &str,
     secret: &str,

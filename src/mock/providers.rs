@@ -28,6 +28,11 @@ pub(crate) const PROVIDERS: &[&Provider] = &[
     &crate::twilio::mock::PROVIDER,
     &crate::zoom::mock::PROVIDER,
     &crate::linear::mock::PROVIDER,
+    &crate::slack::mock::PROVIDER,
+    &crate::shopify::mock::PROVIDER,
+    &crate::paddle::mock::PROVIDER,
+    &crate::standard::mock::PROVIDER_ED25519,
+    &crate::discord::mock::PROVIDER,
 ];
 
 /// One provider of the mock.

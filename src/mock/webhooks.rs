@@ -17,8 +17,74 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
+use super::Shared;
+use super::providers::{Provider, Section};
 use crate::pipeline::{BodySigned, Scheme, Verified, VerifyLayer};
 use crate::webhooks::Delivery;
+
+/// A webhook sender the mock receives on `POST /webhooks/{NAME}`, with one secret from its
+/// `[NAME]` table of the configuration. A sender with nothing of its own to add is this and one
+/// line in the providers' table ([`provider`] builds its entry); one that adds something (Twilio's
+/// `GET`, Linear's stamped body) writes its entry by hand from the same parts.
+pub(crate) trait MockSender:
+    crate::sign::Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone + Default
+{
+    /// Its route, configuration table and the `provider` of its answers.
+    const NAME: &'static str;
+    /// Its demo secret, written as the sender shows it.
+    const SECRET: &'static str;
+    /// The configuration keys it reads: its table.
+    const CONFIG_KEYS: &'static [&'static str] = &[Self::NAME];
+
+    /// Its layer over the configured key.
+    fn receiver(keys: crate::MemoryKeyStore) -> VerifyLayer<Self>;
+
+    /// The key bytes of a secret written as the sender shows it (by default, its bytes).
+    fn key(text: &str) -> Result<crate::Secret, crate::BoxError> {
+        Ok(crate::Secret::new(text)?)
+    }
+}
+
+/// The mock's entry for the webhook sender `S`.
+pub(crate) const fn provider<S: MockSender>() -> Provider {
+    Provider {
+        name: S::NAME,
+        config_keys: S::CONFIG_KEYS,
+        demo: demo_of::<S>,
+        router: router_of::<S>,
+        examples: examples_of::<S>,
+        sign: Some(sign_of::<S>),
+    }
+}
+
+fn demo_of<S: MockSender>() -> toml::Table {
+    demo(S::NAME, S::SECRET)
+}
+
+fn router_of<S: MockSender>(
+    config: &Section<'_>,
+    shared: &Shared,
+) -> Result<Router, crate::BoxError> {
+    let keys = key_with(config, S::NAME, S::key)?;
+    let layer = S::receiver(keys).replay_store(Arc::clone(&shared.replay));
+    Ok(routes(S::NAME, layer, post))
+}
+
+fn examples_of<S: MockSender>(
+    config: &Section<'_>,
+    at: &super::Examples,
+) -> Result<String, crate::BoxError> {
+    example(config, at, S::NAME, "")
+}
+
+fn sign_of<S: MockSender>(
+    secret: &str,
+    signed: &str,
+    url: &str,
+    body: &[u8],
+) -> Result<super::SignedDelivery, crate::BoxError> {
+    sign(S::default(), S::key(secret)?, signed, url, body)
+}
 
 /// The most deliveries a provider's list keeps (the oldest are dropped first).
 const KEPT: usize = 1_000;
@@ -164,11 +230,12 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
-/// A delivery of `body` to `url`, signed now by `scheme` with `key` as if sent to `signed`: a
-/// webhook provider's [`sign`](super::providers::Provider::sign).
+/// A delivery of `body` to `url`, signed now by `scheme` with `key` (a secret, or an Ed25519
+/// private key) as if sent to `signed`: a webhook provider's
+/// [`sign`](super::providers::Provider::sign).
 pub(crate) fn sign<S: crate::sign::Sender>(
     scheme: S,
-    key: crate::Secret,
+    key: impl Into<crate::sign::SigningKey>,
     signed: &str,
     url: &str,
     body: &[u8],
@@ -177,6 +244,71 @@ pub(crate) fn sign<S: crate::sign::Sender>(
         headers: crate::sign::SchemeSigner::new(scheme, key).headers(signed, body)?,
         url: url.to_owned(),
         body: body.to_vec(),
+    })
+}
+
+/// `[provider] public_key = "..."`: the public key of a sender that signs with Ed25519 (Discord,
+/// Standard Webhooks' `v1a`), which is all its receiver holds.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublicEndpoint {
+    public_key: String,
+}
+
+/// An Ed25519 sender's demo configuration: its public key.
+pub(crate) fn demo_public_key(provider: &str, public_key: &str) -> toml::Table {
+    super::table([(
+        provider,
+        super::table([("public_key", public_key.into())]).into(),
+    )])
+}
+
+/// The key store of an Ed25519 sender's endpoint: its configured public key (`decode`d), as
+/// a [`Key`](crate::Key) named after the provider (so that its deliveries are told apart from
+/// another receiver's of the same scheme in the shared replay store), or no key at all (every
+/// delivery refused) when the configuration has none.
+pub(crate) fn public_key_store(
+    config: &super::Section<'_>,
+    provider: &str,
+    decode: impl FnOnce(&str) -> Result<crate::crypto::Ed25519PublicKey, crate::BoxError>,
+) -> Result<Arc<dyn crate::KeyStore>, crate::BoxError> {
+    Ok(match config.get::<Option<PublicEndpoint>>(provider)? {
+        Some(endpoint) => Arc::new(crate::Key::new(provider, decode(&endpoint.public_key)?)),
+        None => Arc::new(crate::MemoryKeyStore::new()),
+    })
+}
+
+/// The example command of an Ed25519 sender: signed with `demo_private` when the configured
+/// public key is `demo_public` (the demo's); for another public key the mock cannot know the
+/// private key, so the command is printed commented out, for the sender's own key.
+pub(crate) fn example_signed_with(
+    config: &super::Section<'_>,
+    at: &super::Examples,
+    provider: &str,
+    demo_public: &str,
+    demo_private: &str,
+) -> Result<String, crate::BoxError> {
+    let Some(endpoint) = config.get::<Option<PublicEndpoint>>(provider)? else {
+        return Ok(String::new());
+    };
+    let command = |private: &str| {
+        format!(
+            "{sign} {provider} --secret {private} --body {body} --curl {base}/webhooks/{provider} | sh; echo\n",
+            sign = at.sign,
+            body = super::quote(r#"{"event":"ping"}"#),
+            base = at.base,
+        )
+    };
+    Ok(if endpoint.public_key == demo_public {
+        format!(
+            "# {provider} webhook (the demo key pair)\n{}\n",
+            command(&super::quote(demo_private))
+        )
+    } else {
+        format!(
+            "# {provider} webhook: sign with the private key of the configured public key\n# {}\n",
+            command("PRIVATE_KEY")
+        )
     })
 }
 

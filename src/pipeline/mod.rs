@@ -6,7 +6,8 @@
 //!         ─► [BodySigned: bounded body read within a deadline ─► Scheme::body_credentials]
 //!         ─► KeyStore::get (a key named by the body, or the scheme's endpoint key)
 //!         ─► proof checked against every live secret in constant time (a MAC of Scheme::message,
-//!            the secret itself, or Scheme::verify_custom), with the same work for an unknown key
+//!            the secret itself, or Scheme::verify_custom), or an Ed25519 signature of
+//!            Scheme::message against every live public key, with the same work for an unknown key
 //!         ─► [the read had to wait: Scheme::check_fresh and KeyStore::get again, as of now]
 //!         ─► ReplayStore::insert_if_absent(Scheme::nonce, then the MAC) ─► Scheme::authorize
 //!         ─► inner service, with Verified<Scheme::Identity> in the request extensions
@@ -42,7 +43,8 @@ pub use self::layer::{InnerBody, ResponseFuture, Verify, VerifyLayer};
 pub use self::read::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT_PER_MIB, default_body_timeout};
 pub(crate) use self::read::{ReadError, declared_len, read};
 pub use self::scheme::{
-    BodyMode, BodySigned, HeadersOnly, Presented, Proof, Scheme, Signatures, TooManySignatures,
+    BodyMode, BodySigned, Ed25519Signatures, HeadersOnly, Presented, Proof, Scheme, Signatures,
+    TooManySignatures,
 };
 #[cfg(feature = "axum")]
 pub use self::verified::MissingVerified;

@@ -5,8 +5,8 @@ use http::HeaderValue;
 use http::request::Parts;
 
 use super::verified::MatchedSecret;
-use crate::crypto::{MacAlgorithm, Message, Secret, Tag};
-use crate::keys::Key;
+use crate::crypto::{Ed25519Signature, MacAlgorithm, Message, Secret, Tag};
+use crate::keys::{Key, KeyMaterial};
 use crate::rejection::Rejection;
 
 /// One request-signing protocol: where its credentials are, what message is signed, which
@@ -34,7 +34,8 @@ use crate::rejection::Rejection;
 ///    JSON body, a timestamp inside it, form parameters that are signed).
 /// 4. The proof is checked against every live secret of the key, in constant time, with the same
 ///    work for an unknown key: a MAC is the HMAC-SHA256 of [`message`](Self::message), the one
-///    rule the signers use too.
+///    rule the signers use too; an Ed25519 signature is verified over the same message with the
+///    key's live public keys ([`Proof::Ed25519`]).
 /// 5. [`check_fresh`](Self::check_fresh) runs again: for [`BodySigned`] schemes always, so that
 ///    what [`body_credentials`](Self::body_credentials) took from the body (a timestamp inside
 ///    it) is checked, and only once the proof covers it; when the body read had to wait, as of
@@ -200,15 +201,17 @@ pub trait Scheme: Send + Sync + 'static {
     }
 
     /// A verified request the layer answers itself instead of calling the inner service: a
-    /// sender's handshake (Slack's `url_verification`, Zoom's `endpoint.url_validation`).
-    /// `secret` is the one that verified the request. Default: none.
+    /// sender's handshake (Slack's `url_verification`, Zoom's `endpoint.url_validation`,
+    /// Discord's PING). `material` is what verified the request: the secret that matched (Zoom
+    /// answers with a MAC under it: [`KeyMaterial::secret`]), or the public key that verified
+    /// an Ed25519 signature. Default: none.
     fn handshake(
         &self,
         credentials: &Self::Credentials,
         body: &[u8],
-        secret: &Secret,
+        material: &KeyMaterial,
     ) -> Option<http::Response<bytes::Bytes>> {
-        let _ = (credentials, body, secret);
+        let _ = (credentials, body, material);
         None
     }
 
@@ -259,6 +262,17 @@ impl<C> Presented<C> {
             proof: Proof::Mac(Signatures::one(tag)),
         }
     }
+
+    /// Credentials proven by one Ed25519 signature of [`Scheme::message`].
+    pub fn ed25519(credentials: C, signature: Ed25519Signature) -> Self {
+        Self {
+            credentials,
+            proof: Proof::Ed25519 {
+                signatures: Ed25519Signatures::one(signature),
+                macs: Signatures::new(),
+            },
+        }
+    }
 }
 
 /// The forms a proof takes. Which one a request may use, for which key, is the scheme's
@@ -271,8 +285,26 @@ impl<C> Presented<C> {
 #[allow(clippy::large_enum_variant)]
 pub enum Proof {
     /// HMACs of [`Scheme::message`]; the request verifies if one of them is the MAC under a live
-    /// secret of the key (a sender may list several during a rotation).
+    /// secret of the key (a sender may list several during a rotation). Only the key's shared
+    /// secrets are tried, never its public keys.
     Mac(Signatures),
+    /// Ed25519 signatures of [`Scheme::message`], each verified (strictly) with every live
+    /// public key of the key, and HMACs beside them (Standard Webhooks lets one header list
+    /// `v1` and `v1a` entries), checked as [`Proof::Mac`]'s with the key's shared secrets. The
+    /// request verifies if one signature or one MAC matches; a kind the key holds no live
+    /// material of never matches (a `v1a` signature for a key of secrets only, a `v1` MAC for a
+    /// key of public keys only), after the same work as for an unknown key.
+    ///
+    /// Each signature costs one verification (a SHA-512 of the whole message, and the curve
+    /// work) per live public key, so a request presents at most [`Ed25519Signatures::MAX`].
+    /// The message is verified in one piece: the pipeline gathers it into one buffer (one
+    /// allocation per request, on this path only).
+    Ed25519 {
+        /// The Ed25519 signatures.
+        signatures: Ed25519Signatures,
+        /// MACs presented beside them, often none.
+        macs: Signatures,
+    },
     /// The shared secret itself (a static API secret), compared in constant time with each live
     /// secret.
     Secret(Secret),
@@ -290,13 +322,14 @@ pub struct Signatures {
     len: usize,
 }
 
-/// A header listed more signatures than [`Signatures::MAX`].
+/// A header listed more signatures than [`Signatures::MAX`] (or, of Ed25519 signatures, than
+/// [`Ed25519Signatures::MAX`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManySignatures;
 
 impl fmt::Display for TooManySignatures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "more than {} signatures", Signatures::MAX)
+        f.write_str("more signatures than a request may present")
     }
 }
 
@@ -356,6 +389,66 @@ impl Default for Signatures {
 impl fmt::Debug for Signatures {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Signatures({} tags)", self.len)
+    }
+}
+
+/// Up to [`Ed25519Signatures::MAX`] presented Ed25519 signatures.
+///
+/// Held on the heap (64 bytes each): kept inline, they would grow every [`Proof`], the MAC
+/// schemes' included, and the Ed25519 path allocates its message anyway.
+#[derive(Clone, Default)]
+pub struct Ed25519Signatures {
+    signatures: Vec<Ed25519Signature>,
+}
+
+impl Ed25519Signatures {
+    /// The most signatures one request may present: each one is a whole verification per live
+    /// public key, so the limit is lower than [`Signatures::MAX`]. Senders list two during a
+    /// rotation.
+    pub const MAX: usize = 4;
+
+    /// No signature yet.
+    pub const fn new() -> Self {
+        Self {
+            signatures: Vec::new(),
+        }
+    }
+
+    /// One signature.
+    pub fn one(signature: Ed25519Signature) -> Self {
+        Self {
+            signatures: vec![signature],
+        }
+    }
+
+    /// Adds a signature, or fails if [`MAX`](Self::MAX) are already held.
+    pub fn push(&mut self, signature: Ed25519Signature) -> Result<(), TooManySignatures> {
+        if self.signatures.len() >= Self::MAX {
+            return Err(TooManySignatures);
+        }
+        self.signatures.push(signature);
+        Ok(())
+    }
+
+    /// The signatures, in the order presented.
+    pub fn as_slice(&self) -> &[Ed25519Signature] {
+        &self.signatures
+    }
+
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.signatures.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.signatures.is_empty()
+    }
+}
+
+impl fmt::Debug for Ed25519Signatures {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Ed25519Signatures({} signatures)", self.len())
     }
 }
 

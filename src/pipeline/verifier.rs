@@ -12,7 +12,7 @@ use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
 use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{Discarded, Message, Tag, ct_eq_secret, hmac};
+use crate::crypto::{Discarded, Message, Tag, hmac, message_bytes};
 use crate::error::BoxError;
 use crate::keys::{Key, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
@@ -39,10 +39,34 @@ pub struct Verifier<S> {
 /// Default [`delivery_hold`](super::VerifyLayer::delivery_hold): 60 s.
 pub const DEFAULT_DELIVERY_HOLD: Duration = Duration::from_secs(60);
 
-/// The secret that matched and, for MACs, the position of the presented tag that did.
+/// The secret that matched and, for signatures, which presented one did.
 struct Matched {
     secret: MatchedSecret,
-    tag: Option<usize>,
+    entry: Option<Entry>,
+}
+
+/// A presented signature that matched: its position among the proof's MACs, or among its
+/// Ed25519 signatures.
+#[derive(Clone, Copy)]
+enum Entry {
+    Mac(usize),
+    Ed25519(usize),
+}
+
+impl Entry {
+    /// The bytes of the presented signature `self` names in `proof`.
+    fn bytes(self, proof: &Proof) -> Option<&[u8]> {
+        match (proof, self) {
+            (Proof::Mac(tags) | Proof::Ed25519 { macs: tags, .. }, Self::Mac(position)) => {
+                tags.as_slice().get(position).map(Tag::as_bytes)
+            }
+            (Proof::Ed25519 { signatures, .. }, Self::Ed25519(position)) => signatures
+                .as_slice()
+                .get(position)
+                .map(|s| s.as_bytes().as_slice()),
+            _ => None,
+        }
+    }
 }
 
 /// What a request that passed every check carries on.
@@ -231,6 +255,17 @@ impl<S: Scheme> Verifier<S> {
                 let algorithm = self.scheme.mac_algorithm(&presented.credentials);
                 refusal.map(|_| Discarded::new(algorithm, keys))
             }
+            (Some(found), Proof::Ed25519 { signatures, macs }) => {
+                let (key, refusal) = Key::for_check(found.as_ref(), now);
+                let secrets = key.candidates(now).map(|(_, s)| s.expose());
+                let algorithm = self.scheme.mac_algorithm(&presented.credentials);
+                refusal.map(|_| {
+                    // MACs are worked on only when some were presented, as `prove` does.
+                    let secrets = secrets.filter(|_| !macs.is_empty());
+                    Discarded::new(algorithm, secrets)
+                        .with_ed25519(key.public_keys(now).map(|(_, k)| k), signatures.as_slice())
+                })
+            }
             _ => None,
         };
 
@@ -277,7 +312,10 @@ impl<S: Scheme> Verifier<S> {
         };
         let (key, refusal) = Key::for_check(found.as_ref(), now);
         let matched = match custom {
-            Some(secret) => Some(Matched { secret, tag: None }),
+            Some(secret) => Some(Matched {
+                secret,
+                entry: None,
+            }),
             None => self.prove(presented, key, &body, now)?,
         };
         if let Some(kind) = refusal {
@@ -300,27 +338,29 @@ impl<S: Scheme> Verifier<S> {
         if waited {
             // A custom proof's secret is the scheme's own business; the key's status is ours.
             let secret = match presented.proof {
-                Proof::Mac(_) | Proof::Secret(_) => matched.as_ref().map(|m| m.secret.index),
+                Proof::Mac(_) | Proof::Secret(_) | Proof::Ed25519 { .. } => {
+                    matched.as_ref().map(|m| m.secret.index)
+                }
                 _ => None,
             };
             self.recheck_key(key, secret, now).await?;
         }
 
-        let tag = matched.as_ref().and_then(|m| m.tag);
+        let entry = matched.as_ref().and_then(|m| m.entry);
         let delivery = if self.scheme.delivers() {
-            self.delivery(presented, tag, key.id(), now)
+            self.delivery(presented, entry, key.id(), now)
         } else {
-            self.record(presented, tag, key.id(), now).await?;
+            self.record(presented, entry, key.id(), now).await?;
             None
         };
         // Only a live key whose proof matched gets here, so a policy refusal is never an answer
         // to a caller without the secret.
         self.scheme.authorize(&presented.credentials, key)?;
         let answer = match (&presented.proof, &matched) {
-            (Proof::Mac(_) | Proof::Secret(_), Some(m)) => {
+            (Proof::Mac(_) | Proof::Secret(_) | Proof::Ed25519 { .. }, Some(m)) => {
                 key.secrets().get(m.secret.index).and_then(|s| {
                     self.scheme
-                        .handshake(&presented.credentials, &body, s.secret())
+                        .handshake(&presented.credentials, &body, s.material())
                 })
             }
             _ => None,
@@ -339,16 +379,13 @@ impl<S: Scheme> Verifier<S> {
     fn delivery(
         &self,
         presented: &Presented<S::Credentials>,
-        matched_tag: Option<usize>,
+        matched: Option<Entry>,
         key_id: &str,
         now: SystemTime,
     ) -> Option<Delivery> {
         self.replay.as_ref()?;
         let signed_id = self.scheme.delivery_id(presented);
-        let id = signed_id.or_else(|| match (&presented.proof, matched_tag) {
-            (Proof::Mac(tags), Some(position)) => tags.as_slice().get(position).map(Tag::as_bytes),
-            _ => None,
-        })?;
+        let id = signed_id.or_else(|| matched?.bytes(&presented.proof))?;
         Some(Delivery {
             key: ReplayKey::new(self.scheme.name(), key_id, id),
             ttl: self.scheme.nonce_ttl(&presented.credentials, now),
@@ -391,7 +428,7 @@ impl<S: Scheme> Verifier<S> {
 
     /// Checks the proof against every candidate secret of `key` (the placeholder's for an
     /// unknown id), each with the same work, matched or not: the position of the first secret
-    /// that matched, and for MACs which presented tag did.
+    /// that matched, and for signatures which presented one did.
     fn prove(
         &self,
         presented: &Presented<S::Credentials>,
@@ -401,44 +438,49 @@ impl<S: Scheme> Verifier<S> {
     ) -> Result<Option<Matched>, Rejection> {
         let credentials = &presented.credentials;
         let mut matched = None;
-        let mut found = |index: Option<usize>, tag: Option<usize>| {
+        let mut found = |index: Option<usize>, entry: Option<Entry>| {
             if matched.is_none() {
                 matched = index.map(|index| Matched {
                     secret: MatchedSecret {
                         index,
                         label: key.secrets().get(index).and_then(|s| s.label_arc()),
                     },
-                    tag,
+                    entry,
                 });
             }
         };
         match &presented.proof {
-            Proof::Mac(tags) => {
-                let algorithm = self.scheme.mac_algorithm(credentials);
+            Proof::Mac(tags) => self.prove_macs(credentials, tags, key, body, now, &mut found),
+            Proof::Ed25519 { signatures, macs } => {
+                if !macs.is_empty() {
+                    self.prove_macs(credentials, macs, key, body, now, &mut found);
+                }
+                // One buffer for the message, verified in one piece with every live public key
+                // and every presented signature, whichever matches.
                 let forms = self.scheme.message_forms(credentials).max(1);
-                for (index, secret) in key.candidates(now) {
-                    // Every form is computed and every presented tag compared, whichever matches.
-                    let mut hit = None;
-                    for form in 0..forms {
-                        let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
-                            self.scheme.message_form(credentials, form, body, m)
-                        });
-                        #[cfg(any(test, feature = "__count-work"))]
-                        crate::crypto::work::body_bytes(body.len());
-                        for (position, tag) in tags.as_slice().iter().enumerate() {
-                            if computed.ct_matches(tag) && hit.is_none() {
-                                hit = Some(position);
+                let mut message = Vec::with_capacity(body.len().saturating_add(128));
+                for form in 0..forms {
+                    message_bytes(&mut message, |m| {
+                        self.scheme.message_form(credentials, form, body, m)
+                    });
+                    for (index, public) in key.public_keys(now) {
+                        let mut hit = None;
+                        for (position, signature) in signatures.as_slice().iter().enumerate() {
+                            #[cfg(any(test, feature = "__count-work"))]
+                            crate::crypto::work::body_bytes(body.len());
+                            if public.verify(&message, signature) && hit.is_none() {
+                                hit = Some(Entry::Ed25519(position));
                             }
                         }
-                    }
-                    if hit.is_some() {
-                        found(index, hit);
+                        if hit.is_some() {
+                            found(index, hit);
+                        }
                     }
                 }
             }
             Proof::Secret(given) => {
                 for (index, secret) in key.candidates(now) {
-                    if ct_eq_secret(given.expose(), secret.expose()) {
+                    if crate::crypto::ct_eq_secret(given.expose(), secret.expose()) {
                         found(index, None);
                     }
                 }
@@ -448,6 +490,39 @@ impl<S: Scheme> Verifier<S> {
             Proof::Unsigned => self.scheme.allow_unsigned(credentials, key)?,
         }
         Ok(matched)
+    }
+
+    /// The MAC part of [`prove`](Self::prove): every form of the message under every candidate
+    /// secret, each compared with every presented tag, whichever matches.
+    fn prove_macs(
+        &self,
+        credentials: &S::Credentials,
+        tags: &super::Signatures,
+        key: &Key,
+        body: &[u8],
+        now: SystemTime,
+        found: &mut impl FnMut(Option<usize>, Option<Entry>),
+    ) {
+        let algorithm = self.scheme.mac_algorithm(credentials);
+        let forms = self.scheme.message_forms(credentials).max(1);
+        for (index, secret) in key.candidates(now) {
+            let mut hit = None;
+            for form in 0..forms {
+                let computed = hmac(algorithm, secret, |m: &mut Message<'_>| {
+                    self.scheme.message_form(credentials, form, body, m)
+                });
+                #[cfg(any(test, feature = "__count-work"))]
+                crate::crypto::work::body_bytes(body.len());
+                for (position, tag) in tags.as_slice().iter().enumerate() {
+                    if computed.ct_matches(tag) && hit.is_none() {
+                        hit = Some(Entry::Mac(position));
+                    }
+                }
+            }
+            if hit.is_some() {
+                found(index, hit);
+            }
+        }
     }
 
     /// After a body read that had to wait: the key is looked up again, and it must still be live
@@ -468,12 +543,12 @@ impl<S: Scheme> Verifier<S> {
         let Some(index) = matched else {
             return Ok(());
         };
-        let secret = key.secrets().get(index).map(|s| s.secret().expose());
-        let still_live = secret.is_some_and(|secret| {
+        let material = key.secrets().get(index).map(|s| s.material());
+        let still_live = material.is_some_and(|material| {
             current
                 .secrets()
                 .iter()
-                .any(|s| s.is_live_at(now) && ct_eq_secret(secret, s.secret().expose()))
+                .any(|s| s.is_live_at(now) && material.same_as(s.material()))
         });
         if still_live {
             Ok(())
@@ -489,7 +564,7 @@ impl<S: Scheme> Verifier<S> {
     async fn record(
         &self,
         presented: &Presented<S::Credentials>,
-        matched_tag: Option<usize>,
+        matched: Option<Entry>,
         key_id: &str,
         now: SystemTime,
     ) -> Result<(), Rejection> {
@@ -500,14 +575,10 @@ impl<S: Scheme> Verifier<S> {
         let name = self.scheme.name();
         let ttl = self.scheme.nonce_ttl(credentials, now);
         let nonce_record = ReplayKey::new(name, key_id, nonce);
-        let mac_record = match (&presented.proof, matched_tag) {
-            (Proof::Mac(tags), Some(position)) => tags
-                .as_slice()
-                .get(position)
-                .filter(|tag| nonce != tag.as_bytes())
-                .map(|tag| ReplayKey::for_mac(name, key_id, tag.as_bytes())),
-            _ => None,
-        };
+        let mac_record = matched
+            .and_then(|entry| entry.bytes(&presented.proof))
+            .filter(|signature| nonce != *signature)
+            .map(|signature| ReplayKey::for_mac(name, key_id, signature));
         // One check for both: a store that can records them atomically (in one round trip), so
         // that a failure cannot leave the nonce burned without its MAC.
         let records: &[ReplayKey] = match &mac_record {

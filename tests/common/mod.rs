@@ -110,5 +110,6 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+pub mod ed25519;
 pub mod redis_server;
 pub mod webhooks;

@@ -4,7 +4,9 @@
 //! one test per case (accepted, unsigned, tampered body, wrong secret, stale and future
 //! timestamps, non-UTF-8 body, duplicates after success, after failure, after a dropped
 //! handling, and concurrent). Deliveries are signed with the scheme's own signer; that the
-//! signer and the verifier agree with the vendor is what each file's vectors show.
+//! signer and the verifier agree with the vendor is what each file's vectors show. A sender
+//! signs with an HMAC secret (the receiver's key holds the same) or with an Ed25519 private key
+//! (the receiver's key holds its public key): see [`SenderKey`].
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -18,21 +20,53 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
 use tokio::sync::{Semaphore, mpsc};
+use tower_hmac::crypto::Ed25519PrivateKey;
 use tower_hmac::pipeline::{BodySigned, Scheme, Verified};
-use tower_hmac::sign::{SchemeSigner, Sender, Signer};
+use tower_hmac::sign::{SchemeSigner, Sender, Signer, SigningKey};
 use tower_hmac::webhooks::Delivery;
 use tower_hmac::{Key, KeySecret, ManualClock, MokaReplayStore, ReplayStore, Secret, VerifyLayer};
 
 use super::{Reply, send};
 
+/// What a sender signs with: a [`Secret`] its receiver's key holds too, or an Ed25519 private key
+/// whose public key the receiver's key holds.
+pub trait SenderKey: Clone + Into<SigningKey> + Send + Sync + 'static {
+    /// What the receiver's key holds to verify this sender.
+    fn receiver(&self) -> KeySecret;
+    /// Another key of the same kind, made from `seed`: a wrong one, or one being retired.
+    fn other(seed: &str) -> Self;
+}
+
+impl SenderKey for Secret {
+    fn receiver(&self) -> KeySecret {
+        KeySecret::new(self.clone())
+    }
+
+    fn other(seed: &str) -> Self {
+        Secret::new(seed).unwrap()
+    }
+}
+
+impl SenderKey for Ed25519PrivateKey {
+    fn receiver(&self) -> KeySecret {
+        KeySecret::new(self.public_key())
+    }
+
+    /// The key whose 32-byte secret is the SHA-256 of `seed`.
+    fn other(seed: &str) -> Self {
+        let bytes = <sha2::Sha256 as sha2::Digest>::digest(seed.as_bytes());
+        Ed25519PrivateKey::from_bytes(&bytes).unwrap()
+    }
+}
+
 /// What the matrix needs to know of a scheme.
-pub struct Setup<S> {
+pub struct Setup<S, K = Secret> {
     /// The scheme, as its signer signs.
     pub scheme: S,
     /// The layer over a key (the harness gives it its replay store).
     pub layer: fn(Key) -> VerifyLayer<S>,
-    /// The key bytes the sender signs with.
-    pub secret: Secret,
+    /// The key the sender signs with: the key bytes (HMAC), or an Ed25519 private key.
+    pub secret: K,
     /// The scheme's timestamp window (each way), or `None` when it signs no time.
     pub window: Option<Duration>,
     /// The body of a delivery sent at `at`, carrying `payload`: the payload itself for most
@@ -140,8 +174,9 @@ impl Receiver {
     }
 }
 
-impl<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone> Setup<S> {
-    /// A receiver of this scheme over a key holding [`Setup::secret`], with an in-process store.
+impl<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone, K: SenderKey> Setup<S, K> {
+    /// A receiver of this scheme over a key holding [`Setup::secret`] (or its public key), with
+    /// an in-process store.
     pub async fn receiver(&self) -> Receiver {
         let store: Arc<dyn ReplayStore> = Arc::new(MokaReplayStore::new());
         self.receiver_with(store).await
@@ -149,14 +184,14 @@ impl<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone> Setup<S
 
     /// A receiver of this scheme with `store` for its deliveries.
     pub async fn receiver_with(&self, store: Arc<dyn ReplayStore>) -> Receiver {
-        let key = Key::new(self.scheme.name(), self.secret.clone());
+        let key = Key::from_secrets(self.scheme.name(), [self.secret.receiver()]);
         Receiver::serve((self.layer)(key).replay_store(store)).await
     }
 
     /// A delivery of `payload` to `url`, signed with `secret` as sent at `at`, and its body.
     pub fn delivery_signed(
         &self,
-        secret: &Secret,
+        secret: &K,
         url: &str,
         at: SystemTime,
         payload: &[u8],
@@ -222,8 +257,11 @@ pub fn assert_duplicate(reply: &Reply) {
     assert_eq!(reply.headers["content-type"], "application/json");
 }
 
-pub async fn accepted<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn accepted<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -234,8 +272,11 @@ pub async fn accepted<S: Sender + Scheme<Identity = Delivery, Body = BodySigned>
     assert_eq!(handled[0].body, body, "the handler gets the body as sent");
 }
 
-pub async fn unsigned<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn unsigned<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let request = Request::post(receiver.url())
@@ -247,8 +288,11 @@ pub async fn unsigned<S: Sender + Scheme<Identity = Delivery, Body = BodySigned>
     assert!(receiver.handled().is_empty());
 }
 
-pub async fn tampered_body<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn tampered_body<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -266,11 +310,14 @@ pub async fn tampered_body<S: Sender + Scheme<Identity = Delivery, Body = BodySi
     assert!(receiver.handled().is_empty());
 }
 
-pub async fn wrong_secret<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn wrong_secret<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
-    let wrong = Secret::new("not the endpoint's secret").unwrap();
+    let wrong = K::other("not the endpoint's secret");
     let (request, _) = setup.delivery_signed(&wrong, &receiver.url(), SystemTime::now(), PAYLOAD);
     let reply = send(receiver.addr, request).await;
     assert_refused(&reply, StatusCode::UNAUTHORIZED, "invalid_credentials");
@@ -279,8 +326,11 @@ pub async fn wrong_secret<S: Sender + Scheme<Identity = Delivery, Body = BodySig
 
 /// Stale and future deliveries are refused, each way; inside the window they are handled. A
 /// scheme that signs no time handles a delivery signed long ago (what its docs must say).
-pub async fn timestamps<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn timestamps<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let now = SystemTime::now();
@@ -310,8 +360,11 @@ pub async fn timestamps<S: Sender + Scheme<Identity = Delivery, Body = BodySigne
 }
 
 /// The body is verified as raw bytes: a body that is not UTF-8 verifies as signed.
-pub async fn non_utf8_body<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn non_utf8_body<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let payload = b"\xff\xfe\x00binary\x80}";
@@ -325,8 +378,9 @@ pub async fn non_utf8_body<S: Sender + Scheme<Identity = Delivery, Body = BodySi
 /// A copy of a delivery answered 2xx is acknowledged without reaching the handler.
 pub async fn duplicate_after_success<
     S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
 >(
-    setup: Setup<S>,
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -348,8 +402,9 @@ pub async fn duplicate_after_success<
 /// next copy does not.
 pub async fn duplicate_after_failure<
     S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
 >(
-    setup: Setup<S>,
+    setup: Setup<S, K>,
 ) {
     let receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -373,8 +428,9 @@ pub async fn duplicate_after_failure<
 /// the handler; once the first is handled, copies are acknowledged.
 pub async fn duplicate_concurrent<
     S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
 >(
-    setup: Setup<S>,
+    setup: Setup<S, K>,
 ) {
     let mut receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -394,8 +450,9 @@ pub async fn duplicate_concurrent<
 /// left in flight: the sender's retry is handled at once.
 pub async fn duplicate_after_hang_up<
     S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
 >(
-    setup: Setup<S>,
+    setup: Setup<S, K>,
 ) {
     let mut receiver = setup.receiver().await;
     let (request, body) = setup.delivery(&receiver.url(), PAYLOAD);
@@ -426,12 +483,15 @@ pub async fn duplicate_after_hang_up<
 
 /// During a rotation the key holds two secrets: a delivery signed with either is handled; once
 /// the old one expired, a delivery signed with it is refused.
-pub async fn rotation<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: Setup<S>,
+pub async fn rotation<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K: SenderKey,
+>(
+    setup: Setup<S, K>,
 ) {
-    let old = Secret::new("the secret being retired").unwrap();
-    let both = Key::new(setup.scheme.name(), setup.secret.clone())
-        .with_secret(KeySecret::new(old.clone()));
+    let old = K::other("the secret being retired");
+    let both = Key::from_secrets(setup.scheme.name(), [setup.secret.receiver()])
+        .with_secret(old.receiver());
     let receiver = Receiver::serve((setup.layer)(both)).await;
     let now = SystemTime::now();
     for (secret, payload) in [
@@ -441,8 +501,8 @@ pub async fn rotation<S: Sender + Scheme<Identity = Delivery, Body = BodySigned>
         let (request, body) = setup.delivery_signed(secret, &receiver.url(), now, payload);
         assert_handled(&send(receiver.addr, request).await, body.len());
     }
-    let retired = Key::new(setup.scheme.name(), setup.secret.clone())
-        .with_secret(KeySecret::new(old.clone()).not_after(now - Duration::from_secs(1)));
+    let retired = Key::from_secrets(setup.scheme.name(), [setup.secret.receiver()])
+        .with_secret(old.receiver().not_after(now - Duration::from_secs(1)));
     let receiver = Receiver::serve((setup.layer)(retired)).await;
     let (request, _) = setup.delivery_signed(&old, &receiver.url(), now, PAYLOAD);
     let reply = send(receiver.addr, request).await;
@@ -458,13 +518,18 @@ pub enum Verdict {
 }
 
 /// Sends every vector of the generated file `tests/vectors/webhooks/{file}` to a receiver of
-/// `setup`'s scheme (its key from the vector's `secret` through `key`, its clock at the vector's
-/// `now`) and checks the answer against `verdicts`, which must name every vector of the file and
-/// nothing else (so that a vector added by the generator cannot go unchecked).
-pub async fn check_vectors<S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone>(
-    setup: &Setup<S>,
+/// `setup`'s scheme (its key from the vector's `secret` through `key`: a secret, or a public key,
+/// its clock at the vector's `now`) and checks the answer against `verdicts`, which must name
+/// every vector of the file and nothing else (so that a vector added by the generator cannot go
+/// unchecked).
+pub async fn check_vectors<
+    S: Sender + Scheme<Identity = Delivery, Body = BodySigned> + Clone,
+    K,
+    M: Into<KeySecret>,
+>(
+    setup: &Setup<S, K>,
     file: &str,
-    key: fn(&str) -> Secret,
+    key: fn(&str) -> M,
     verdicts: &[(&str, Verdict)],
 ) {
     let path = format!(
@@ -486,7 +551,7 @@ pub async fn check_vectors<S: Sender + Scheme<Identity = Delivery, Body = BodySi
         let name = vector["name"].as_str().unwrap();
         let verdict = verdicts.iter().find(|(n, _)| *n == name).unwrap().1;
         let secret = key(vector["secret"].as_str().unwrap());
-        let mut layer = (setup.layer)(Key::new(setup.scheme.name(), secret));
+        let mut layer = (setup.layer)(Key::from_secrets(setup.scheme.name(), [secret.into()]));
         if let Some(now) = vector["now"].as_u64() {
             let now = std::time::UNIX_EPOCH + Duration::from_secs(now);
             layer = layer.clock(ManualClock::new(now));

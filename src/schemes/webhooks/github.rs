@@ -198,26 +198,18 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 /// The mock's GitHub receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{GitHub, GitHubVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "github",
-        config_keys: &["github"],
-        demo: || webhooks::demo("github", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = GitHubVerifyLayer::new(webhooks::key(config, "github")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("github", layer, webhooks::post))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "github", ""),
-        sign: Some(|secret, signed, url, body| {
-            webhooks::sign(GitHub, crate::Secret::new(secret)?, signed, url, body)
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<GitHub>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "It's a Secret to Everybody";
+    impl MockSender for GitHub {
+        const NAME: &'static str = "github";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "It's a Secret to Everybody";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> GitHubVerifyLayer {
+            GitHubVerifyLayer::new(keys)
+        }
+    }
 }

@@ -6,6 +6,12 @@
 //! several signatures when one matches (rotation), and hands the handler a
 //! [`Verified`](crate::Verified)`<`[`Delivery`]`>`.
 //!
+//! Most senders sign with an HMAC of a secret both sides hold. Standard Webhooks' `v1a`
+//! ([`standard`](crate::standard)) and Discord ([`discord`](crate::discord)) sign with an Ed25519
+//! private key instead: their receiver's [`Key`](crate::Key) holds the sender's public key
+//! ([`KeyMaterial::Ed25519`](crate::KeyMaterial::Ed25519)), rotated, expired and revoked like a
+//! secret, and nothing it holds could sign.
+//!
 //! # Duplicate deliveries
 //!
 //! Senders retry, and whoever captures a delivery can send it again inside its window. With a

@@ -1,19 +1,30 @@
-//! Standard Webhooks (and Svix): an HMAC-SHA256 of the delivery id, the timestamp and the body.
+//! Standard Webhooks (and Svix): an HMAC-SHA256 (`v1`) or an Ed25519 signature (`v1a`) of the
+//! delivery id, the timestamp and the body.
 //!
 //! The [Standard Webhooks](https://github.com/standard-webhooks/standard-webhooks) specification
 //! (what Svix sends, and many others) signs each delivery with the endpoint's secret, shown as
-//! `whsec_` and the base64 of the key bytes (`standardwebhooks` on npm and PyPI):
+//! `whsec_` and the base64 of the key bytes (`standardwebhooks` on npm and PyPI), or, for `v1a`,
+//! with the sender's Ed25519 private key (`whsk_`), the endpoint holding only its public key
+//! (`whpk_`, see [`public_key`]):
 //!
 //! ```text
 //! webhook-id:        <delivery id>            (signed)
 //! webhook-timestamp: <unix seconds>
 //! webhook-signature: v1,<base64 HMAC-SHA256(key, "{id}.{timestamp}.{body}")>[ v1,<base64>...]
+//!                    v1a,<base64 Ed25519 signature of "{id}.{timestamp}.{body}">   (or mixed)
 //! ```
 //!
-//! The signature header is a space-separated list: during a rotation the sender lists one `v1`
-//! per live secret, and a delivery verifies when one matches a live secret of the layer's key.
-//! Entries of other versions are ignored. Svix's own header names (`svix-id`, `svix-timestamp`,
-//! `svix-signature`) are read when the `webhook-` ones are absent.
+//! The signature header is a space-separated list: during a rotation the sender lists one entry
+//! per live key, and a delivery verifies when one matches a live secret (a `v1`) or a live public
+//! key (a `v1a`) of the layer's key. A `v1` is checked with the key's secrets only and a `v1a`
+//! with its public keys only: a `v1a` sent to an endpoint holding only secrets, or a `v1` to one
+//! holding only public keys, is refused. Entries of other versions are ignored. Svix's own header
+//! names (`svix-id`, `svix-timestamp`, `svix-signature`) are read when the `webhook-` ones are
+//! absent.
+//!
+//! No published Standard Webhooks library verifies `v1a` yet (their pull requests for it are
+//! still open; they skip `v1a` entries); this layer follows the specification, its vectors made
+//! with PyNaCl and Node's crypto.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -51,6 +62,43 @@
 //! # }
 //! ```
 //!
+//! With Ed25519 (`v1a`), the endpoint's key holds the sender's public key:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use std::time::{Duration, UNIX_EPOCH};
+//!
+//! use http::Request;
+//! use tower_hmac::standard::{StandardVerifyLayer, public_key};
+//! use tower_hmac::{Key, ManualClock, RejectionKind};
+//!
+//! // RFC 8032's first test key; the signature made with PyNaCl.
+//! let key = public_key("whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").unwrap();
+//! let now = UNIX_EPOCH + Duration::from_secs(1_763_800_000);
+//! let layer = StandardVerifyLayer::new(Key::new("standard", key)).clock(ManualClock::new(now));
+//! let request = |signature: &str| {
+//!     Request::post("/webhooks/standard")
+//!         .header("webhook-id", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")
+//!         .header("webhook-timestamp", "1763800000")
+//!         .header("webhook-signature", signature)
+//!         .body(())
+//!         .unwrap()
+//!         .into_parts()
+//!         .0
+//! };
+//! let body = r#"{"x":"café ✓ 😀"}"#.as_bytes();
+//!
+//! let good = "v1a,yuSSWNLnowKtbdkjr7FHpU2ZzNK+lLYpLF0IQIIdNjjDvTMpY3POVLfsnsEj3oIUw3drHQ7kTOtQkuMzCefYAw==";
+//! let delivery = layer.verifier().verify(&request(good), body).await.unwrap();
+//! assert_eq!(delivery.identity().id(), Some("msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"));
+//!
+//! // Refused: a v1 HMAC is never checked with a public key.
+//! let v1 = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+//! let refused = layer.verifier().verify(&request(v1), body).await.unwrap_err();
+//! assert_eq!(refused.kind(), RejectionKind::InvalidSignature);
+//! # }
+//! ```
+//!
 //! # Security
 //!
 //! - **Window.** `webhook-timestamp` within 300 s of now, each way (as the libraries check;
@@ -58,10 +106,14 @@
 //! - **Duplicates.** The delivery id is signed, so with a
 //!   [`replay_store`](crate::VerifyLayer::replay_store) it identifies a delivery (see
 //!   [`webhooks`]): a sender's retry and a captured copy are both recognised.
-//! - **Strict decoding.** Each `v1` is standard padded base64 of 32 bytes; an empty or truncated
-//!   one (`v1,`, the bypass of svix-webhooks PR 1190) or a stray character is
-//!   `malformed_credentials`, never a shorter or lenient compare (the Python library skips
-//!   unknown characters; this layer does not).
+//! - **Strict decoding.** Each `v1` is standard padded base64 of 32 bytes, each `v1a` of 64; an
+//!   empty or truncated one (`v1,`, the bypass of svix-webhooks PR 1190; `v1a,`) or a stray
+//!   character is `malformed_credentials`, never a shorter or lenient compare (the Python
+//!   library skips unknown characters; this layer does not). At most
+//!   [`Ed25519Signatures::MAX`] `v1a` entries: each costs a whole verification.
+//! - **Ed25519.** `v1a` signatures are verified strictly (`verify_strict`: no malleable or
+//!   small-order forms), with the key's public keys only; a public key is never used as an HMAC
+//!   secret. The endpoint holds nothing that could sign: a leaked `whpk_` forges nothing.
 //! - **Timestamp form.** Digits only; it is signed as its decimal value, as the libraries do.
 //! - **Body.** The raw bytes as received, never re-encoded and not required to be UTF-8 (both
 //!   libraries decode it as UTF-8 first; a non-UTF-8 body verifies here as it was signed).
@@ -73,16 +125,20 @@ use base64::engine::general_purpose::STANDARD;
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
-use crate::crypto::{Message, Secret, Tag};
+use zeroize::Zeroizing;
+
+use crate::crypto::{Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature, Message, Secret, Tag};
 use crate::error::ConfigError;
 use crate::keys::KeyStore;
 use crate::pipeline::headers::{optional, single};
 use crate::pipeline::{
-    BodySigned, MatchedSecret, Presented, Proof, Scheme, Signatures, Verify, VerifyLayer, Window,
-    unix_seconds,
+    BodySigned, Ed25519Signatures, MatchedSecret, Presented, Proof, Scheme, Signatures, Verify,
+    VerifyLayer, Window, unix_seconds,
 };
 use crate::rejection::Rejection;
-use crate::sign::{SchemeSigner, Sender, SignError, header_value, sensitive, sign_message};
+use crate::sign::{
+    SchemeSigner, Sender, SignError, header_value, sensitive, sign_ed25519, sign_message,
+};
 use crate::webhooks::{self, Delivery, fresh_id, unix_secs};
 
 /// The layer verifying Standard Webhooks deliveries.
@@ -108,8 +164,8 @@ const SIGNATURE: [HeaderName; 2] = [
     HeaderName::from_static("svix-signature"),
 ];
 
-const SIGNATURE_FORM: &str =
-    "webhook-signature header must be a space-separated list of v1,<base64 HMAC-SHA256>";
+const SIGNATURE_FORM: &str = "webhook-signature header must be a space-separated list of \
+     v1,<base64 HMAC-SHA256> or v1a,<base64 Ed25519 signature>";
 
 /// Longest `webhook-id` accepted, in bytes (the ids senders use are a few dozen characters).
 pub const MAX_ID_LEN: usize = 256;
@@ -144,10 +200,60 @@ pub fn secret(text: &str) -> Result<Secret, ConfigError> {
     Secret::new(bytes)
 }
 
+/// An endpoint's Ed25519 public key as senders show it: `whpk_` then the base64 of its 32 bytes.
+/// What a receiver of `v1a` signatures holds.
+///
+/// ```
+/// use tower_hmac::standard::public_key;
+///
+/// let key = public_key("whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").unwrap();
+/// assert_eq!(key.to_hex(), "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+/// // The prefix says what the key is: a secret (whsec_) or a private key (whsk_) is refused.
+/// assert!(public_key("11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").is_err());
+/// assert!(public_key("whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=").is_err());
+/// ```
+pub fn public_key(text: &str) -> Result<Ed25519PublicKey, ConfigError> {
+    let encoded = text.strip_prefix("whpk_").ok_or(ConfigError::new(
+        "a Standard Webhooks public key starts with whpk_",
+    ))?;
+    let bytes = STANDARD
+        .decode(encoded)
+        .map_err(|_| ConfigError::new("a whpk_ public key must be standard base64 after whpk_"))?;
+    Ed25519PublicKey::from_bytes(&bytes)
+}
+
+/// A sender's Ed25519 private key as the specification writes it: `whsk_` then base64. The
+/// specification does not say whether that is the 32-byte secret key of RFC 8032 or the 64
+/// bytes libsodium holds (the secret key, then its public key); both are read, the public half
+/// checked. For senders and tests: a receiver needs only the [`public_key`].
+///
+/// ```
+/// use tower_hmac::standard::{private_key, public_key};
+///
+/// let short = private_key("whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=").unwrap();
+/// let long = private_key(
+///     "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2DXWpgBgrEKt9VL/tPJZAc6DuFy89qmIyWvAhpo9wdRGg==",
+/// )
+/// .unwrap();
+/// let public = public_key("whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=").unwrap();
+/// assert_eq!((short.public_key(), long.public_key()), (public, public));
+/// ```
+pub fn private_key(text: &str) -> Result<Ed25519PrivateKey, ConfigError> {
+    let encoded = text.strip_prefix("whsk_").ok_or(ConfigError::new(
+        "a Standard Webhooks private key starts with whsk_",
+    ))?;
+    let bytes = Zeroizing::new(
+        STANDARD
+            .decode(encoded)
+            .map_err(|_| ConfigError::new("a whsk_ key must be standard base64 after whsk_"))?,
+    );
+    Ed25519PrivateKey::from_bytes(&bytes)
+}
+
 impl StandardVerifyLayer {
     /// A layer checking deliveries against the secrets of `keys` (a [`Key`](crate::Key) holding
-    /// the endpoint's key bytes, see [`secret`]; two during a rotation), with a 300 s window
-    /// each way.
+    /// the endpoint's key bytes, see [`secret`], or the sender's public key, see [`public_key`];
+    /// two during a rotation, of either kind), with a 300 s window each way.
     ///
     /// It keeps its own in-process replay store, so that this instance handles no delivery
     /// twice; share one between instances with [`replay_store`](VerifyLayer::replay_store).
@@ -195,29 +301,36 @@ impl Scheme for StandardWebhooks {
             "webhook-timestamp",
         )?;
         let header = either(request, &SIGNATURE, "webhook-signature")?;
-        let mut signatures = Signatures::new();
+        let mut macs = Signatures::new();
+        let mut signatures = Ed25519Signatures::new();
+        let too_many = |_| Rejection::malformed("webhook-signature lists too many signatures");
         for entry in header.split(' ').filter(|e| !e.is_empty()) {
             let (version, signature) = entry
                 .split_once(',')
                 .ok_or_else(|| Rejection::malformed(SIGNATURE_FORM))?;
-            if version != "v1" {
-                continue;
+            let malformed = |_| Rejection::malformed(SIGNATURE_FORM);
+            match version {
+                "v1" => macs
+                    .push(Tag::from_base64(signature.as_bytes()).map_err(malformed)?)
+                    .map_err(too_many)?,
+                "v1a" => signatures
+                    .push(Ed25519Signature::from_base64(signature.as_bytes()).map_err(malformed)?)
+                    .map_err(too_many)?,
+                _ => continue,
             }
-            let tag = Tag::from_base64(signature.as_bytes())
-                .map_err(|_| Rejection::malformed(SIGNATURE_FORM))?;
-            signatures
-                .push(tag)
-                .map_err(|_| Rejection::malformed("webhook-signature lists too many signatures"))?;
         }
-        if signatures.is_empty() {
-            return Err(Rejection::malformed(SIGNATURE_FORM));
-        }
+        let proof = match (macs.is_empty(), signatures.is_empty()) {
+            (true, true) => return Err(Rejection::malformed(SIGNATURE_FORM)),
+            // No v1a: the MAC path, as for every HMAC scheme.
+            (false, true) => Proof::Mac(macs),
+            _ => Proof::Ed25519 { signatures, macs },
+        };
         Ok(Presented {
             credentials: StandardDelivery {
                 id: id.into(),
                 timestamp,
             },
-            proof: Proof::Mac(signatures),
+            proof,
         })
     }
 
@@ -266,26 +379,41 @@ impl Sender for StandardWebhooks {
         })
     }
 
+    /// `v1,<base64>`.
     fn put(
         &self,
         delivery: &StandardDelivery,
         signature: &Tag,
         request: &mut Parts,
     ) -> Result<(), SignError> {
-        let [id, timestamp, header] = [&ID[0], &TIMESTAMP[0], &SIGNATURE[0]];
-        let headers = &mut request.headers;
-        headers.insert(
-            id.clone(),
-            header_value(delivery.id.as_bytes(), "webhook-id")?,
-        );
-        headers.insert(timestamp.clone(), HeaderValue::from(delivery.timestamp));
-        let value = format!("v1,{}", signature.to_base64());
-        headers.insert(
-            header.clone(),
-            sensitive(value.as_bytes(), "webhook-signature")?,
-        );
-        Ok(())
+        put(delivery, &format!("v1,{}", signature.to_base64()), request)
     }
+
+    /// `v1a,<base64>`.
+    fn put_ed25519(
+        &self,
+        delivery: &StandardDelivery,
+        signature: &Ed25519Signature,
+        request: &mut Parts,
+    ) -> Result<(), SignError> {
+        put(delivery, &format!("v1a,{}", signature.to_base64()), request)
+    }
+}
+
+/// Puts the three headers of `delivery` on `request`, `signature` the header's one entry.
+fn put(delivery: &StandardDelivery, signature: &str, request: &mut Parts) -> Result<(), SignError> {
+    let [id, timestamp, header] = [&ID[0], &TIMESTAMP[0], &SIGNATURE[0]];
+    let headers = &mut request.headers;
+    headers.insert(
+        id.clone(),
+        header_value(delivery.id.as_bytes(), "webhook-id")?,
+    );
+    headers.insert(timestamp.clone(), HeaderValue::from(delivery.timestamp));
+    headers.insert(
+        header.clone(),
+        sensitive(signature.as_bytes(), "webhook-signature")?,
+    );
+    Ok(())
 }
 
 /// The `v1` signature (base64, without `v1,`) of a delivery `id` of `body` at `timestamp`
@@ -303,30 +431,66 @@ pub fn sign_request(key: &Secret, body: &[u8]) -> Result<HeaderMap, SignError> {
     SchemeSigner::new(StandardWebhooks::default(), key.clone()).headers("/", body)
 }
 
-/// The mock's Standard Webhooks receiver (feature `mock`).
+/// The `v1a` signature (base64, without `v1a,`) of a delivery `id` of `body` at `timestamp`
+/// (seconds), with the sender's private key `key` (see [`private_key`]).
+pub fn signature_v1a(key: &Ed25519PrivateKey, id: &str, timestamp: u64, body: &[u8]) -> String {
+    let delivery = StandardDelivery {
+        id: id.into(),
+        timestamp,
+    };
+    sign_ed25519(&StandardWebhooks::default(), &delivery, body, key).to_base64()
+}
+
+/// The headers of a delivery of `body` signed with `v1a` now, with a fresh `webhook-id`.
+pub fn sign_request_v1a(key: &Ed25519PrivateKey, body: &[u8]) -> Result<HeaderMap, SignError> {
+    SchemeSigner::new(StandardWebhooks::default(), key.clone()).headers("/", body)
+}
+
+/// The mock's Standard Webhooks receivers (feature `mock`): `v1` on `/webhooks/standard`, `v1a`
+/// on `/webhooks/standard-ed25519`.
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
     use std::sync::Arc;
 
-    use super::{StandardVerifyLayer, StandardWebhooks, secret};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use super::{StandardVerifyLayer, StandardWebhooks, private_key, public_key, secret};
+    use crate::mock::webhooks::{self, MockSender, provider};
+    use crate::mock::{Examples, Provider, Section, Shared};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "standard",
-        config_keys: &["standard"],
-        demo: || webhooks::demo("standard", SECRET),
+    pub(crate) const PROVIDER: Provider = provider::<StandardWebhooks>();
+
+    impl MockSender for StandardWebhooks {
+        const NAME: &'static str = "standard";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> StandardVerifyLayer {
+            StandardVerifyLayer::new(keys)
+        }
+
+        fn key(text: &str) -> Result<crate::Secret, crate::BoxError> {
+            Ok(secret(text)?)
+        }
+    }
+
+    /// The `v1a` receiver: the endpoint holds the sender's public key.
+    pub(crate) const PROVIDER_ED25519: Provider = Provider {
+        name: "standard-ed25519",
+        config_keys: &["standard-ed25519"],
+        demo: || webhooks::demo_public_key("standard-ed25519", PUBLIC_KEY),
         router: |config: &Section<'_>, shared: &Shared| {
-            let keys = webhooks::key_with(config, "standard", |text| Ok(secret(text)?))?;
+            let keys = webhooks::public_key_store(config, "standard-ed25519", |text| {
+                Ok(public_key(text)?)
+            })?;
             let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("standard", layer, webhooks::post))
+            Ok(webhooks::routes("standard-ed25519", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| {
-            webhooks::example(config, at, "standard", "")
+            webhooks::example_signed_with(config, at, "standard-ed25519", PUBLIC_KEY, PRIVATE_KEY)
         },
         sign: Some(|text, signed, url, body| {
             webhooks::sign(
                 StandardWebhooks::default(),
-                secret(text)?,
+                private_key(text)?,
                 signed,
                 url,
                 body,
@@ -334,6 +498,9 @@ pub(crate) mod mock {
         }),
     };
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    /// The `v1a` receiver's demo public key: RFC 8032's first test key.
+    pub(crate) const PUBLIC_KEY: &str = "whpk_11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+
+    /// Its private key (RFC 8032, section 7.1, TEST 1), what the example commands sign with.
+    pub(crate) const PRIVATE_KEY: &str = "whsk_nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
 }

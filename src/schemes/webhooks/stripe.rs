@@ -223,32 +223,18 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 /// The mock's Stripe receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Stripe, StripeVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "stripe",
-        config_keys: &["stripe"],
-        demo: || webhooks::demo("stripe", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = StripeVerifyLayer::new(webhooks::key(config, "stripe")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("stripe", layer, webhooks::post))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "stripe", ""),
-        sign: Some(|secret, signed, url, body| {
-            webhooks::sign(
-                Stripe::default(),
-                crate::Secret::new(secret)?,
-                signed,
-                url,
-                body,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Stripe>();
 
-    /// The mock's demo secret.
-    pub(crate) const SECRET: &str = "whsec_test_secret";
+    impl MockSender for Stripe {
+        const NAME: &'static str = "stripe";
+        /// The mock's demo secret.
+        const SECRET: &'static str = "whsec_test_secret";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> StripeVerifyLayer {
+            StripeVerifyLayer::new(keys)
+        }
+    }
 }

@@ -100,7 +100,7 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Response};
 
 use crate::crypto::{Message, Secret, Tag, hmac_sha256};
-use crate::keys::KeyStore;
+use crate::keys::{KeyMaterial, KeyStore};
 use crate::pipeline::headers::single;
 use crate::pipeline::{
     BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer, Window, unix_seconds,
@@ -202,8 +202,10 @@ impl Scheme for Zoom {
         &self,
         _event: &ZoomEvent,
         body: &[u8],
-        secret: &Secret,
+        material: &KeyMaterial,
     ) -> Option<Response<Bytes>> {
+        // Zoom signs with a shared secret: without one there is no token to answer with.
+        let secret = material.secret()?;
         let plain_token = url_validation(body)?;
         let answer = format!(
             r#"{{"plainToken":{},"encryptedToken":"{}"}}"#,
@@ -286,34 +288,20 @@ pub fn encrypted_token(secret: &Secret, plain_token: &str) -> String {
 /// The mock's Zoom receiver (feature `mock`).
 #[cfg(feature = "mock")]
 pub(crate) mod mock {
-    use std::sync::Arc;
-
     use super::{Zoom, ZoomVerifyLayer};
-    use crate::mock::{Examples, Provider, Section, Shared, webhooks};
+    use crate::mock::webhooks::{MockSender, provider};
 
-    pub(crate) const PROVIDER: Provider = Provider {
-        name: "zoom",
-        config_keys: &["zoom"],
-        demo: || webhooks::demo("zoom", SECRET),
-        router: |config: &Section<'_>, shared: &Shared| {
-            let layer = ZoomVerifyLayer::new(webhooks::key(config, "zoom")?)
-                .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("zoom", layer, webhooks::post))
-        },
-        examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "zoom", ""),
-        sign: Some(|secret, signed, url, body| {
-            webhooks::sign(
-                Zoom::default(),
-                crate::Secret::new(secret)?,
-                signed,
-                url,
-                body,
-            )
-        }),
-    };
+    pub(crate) const PROVIDER: crate::mock::Provider = provider::<Zoom>();
 
-    /// The mock's demo secret token.
-    pub(crate) const SECRET: &str = "zoom_demo_secret_token";
+    impl MockSender for Zoom {
+        const NAME: &'static str = "zoom";
+        /// The mock's demo secret token.
+        const SECRET: &'static str = "zoom_demo_secret_token";
+
+        fn receiver(keys: crate::MemoryKeyStore) -> ZoomVerifyLayer {
+            ZoomVerifyLayer::new(keys)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -430,7 +418,7 @@ mod tests {
         let body =
             br#"{"event":"endpoint.url_validation","payload":{"plainToken":"a\"b\\c\u00e9"}}"#;
         let answer = Zoom::default()
-            .handshake(&ZoomEvent { timestamp: NOW }, body, &secret())
+            .handshake(&ZoomEvent { timestamp: NOW }, body, &secret().into())
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(answer.body()).unwrap();
         assert_eq!(json["plainToken"], "a\"b\\c\u{e9}");

@@ -16,7 +16,7 @@ use serde_json::Value;
 use tower_layer::Layer as _;
 use tower_service::Service;
 
-use super::token::SpikeTokenKeys;
+use super::token::{SpikeTokenKeys, valid_application_id, valid_user_id};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{Message, Secret, Tag};
 use crate::error::{BoxError, ConfigError};
@@ -30,9 +30,6 @@ use crate::sign::sign_message;
 
 /// Default body limit of the exchange: 16 KiB, far more than the three fields need.
 pub const EXCHANGE_BODY_LIMIT: usize = 16 * 1024;
-
-/// Longest `application_user_id` (and `application_id` given as a string) accepted.
-pub const MAX_ID_LEN: usize = 128;
 
 /// The `signature` a Spike client sends for `user_id`: lower-case hex of
 /// HMAC-SHA256(application's HMAC key, user id), as the vendor's `sign_user`.
@@ -434,19 +431,6 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<(ExchangeRequest, Tag), Rejec
         },
         signature,
     ))
-}
-
-/// 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as the vendor documents.
-pub(crate) fn valid_user_id(id: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
-}
-
-/// 1 to 128 visible ASCII characters (the vendor's ids are numbers; a string form is accepted).
-pub(crate) fn valid_application_id(id: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]

@@ -199,10 +199,10 @@ mod token;
 pub use self::bearer::{SpikeBearer, SpikeBearerLayer, SpikeBearerScheme, SpikeToken, SpikeUser};
 pub use self::client::{SpikeSigner, bearer_headers, exchange_body};
 pub use self::exchange::{
-    EXCHANGE_BODY_LIMIT, ExchangeRequest, IssueToken, MAX_ID_LEN, SpikeExchange,
-    SpikeExchangeScheme, SpikeExchangeUser, sign_user,
+    EXCHANGE_BODY_LIMIT, ExchangeRequest, IssueToken, SpikeExchange, SpikeExchangeScheme,
+    SpikeExchangeUser, sign_user,
 };
-pub use self::token::{MIN_TOKEN_KEY_LEN, SpikeTokenKeys};
+pub use self::token::{MAX_ID_LEN, MIN_TOKEN_KEY_LEN, SpikeTokenKeys};
 
 /// The mock's Spike routes (feature `mock`).
 #[cfg(feature = "mock")]

@@ -11,7 +11,6 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use subtle::{Choice, ConstantTimeEq as _};
 
-use super::exchange::{valid_application_id, valid_user_id};
 use crate::crypto::Secret;
 use crate::error::ConfigError;
 use crate::keys::{Key, KeySecret, KeyStore, ReservedSecrets};
@@ -152,12 +151,15 @@ impl SpikeTokenKeys {
     /// Adds a previous key: tokens it signed are still accepted (until its
     /// [`not_after`](KeySecret::not_after), if it has one), but it signs nothing new.
     ///
-    /// An error if the key is too short, or if an applications' store these keys are reserved
-    /// in holds it as an application key.
+    /// An error if the key is not an HMAC secret or is too short, or if an applications' store
+    /// these keys are reserved in holds it as an application key.
     pub fn with_previous(self, previous: KeySecret) -> Result<Self, ConfigError> {
-        self.add(previous.secret(), |set| {
+        let secret = previous.secret().ok_or(ConfigError::new(
+            "a Spike token key is an HMAC secret, not a public key",
+        ))?;
+        self.add(secret, |set| {
             set.previous.push(TokenKey::new(
-                previous.secret(),
+                secret,
                 previous.label_arc(),
                 previous.expiry(),
             ));
@@ -237,7 +239,10 @@ impl SpikeTokenKeys {
     pub(crate) fn held_by(&self, application: &Key) -> bool {
         let held = {
             let set = self.read();
-            application.secrets().iter().any(|s| set.holds(s.secret()))
+            application
+                .secrets()
+                .iter()
+                .any(|s| s.secret().is_some_and(|s| set.holds(s)))
         };
         if held {
             tracing::error!(
@@ -442,6 +447,22 @@ fn check_backend() -> Result<(), ConfigError> {
     .map_err(|_| BROKEN)?;
     jsonwebtoken::decode::<Claims>(&signed, &key, validation()).map_err(|_| BROKEN)?;
     Ok(())
+}
+
+/// Longest `application_user_id` (and `application_id` given as a string) accepted.
+pub const MAX_ID_LEN: usize = 128;
+
+/// 1 to 128 characters of `A-Z a-z 0-9 - _ .`, as the vendor documents.
+pub(crate) fn valid_user_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// 1 to 128 visible ASCII characters (the vendor's ids are numbers; a string form is accepted).
+pub(crate) fn valid_application_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 #[cfg(test)]
