@@ -11,12 +11,17 @@
 //! cargo run --release --example mock_providers --features sqlite -- --keys-db keys.db
 //! cargo run --release --example mock_providers -- --humanos-replay
 //! cargo run --release --example mock_providers -- --header-timeout 5 --request-timeout 60
+//! cargo run --release --example mock_providers -- --json         # the request log as JSON lines
+//! cargo run --release --example mock_providers -- --quiet        # no request log
+//! cargo run --release --example mock_providers -- --explain      # test use only: why a refusal
 //! ```
 //!
 //! The routes and their answers are documented in `tower_hmac::mock`, and so are the timeouts
 //! (`tower_hmac::mock::serve`). On start the server prints its address and curl commands for every
 //! route, made with the first credentials of each provider (the secrets are printed too: this is
-//! a mock, meant for demo credentials).
+//! a mock, meant for demo credentials). Then it prints one line per request (method, path,
+//! status, provider, verdict, refusal kind and reason, key id; see `tower_hmac::mock`'s *Request
+//! log*), and serves the inspector page at `/`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -65,6 +70,17 @@ struct Args {
     /// answer is 408.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout: u64,
+    /// No request log (warnings, such as a store failing, are still printed).
+    #[arg(long, conflicts_with = "json")]
+    quiet: bool,
+    /// The request log as one JSON object per line.
+    #[arg(long)]
+    json: bool,
+    /// TEST USE ONLY: a refused request's answer, log line and inspector entry also show what the
+    /// server signed (the rebuilt message, its length and SHA-256), hints for the usual
+    /// mistakes, and for demo credentials the signature it expected.
+    #[arg(long)]
+    explain: bool,
 }
 
 #[tokio::main]
@@ -75,7 +91,27 @@ async fn main() {
     }
 }
 
+/// The request log: the mock's `INFO` lines (unless `--quiet`) and every warning, on stdout.
+fn log(args: &Args) {
+    use tracing::Level;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let mock_level = if args.quiet { Level::WARN } else { Level::INFO };
+    let filter = Targets::new()
+        .with_default(Level::WARN)
+        .with_target("tower_hmac::mock", mock_level);
+    let fmt = tracing_subscriber::fmt().with_writer(std::io::stdout);
+    if args.json {
+        fmt.json().flatten_event(true).finish().with(filter).init();
+    } else {
+        fmt.with_ansi(false).finish().with(filter).init();
+    }
+}
+
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    log(&args);
     let mut config = match &args.config {
         Some(path) => MockConfig::from_toml(&std::fs::read_to_string(path)?)
             .map_err(|e| format!("{}: {e}", path.display()))?,
@@ -84,6 +120,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
     if args.humanos_replay {
         config.set("humanos_replay", true)?;
     }
+    config.set_explain(args.explain);
     let replay: Arc<dyn ReplayStore> = match (&args.redis, &args.redis_cluster) {
         (Some(url), _) => Arc::new(RedisReplayStore::connect_lazy(url)?),
         (None, Some(nodes)) => Arc::new(RedisReplayStore::connect_cluster_lazy(nodes.split(','))?),
@@ -113,6 +150,13 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
         "timeouts: headers {} s, request {} s",
         args.header_timeout, args.request_timeout
     );
+    if args.explain {
+        println!(
+            "--explain: refusals show what the server signed (test use only, never in front of \
+             real credentials)"
+        );
+    }
+    println!("inspector: http://{addr}/ (the last requests, refreshing itself)");
     println!();
     println!("Every route, signed with the crate's signing CLI (bash, curl):");
     println!();

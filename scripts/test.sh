@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need when it is missing, then
 # `cargo test --all-features` (HMAC from `ring`, and the `sqlite` key store's tests) and
-# `cargo test` (the default pure-Rust HMAC; the integration tests still get every other feature
-# but `sqlite` through the crate's dev-dependency on itself). Extra arguments go to both cargo
-# test runs.
+# `cargo test` (the default pure-Rust HMAC; the integration tests still get the features of the
+# crate's dev-dependency on itself: all but `ring`, `sqlite` and `metrics`). Extra arguments go
+# to both cargo test runs.
 #
 #   redis-server   the Redis replay-store tests start their own on free loopback ports: single
 #                  servers, and three-master Redis Clusters (tests/redis.rs, and the soak test of
 #                  about a minute in tests/redis_soak.rs)
+#   chromium       headless, renders the mock's inspector page (tests/mock_tool.rs)
 #   Node packages  tests/snippets/package.json (npm ci there): node-fetch for the vendors' own
 #                  client snippets run against the mock provider server (tests/vendor_snippets.rs),
 #                  and the webhook vendors' SDKs (tests/webhook_sdks.rs)
@@ -32,6 +33,13 @@ apt_install() {
 if [ -z "${REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
   echo "== installing redis-server (Debian package)"
   apt_install redis-server
+fi
+
+# The mock's inspector page is checked in a real browser (tests/mock_tool.rs): Debian's Chromium,
+# headless. `CHROMIUM` names another binary.
+if [ -z "${CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "== installing chromium (Debian package)"
+  apt_install --no-install-recommends chromium
 fi
 
 # Every package of tests/snippets/package.json installed at its pinned version?

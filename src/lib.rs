@@ -164,6 +164,7 @@
 //! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`'s derive) |
 //! | `sqlite` | no | `SqliteKeyStore`: an example key store on SQLite (`sqlx`), keys and secrets as rows, to put behind a [`CachedKeyStore`] |
+//! | `metrics` | no | each layer's [`Counters`] also counted through the `metrics` facade (`tower_hmac_requests_total`) |
 //!
 //! # Security
 //!
@@ -248,6 +249,7 @@ pub use crate::pipeline::{
     BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,
     VerifiedBody, Verify, VerifyLayer,
 };
+pub use crate::pipeline::{Counters, Unverified};
 pub use crate::rejection::{
     DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder, default_response,
 };

@@ -314,3 +314,47 @@ async fn the_mock_serves_api_keys_from_the_demo_database() {
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(reply.json()["mode"], "hmac");
 }
+
+/// With `--explain`, the mock shows a refused request the signature it expected only for a
+/// provider whose keys are its demo configuration's: keys from a database may be anyone's, so a
+/// Humanos refusal explains what was signed and never what the database's secret would give.
+#[tokio::test]
+async fn the_mock_never_explains_expected_signatures_for_keys_from_a_database() {
+    let db = Database::create(include_str!("../examples/keys_db.sql")).await;
+    let database = db.store("").await;
+    let keys = move |scheme: &str| -> Arc<dyn KeyStore> {
+        Arc::new(CachedKeyStore::new(database.with_scheme(scheme)))
+    };
+    let mut config = MockConfig::default();
+    config.set_explain(true);
+    let from_db = common::serve_mock(
+        mock::router_with_key_stores(&config, MokaReplayStore::new(), keys).unwrap(),
+    )
+    .await;
+    let configured = common::serve_mock(mock::router(&config).unwrap()).await;
+
+    let wrong_secret = || {
+        let ts = now_ms();
+        let sig = humanos::signature(&Secret::new("NOT_THE_SECRET").unwrap(), ts, b"");
+        Request::get("/v0/processes")
+            .header("authorization", "Bearer YOUR_API_KEY")
+            .header("x-timestamp", ts.to_string())
+            .header("x-signature", sig)
+            .body(Full::default())
+            .unwrap()
+    };
+    // The demo configuration's keys: the expected signature is shown.
+    let reply = send(configured, wrong_secret()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        reply.json()["explain"]["expected"].is_array(),
+        "{}",
+        reply.text()
+    );
+    // The same key from the database: what was signed, not what was expected.
+    let reply = send(from_db, wrong_secret()).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let explain = &reply.json()["explain"];
+    assert!(explain["signed"].is_array(), "{}", reply.text());
+    assert_eq!(explain.get("expected"), None, "{}", reply.text());
+}

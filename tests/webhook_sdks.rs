@@ -19,14 +19,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
+use common::sdk_server::{SdkServer, require_node_modules, scripts};
 use common::{Reply, send, serve_mock};
 use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -36,19 +34,6 @@ use tower::{ServiceBuilder, ServiceExt, service_fn};
 use tower_hmac::Secret;
 use tower_hmac::mock::{self, MockConfig};
 use tower_hmac::sign::{SchemeSigner, SignLayer, SignedBody, Signer};
-
-fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snippets/webhooks")
-}
-
-/// Fails (never skips) when the Node packages are not installed.
-fn require_node_modules() {
-    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snippets/node_modules");
-    assert!(
-        modules.join("@octokit/webhooks-methods").is_dir(),
-        "the SDKs are missing: run `npm ci` in tests/snippets (scripts/test.sh does)"
-    );
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))
@@ -319,58 +304,6 @@ async fn twilio_sdk_signs_for_the_mock() {
 
 // ---------------------------------------------------------------------------------------------
 // The crate signs, the vendor verifies.
-
-/// A receiver verifying with the vendor's SDK, in a child process killed when dropped.
-struct SdkServer {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl SdkServer {
-    /// Starts `program script provider` and waits for its `listening <port>` line.
-    async fn start(program: &'static str, script: &'static str, provider: &'static str) -> Self {
-        require_node_modules();
-        let start = move || {
-            let mut child = Command::new(program)
-                .arg(scripts().join(script))
-                .arg(provider)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot run {program} ({e}); install it (scripts/test.sh does)")
-                });
-            let mut line = String::new();
-            BufReader::new(child.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            let Some(port) = line.trim().strip_prefix("listening ") else {
-                let _ = child.kill();
-                let mut stderr = String::new();
-                let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
-                panic!("{program} {script} {provider} did not start: {line}\n{stderr}");
-            };
-            let addr = SocketAddr::from(([127, 0, 0, 1], port.parse().unwrap()));
-            Self { child, addr }
-        };
-        tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(start))
-            .await
-            .expect("the SDK's receiver starts")
-            .unwrap()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-}
-
-impl Drop for SdkServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// The case of the last ASCII letter changed: still JSON (or a form), no longer what was signed.
 fn tamper(body: &mut [u8]) {

@@ -306,7 +306,8 @@ impl Message<'_> {
     }
 }
 
-/// The message `write` writes, gathered into `out` (emptied first): what Ed25519 signs.
+/// The message `write` writes, gathered into `out` (emptied first): what Ed25519 signs, and
+/// what the mock's explanations show of a refused request (feature `mock`).
 pub(crate) fn message_bytes(out: &mut Vec<u8>, write: impl FnOnce(&mut Message<'_>)) {
     out.clear();
     write(&mut Message {

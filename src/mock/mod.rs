@@ -34,6 +34,33 @@
 //! The configuration key `humanos_replay` turns the store on for Humanos too (sharing Inqud's): a
 //! signature is then accepted once, and the second of such requests gets `401 replayed`.
 //!
+//! # Request log, inspector page, `--explain`
+//!
+//! Every request is logged as one `tracing` event (target `tower_hmac::mock`, level `INFO`,
+//! message `request`) with the fields `method`, `path`, `status`, `provider` (the scheme of the
+//! layer that decided, `-` for a route without one), `verdict` (`accepted`, `refused`,
+//! `duplicate`, `-`), `kind` (the refusal's [`RejectionKind`](crate::RejectionKind)), `reason`
+//! (the refusal's message) and `key_id` (the key the request named, once its credentials
+//! parsed); no secret and no expected signature. `examples/mock_providers.rs` prints them with
+//! `tracing-subscriber` (`--json` for JSON lines, `--quiet` for none).
+//!
+//! `GET /` is the inspector: the last 200 requests, newest first, with the same fields, the counts
+//! per scheme (see [`crate::Counters`]), and the example commands for every route, in plain
+//! HTML that refreshes itself every 2 seconds. The page shows no secret but the published demo
+//! ones: a provider configured with its own credentials gets a note instead of its commands
+//! (the example's console prints them).
+//!
+//! [`MockConfig::set_explain`] (the example's `--explain`, **test use only**) adds to each refusal
+//! answered by a layer, in its JSON answer (`"explain"`), its log line and its inspector entry,
+//! what the server signed: each form of the signed message rebuilt from the request (`signed`:
+//! `text` escaped with `\n`, `\r`, `\t`, `\\` and `\xNN`, `length`, `sha256`), the MAC
+//! `algorithm`, the `server_time`, `hints` for the usual mistakes (a timestamp in seconds where
+//! milliseconds are expected or the reverse, a trailing newline, a JSON body re-encoded between
+//! signing and sending, a signature in the wrong encoding, the URL the server rebuilt for a
+//! scheme that signs it), and, only for a provider whose credentials are exactly its demo ones,
+//! the signature it `expected` (`hex` and `base64`). The layers compute none of it without the
+//! option ([`VerifyLayer::explain`](crate::VerifyLayer::explain)).
+//!
 //! # Serving
 //!
 //! [`serve`] (and [`serve_with_shutdown`]) serve the router over HTTP/1.1 with two deadlines from
@@ -48,12 +75,15 @@
 //! A route that does not read the body (Proficient's, Spike's `userinfo`) answers without waiting
 //! for it; the connection is then closed, unless the rest of the body had already arrived.
 
+mod explain;
+mod inspector;
 mod providers;
 mod serve;
 pub(crate) mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 
@@ -66,6 +96,7 @@ pub(crate) use self::providers::{
 pub use self::serve::{ServeOptions, serve, serve_with_shutdown};
 use crate::error::BoxError;
 use crate::keys::KeyStore;
+use crate::pipeline::{Counters, Explain};
 use crate::replay::{MokaReplayStore, ReplayStore};
 
 /// The credentials and options the mock uses, as TOML (see `examples/mock_providers.toml`): each
@@ -75,6 +106,8 @@ use crate::replay::{MokaReplayStore, ReplayStore};
 #[derive(Clone)]
 pub struct MockConfig {
     table: toml::Table,
+    /// `--explain`: refusals say what the server signed.
+    explain: bool,
 }
 
 impl Default for MockConfig {
@@ -84,7 +117,10 @@ impl Default for MockConfig {
         for provider in PROVIDERS {
             table.extend((provider.demo)());
         }
-        Self { table }
+        Self {
+            table,
+            explain: false,
+        }
     }
 }
 
@@ -93,6 +129,7 @@ impl std::fmt::Debug for MockConfig {
         // The keys only: the values hold secrets.
         f.debug_struct("MockConfig")
             .field("keys", &self.table.keys().collect::<Vec<_>>())
+            .field("explain", &self.explain)
             .finish()
     }
 }
@@ -103,6 +140,7 @@ impl MockConfig {
     pub fn from_toml(text: &str) -> Result<Self, BoxError> {
         let config = Self {
             table: toml::from_str(text)?,
+            explain: false,
         };
         config.check()?;
         Ok(config)
@@ -127,6 +165,36 @@ impl MockConfig {
         self.table.get(key).and_then(toml::Value::as_bool) == Some(true)
     }
 
+    /// **Test use only**: a refused request's answer, its log line and its entry on the
+    /// inspector page also say what the server signed: the signed message rebuilt from the
+    /// request (escaped, with its length and SHA-256), hints for the usual mistakes, and, for a
+    /// provider configured with its demo credentials (exactly those of [`MockConfig::default`]),
+    /// the signature the server expected. Off by default; the mock example's `--explain`. Never
+    /// turn it on in front of credentials that protect anything.
+    pub fn set_explain(&mut self, on: bool) {
+        self.explain = on;
+    }
+
+    /// Whether [`set_explain`](Self::set_explain) is on.
+    pub fn explains(&self) -> bool {
+        self.explain
+    }
+
+    /// The field `field` of the first entry of `key` (`credential("humanos", "api_key")`, or for
+    /// a webhook sender `credential("github", "secret")`), as text: what the signing CLI takes
+    /// by default from [`MockConfig::default`].
+    pub fn credential(&self, key: &str, field: &str) -> Option<String> {
+        let entry = match self.table.get(key)? {
+            toml::Value::Array(entries) => entries.first()?,
+            entry => entry,
+        };
+        match entry.as_table()?.get(field)? {
+            toml::Value::String(text) => Some(text.clone()),
+            toml::Value::Integer(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
     /// Every key claimed by a provider, and every provider able to build its routes from it.
     fn check(&self) -> Result<(), BoxError> {
         if let Some(key) = self.table.keys().find(|key| {
@@ -143,12 +211,21 @@ impl MockConfig {
         }
         let shared = Shared {
             replay: Arc::new(MokaReplayStore::with_capacity(1)),
+            explain: Explain::verdicts(),
+            counters: Counters::new(),
             keys: None,
         };
         for provider in PROVIDERS {
             let _routes = (provider.router)(&self.section(), &shared)?;
         }
         Ok(())
+    }
+
+    /// Whether `provider` runs with its published demo credentials, exactly.
+    fn is_demo(&self, provider: &Provider) -> bool {
+        (provider.demo)()
+            .iter()
+            .all(|(key, value)| self.table.get(key) == Some(value))
     }
 
     fn section(&self) -> Section<'_> {
@@ -178,7 +255,8 @@ pub fn router_with_store(
 /// [`CachedKeyStore`](crate::CachedKeyStore), say, as the mock example's `--keys-db` does). The
 /// webhook senders' secrets, Spike's token key and the printed example commands still come from
 /// the configuration. Keys read this way carry no policy: Inqud tokens may use both modes, and
-/// Proficient projects require the HMAC.
+/// Proficient projects require the HMAC. With explanations on, these schemes' refusals never
+/// show expected signatures: their keys are not the configuration's demo ones.
 pub fn router_with_key_stores(
     config: &MockConfig,
     replay: impl ReplayStore,
@@ -187,20 +265,36 @@ pub fn router_with_key_stores(
     router_with(config, replay, Some(Arc::new(keys)))
 }
 
+/// The API providers, whose keys a key source gives (by these names) when there is one.
+const API_SCHEMES: [&str; 4] = ["humanos", "inqud", "proficient", "spike"];
+
 fn router_with(
     config: &MockConfig,
     replay: impl ReplayStore,
     keys: Option<KeySource>,
 ) -> Result<Router, BoxError> {
-    let shared = Shared {
-        replay: Arc::new(replay),
-        keys,
-    };
+    let replay: Arc<dyn ReplayStore> = Arc::new(replay);
+    let counters = Counters::new();
     let mut router = Router::new();
     for provider in PROVIDERS {
+        // Expected signatures only for a provider whose credentials are its published demo ones
+        // (not for the API providers whose keys come from a key source).
+        let keyed_elsewhere = keys.is_some() && API_SCHEMES.contains(&provider.name);
+        let demo = !keyed_elsewhere && config.is_demo(provider);
+        let explain = match (config.explain, demo) {
+            (false, _) => Explain::verdicts(),
+            (true, false) => Explain::verdicts().with_messages(),
+            (true, true) => Explain::verdicts().with_expected_signatures(),
+        };
+        let shared = Shared {
+            replay: Arc::clone(&replay),
+            explain,
+            counters: counters.clone(),
+            keys: keys.clone(),
+        };
         router = router.merge((provider.router)(&config.section(), &shared)?);
     }
-    Ok(router)
+    Ok(inspector::mount(router, config, counters))
 }
 
 /// Ready-to-paste commands calling every route of a mock served at `addr`, with the first
@@ -217,6 +311,29 @@ pub fn webhook_senders() -> impl Iterator<Item = &'static str> {
         .iter()
         .filter(|p| p.sign.is_some())
         .map(|p| p.name)
+}
+
+/// The credential the signing CLI signs `sender`'s deliveries with by default, as
+/// [`sign_webhook`] takes it: the demo secret of a sender signing with a shared secret (as the
+/// configuration writes it), or the demo private key of one signing with Ed25519, whose
+/// configuration holds only the public key (`whsk_...` for `standard-ed25519`, 64 hex digits
+/// for `discord`). `None` for a name that is not a webhook sender.
+pub fn demo_sender_credential(sender: &str) -> Option<String> {
+    let provider = PROVIDERS
+        .iter()
+        .find(|p| p.name == sender && p.sign.is_some())?;
+    match provider.demo_private_key {
+        Some(private) => Some(private.to_owned()),
+        None => MockConfig::default().credential(sender, "secret"),
+    }
+}
+
+/// Whether the webhook sender `sender` signs with an Ed25519 private key (its receiver holding
+/// the public key) rather than a secret shared with the receiver.
+pub fn signs_with_private_key(sender: &str) -> bool {
+    PROVIDERS
+        .iter()
+        .any(|p| p.name == sender && p.demo_private_key.is_some())
 }
 
 /// A delivery signed by [`sign_webhook`]: its headers, its body, and the URL to send it to.
@@ -256,6 +373,19 @@ pub fn sign_webhook_behind(
     public_url: &str,
     body: &[u8],
 ) -> Result<SignedDelivery, BoxError> {
+    sign_webhook_at(sender, secret, url, public_url, body, SystemTime::now())
+}
+
+/// [`sign_webhook_behind`], signed as at `at` (a time in the past, to try a receiver's window):
+/// the timestamp the sender signs, in its header or, for Linear, in the body.
+pub fn sign_webhook_at(
+    sender: &str,
+    secret: &str,
+    url: &str,
+    public_url: &str,
+    body: &[u8],
+    at: SystemTime,
+) -> Result<SignedDelivery, BoxError> {
     let sign = PROVIDERS
         .iter()
         .find(|p| p.name == sender)
@@ -264,7 +394,7 @@ pub fn sign_webhook_behind(
             let known: Vec<_> = webhook_senders().collect();
             format!("no webhook sender {sender:?}; one of: {}", known.join(", "))
         })?;
-    sign(secret, public_url, url, body)
+    sign(secret, public_url, url, body, at)
 }
 
 /// [`example_commands`], with `sign` as the signing command instead of `cargo run`: the path of
@@ -274,13 +404,34 @@ pub fn example_commands_with(
     config: &MockConfig,
     sign: &str,
 ) -> Result<String, BoxError> {
+    examples_of(&format!("http://{addr}"), config, sign, false)
+}
+
+/// The example commands for the mock at `base` (`http://host:port`); with `demo_only` (the inspector page, which
+/// anyone reaching the mock can read), a provider configured with its own credentials gets a
+/// note instead of commands holding them.
+fn examples_of(
+    base: &str,
+    config: &MockConfig,
+    sign: &str,
+    demo_only: bool,
+) -> Result<String, BoxError> {
     let examples = Examples {
-        base: format!("http://{addr}"),
+        base: base.to_owned(),
         sign: sign.to_owned(),
     };
     let mut out = String::new();
     for provider in PROVIDERS {
-        out += &(provider.examples)(&config.section(), &examples)?;
+        let commands = (provider.examples)(&config.section(), &examples)?;
+        if demo_only && !commands.is_empty() && !config.is_demo(provider) {
+            out += &format!(
+                "# {}: configured with its own credentials, not shown here (the mock's console \
+                 prints its commands)\n\n",
+                provider.name
+            );
+        } else {
+            out += &commands;
+        }
     }
     Ok(out)
 }

@@ -5,6 +5,7 @@
 //! provider is one line here and its `mock` module beside its scheme.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -14,6 +15,7 @@ use serde_json::{Value, json};
 
 use crate::error::BoxError;
 use crate::keys::KeyStore;
+use crate::pipeline::{Counters, Explain, Scheme, VerifyLayer};
 use crate::replay::ReplayStore;
 
 /// Every provider the mock serves, in the order it prints them.
@@ -41,6 +43,9 @@ pub(crate) struct Provider {
     pub(crate) name: &'static str,
     /// The top-level configuration keys it reads (a provider's entries and its options).
     pub(crate) config_keys: &'static [&'static str],
+    /// For a sender signing with an Ed25519 private key (its configuration holds the public
+    /// key): the private key of its demo key pair, what the signing CLI signs with by default.
+    pub(crate) demo_private_key: Option<&'static str>,
     /// Its demo configuration: the vendor's documented example credentials.
     pub(crate) demo: fn() -> toml::Table,
     /// Its routes, built from the configuration.
@@ -52,9 +57,10 @@ pub(crate) struct Provider {
     pub(crate) sign: Option<SignDelivery>,
 }
 
-/// See [`Provider::sign`]: `(secret, URL signed, URL called, body)` to the delivery.
+/// See [`Provider::sign`]: `(secret, URL signed, URL called, body, time of signing)` to the
+/// delivery.
 pub(crate) type SignDelivery =
-    fn(&str, &str, &str, &[u8]) -> Result<super::SignedDelivery, BoxError>;
+    fn(&str, &str, &str, &[u8], SystemTime) -> Result<super::SignedDelivery, BoxError>;
 
 /// The configuration, as a provider reads it.
 pub(crate) struct Section<'a> {
@@ -81,10 +87,14 @@ impl Section<'_> {
     }
 }
 
-/// What the providers share: one replay history, and where the API providers' keys come from
-/// when not from the configuration.
+/// What the providers share: one replay history, the mock's options for every layer, and where
+/// the API providers' keys come from when not from the configuration.
 pub(crate) struct Shared {
     pub(crate) replay: Arc<dyn ReplayStore>,
+    /// What each layer tells the request log and the inspector (and, with `--explain`, what it
+    /// signed; expected signatures only for a provider configured with its demo credentials).
+    pub(crate) explain: Explain,
+    pub(crate) counters: Counters,
     pub(crate) keys: Option<KeySource>,
 }
 
@@ -92,6 +102,13 @@ pub(crate) struct Shared {
 pub(crate) type KeySource = Arc<dyn Fn(&str) -> Arc<dyn KeyStore> + Send + Sync>;
 
 impl Shared {
+    /// The mock's options on a provider's layer: its verdicts (and explanations) for the log and
+    /// the inspector, and the counters the inspector shows. Every provider's layer goes through
+    /// here.
+    pub(crate) fn layer<S: Scheme + Clone>(&self, layer: VerifyLayer<S>) -> VerifyLayer<S> {
+        layer.explain(self.explain).counters(self.counters.clone())
+    }
+
     /// The keys of the API scheme `scheme`: the key source's when there is one, else
     /// `configured` (those of the configuration).
     pub(crate) fn keys(&self, scheme: &str, configured: impl KeyStore) -> Arc<dyn KeyStore> {

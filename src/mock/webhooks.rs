@@ -50,6 +50,7 @@ pub(crate) const fn provider<S: MockSender>() -> Provider {
     Provider {
         name: S::NAME,
         config_keys: S::CONFIG_KEYS,
+        demo_private_key: None,
         demo: demo_of::<S>,
         router: router_of::<S>,
         examples: examples_of::<S>,
@@ -67,7 +68,7 @@ fn router_of<S: MockSender>(
 ) -> Result<Router, crate::BoxError> {
     let keys = key_with(config, S::NAME, S::key)?;
     let layer = S::receiver(keys).replay_store(Arc::clone(&shared.replay));
-    Ok(routes(S::NAME, layer, post))
+    Ok(routes(S::NAME, shared.layer(layer), post))
 }
 
 fn examples_of<S: MockSender>(
@@ -82,8 +83,9 @@ fn sign_of<S: MockSender>(
     signed: &str,
     url: &str,
     body: &[u8],
+    now: std::time::SystemTime,
 ) -> Result<super::SignedDelivery, crate::BoxError> {
-    sign(S::default(), S::key(secret)?, signed, url, body)
+    sign(S::default(), S::key(secret)?, signed, url, body, now)
 }
 
 /// The most deliveries a provider's list keeps (the oldest are dropped first).
@@ -230,7 +232,7 @@ pub(crate) fn key_with(
     Ok(store)
 }
 
-/// A delivery of `body` to `url`, signed now by `scheme` with `key` (a secret, or an Ed25519
+/// A delivery of `body` to `url`, signed at `now` by `scheme` with `key` (a secret, or an Ed25519
 /// private key) as if sent to `signed`: a webhook provider's
 /// [`sign`](super::providers::Provider::sign).
 pub(crate) fn sign<S: crate::sign::Sender>(
@@ -239,9 +241,11 @@ pub(crate) fn sign<S: crate::sign::Sender>(
     signed: &str,
     url: &str,
     body: &[u8],
+    now: std::time::SystemTime,
 ) -> Result<super::SignedDelivery, crate::BoxError> {
+    let signer = crate::sign::SchemeSigner::new(scheme, key).clock(crate::ManualClock::new(now));
     Ok(super::SignedDelivery {
-        headers: crate::sign::SchemeSigner::new(scheme, key).headers(signed, body)?,
+        headers: signer.headers(signed, body)?,
         url: url.to_owned(),
         body: body.to_vec(),
     })

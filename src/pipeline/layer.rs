@@ -11,9 +11,11 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::body::ResponseBody;
+use super::counters::Counters;
 use super::read::declared_len;
 use super::scheme::{BodyMode, BodySigned, Scheme};
-use super::verifier::{Delivery, Source, Verifier};
+use super::verified::Unverified;
+use super::verifier::{Delivery, Refused, Source, Verifier, read_refusal};
 use crate::clock::Clock;
 use crate::error::BoxError;
 use crate::keys::KeyStore;
@@ -88,6 +90,42 @@ impl<S: Scheme + Clone> VerifyLayer<S> {
     /// then handled.
     pub fn delivery_hold(self, hold: Duration) -> Self {
         self.configure(|v| v.delivery_hold = hold)
+    }
+
+    /// Report-only mode, to watch what would be refused before enforcing (off by default).
+    ///
+    /// Requests are checked, and refusals logged and [counted](Self::counters), as usual; but a
+    /// refused request is handed to the inner service instead of answered, with an
+    /// [`Unverified`](crate::pipeline::Unverified) extension (the scheme, the refusal, the key id
+    /// it claimed) and no [`Verified`](crate::Verified). With axum, the `Verified<T>` extractor
+    /// answers such a request as the layer would have (the refusal's status and `error` code),
+    /// and `Option<Verified<T>>` is `None` for it, so a handler can serve both.
+    ///
+    /// Some refusals still answer: an unavailable key or replay store (503: a request is never
+    /// let through because a store failed), and for body-signing schemes a body over the limit,
+    /// late or unreadable (413, 408, 400: there is no body to hand on). A body-signing layer reads
+    /// the body before the check in this mode, to hand it on whatever the verdict. A verified
+    /// webhook delivery is handled as usual: a copy of a handled one is acknowledged, a copy of
+    /// one in flight gets 409.
+    pub fn report_only(self) -> Self {
+        self.configure(|v| v.report_only = true)
+    }
+
+    /// Counts accepted, duplicate and refused requests (by kind) of this layer's scheme into
+    /// `counters`, which may be shared with other layers (see [`Counters`]).
+    pub fn counters(self, counters: Counters) -> Self {
+        self.configure(|v| v.set_counters(&counters))
+    }
+
+    /// **Test use only** (feature `mock`): every response carries an
+    /// [`Outcome`](crate::pipeline::Outcome) in its extensions, and with
+    /// [`Explain::with_messages`](crate::pipeline::Explain::with_messages) a refusal's also says
+    /// what the server signed. This is how the mock server logs its requests and, behind its
+    /// `--explain` flag, tells why one was refused; see [`Explain`](crate::pipeline::Explain)
+    /// for what it reveals. With messages, a body-signing layer reads the body before the check.
+    #[cfg(feature = "mock")]
+    pub fn explain(self, explain: super::explain::Explain) -> Self {
+        self.configure(|v| v.explain = Some(explain))
     }
 }
 
@@ -220,7 +258,30 @@ where
         ResponseFuture::new(async move {
             let (mut parts, body) = request.into_parts();
             let (read, kept) = S::Body::split(body);
+            // Report-only mode and explanations keep the body whatever the verdict: it is read
+            // first, within the same limit and deadline.
+            let mut held = None;
             let source = match read {
+                Some(body) if verifier.holds_body() => {
+                    let declared = declared_len(&parts.headers);
+                    let timeout = Some(verifier.body_timeout());
+                    match super::read(body, declared, verifier.body_limit, timeout, None).await {
+                        Ok(read) => {
+                            held = Some(read.bytes.clone());
+                            Source::Held(read.bytes)
+                        }
+                        Err(error) => {
+                            let rejection = read_refusal(error);
+                            rejection.log(verifier.scheme().name(), None);
+                            verifier.count_refusal(&rejection);
+                            let refused = Refused {
+                                rejection,
+                                key_id: None,
+                            };
+                            return Ok(verifier.refuse(refused, &parts, None).await);
+                        }
+                    }
+                }
                 Some(body) => Source::Streamed {
                     declared: declared_len(&parts.headers),
                     body,
@@ -229,10 +290,29 @@ where
             };
             let accepted = match verifier.check(&parts, source).await {
                 Ok(accepted) => accepted,
-                Err(rejection) => return Ok(verifier.respond(&rejection, &parts)),
+                Err(refused) => {
+                    let store_failed = refused.rejection.kind() == RejectionKind::StoreUnavailable;
+                    if !verifier.report_only || store_failed {
+                        return Ok(verifier.refuse(refused, &parts, held).await);
+                    }
+                    // Report-only: handed on, marked unverified.
+                    let outcome = verifier.outcome_of(&refused);
+                    parts.extensions.insert(Unverified {
+                        scheme: verifier.scheme().name(),
+                        rejection: refused.rejection,
+                        key_id: refused.key_id,
+                    });
+                    let body = S::Body::hand_on(kept, held.unwrap_or_default());
+                    let response = inner.call(Request::from_parts(parts, body)).await?;
+                    return Ok(with_outcome(response.map(ResponseBody::inner), outcome));
+                }
             };
+            let outcome = verifier.accepted_outcome(&accepted.verified.key_id);
             if let Some(answer) = accepted.answer {
-                return Ok(answer.map(ResponseBody::rejection));
+                if let Some(counters) = verifier.counters() {
+                    counters.accepted();
+                }
+                return Ok(with_outcome(answer.map(ResponseBody::rejection), outcome));
             }
             let reserved = match accepted.delivery {
                 None => None,
@@ -243,15 +323,36 @@ where
                         ticket,
                         settled: false,
                     }),
-                    Ok(Reservation::Done) => return Ok(already_handled()),
+                    Ok(Reservation::Done) => {
+                        if let Some(counters) = verifier.counters() {
+                            counters.duplicate();
+                        }
+                        let outcome = verifier.duplicate_outcome(&accepted.verified.key_id);
+                        return Ok(with_outcome(already_handled(), outcome));
+                    }
                     Ok(Reservation::InFlight) => {
                         let rejection = Rejection::new(RejectionKind::DeliveryInFlight);
                         rejection.log(verifier.scheme().name(), Some(&accepted.verified.key_id));
-                        return Ok(verifier.respond(&rejection, &parts));
+                        verifier.count_refusal(&rejection);
+                        let refused = Refused {
+                            rejection,
+                            key_id: Some(Arc::clone(&accepted.verified.key_id)),
+                        };
+                        return Ok(verifier.refuse(refused, &parts, None).await);
                     }
-                    Err(rejection) => return Ok(verifier.respond(&rejection, &parts)),
+                    Err(rejection) => {
+                        verifier.count_refusal(&rejection);
+                        let refused = Refused {
+                            rejection,
+                            key_id: Some(Arc::clone(&accepted.verified.key_id)),
+                        };
+                        return Ok(verifier.refuse(refused, &parts, None).await);
+                    }
                 },
             };
+            if let Some(counters) = verifier.counters() {
+                counters.accepted();
+            }
             parts.extensions.insert(accepted.verified);
             let body = S::Body::hand_on(kept, accepted.body);
             let response = inner.call(Request::from_parts(parts, body)).await;
@@ -260,8 +361,109 @@ where
                 let handled = matches!(&response, Ok(r) if r.status().is_success());
                 reserved.settle(handled).await;
             }
-            Ok(response?.map(ResponseBody::inner))
+            Ok(with_outcome(response?.map(ResponseBody::inner), outcome))
         })
+    }
+}
+
+/// What a response tells a test tool (feature `mock`); nothing without it.
+#[cfg(feature = "mock")]
+type MaybeOutcome = Option<super::explain::Outcome>;
+#[cfg(not(feature = "mock"))]
+type MaybeOutcome = NoOutcome;
+
+/// Without the `mock` feature, responses carry no outcome.
+#[cfg(not(feature = "mock"))]
+struct NoOutcome;
+
+#[cfg(feature = "mock")]
+fn with_outcome<B>(mut response: Response<B>, outcome: MaybeOutcome) -> Response<B> {
+    if let Some(outcome) = outcome {
+        response.extensions_mut().insert(outcome);
+    }
+    response
+}
+
+#[cfg(not(feature = "mock"))]
+fn with_outcome<B>(response: Response<B>, _: MaybeOutcome) -> Response<B> {
+    response
+}
+
+impl<S: Scheme> Verifier<S> {
+    /// The response for a refusal the layer answers, with its outcome for a test tool.
+    async fn refuse<B>(
+        &self,
+        refused: Refused,
+        request: &http::request::Parts,
+        held: Option<bytes::Bytes>,
+    ) -> Response<ResponseBody<B>> {
+        let response = self.respond(&refused.rejection, request);
+        #[cfg(feature = "mock")]
+        if let Some(explain) = self.explain {
+            let explanation = match held.filter(|_| explain.messages) {
+                Some(body) => self.explanation(request, body).await.map(Arc::new),
+                // Header-only schemes: the message has no body.
+                None if explain.messages && !S::Body::READS_BODY => self
+                    .explanation(request, bytes::Bytes::new())
+                    .await
+                    .map(Arc::new),
+                None => None,
+            };
+            let outcome = super::explain::Outcome {
+                scheme: self.scheme().name(),
+                verdict: super::explain::Verdict::Refused(refused.rejection),
+                key_id: refused.key_id,
+                explanation,
+            };
+            return with_outcome(response, Some(outcome));
+        }
+        let _ = (refused, held);
+        response
+    }
+
+    #[cfg(feature = "mock")]
+    fn outcome_of(&self, refused: &Refused) -> MaybeOutcome {
+        self.explain.map(|_| super::explain::Outcome {
+            scheme: self.scheme().name(),
+            verdict: super::explain::Verdict::Refused(refused.rejection.clone()),
+            key_id: refused.key_id.clone(),
+            explanation: None,
+        })
+    }
+
+    #[cfg(not(feature = "mock"))]
+    fn outcome_of(&self, _: &Refused) -> MaybeOutcome {
+        NoOutcome
+    }
+
+    #[cfg(feature = "mock")]
+    fn accepted_outcome(&self, key_id: &Arc<str>) -> MaybeOutcome {
+        self.explain.map(|_| super::explain::Outcome {
+            scheme: self.scheme().name(),
+            verdict: super::explain::Verdict::Accepted,
+            key_id: Some(Arc::clone(key_id)),
+            explanation: None,
+        })
+    }
+
+    #[cfg(not(feature = "mock"))]
+    fn accepted_outcome(&self, _: &Arc<str>) -> MaybeOutcome {
+        NoOutcome
+    }
+
+    #[cfg(feature = "mock")]
+    fn duplicate_outcome(&self, key_id: &Arc<str>) -> MaybeOutcome {
+        self.explain.map(|_| super::explain::Outcome {
+            scheme: self.scheme().name(),
+            verdict: super::explain::Verdict::Duplicate,
+            key_id: Some(Arc::clone(key_id)),
+            explanation: None,
+        })
+    }
+
+    #[cfg(not(feature = "mock"))]
+    fn duplicate_outcome(&self, _: &Arc<str>) -> MaybeOutcome {
+        NoOutcome
     }
 }
 

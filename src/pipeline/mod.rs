@@ -29,6 +29,9 @@
 //! written against this module alone.
 
 mod body;
+mod counters;
+#[cfg(feature = "mock")]
+mod explain;
 pub mod headers;
 mod layer;
 mod read;
@@ -39,6 +42,9 @@ mod window;
 
 pub(crate) use self::body::{PassOrBuffer, pass_or_buffer_body};
 pub use self::body::{ResponseBody, VerifiedBody};
+pub use self::counters::{Counters, Counts};
+#[cfg(feature = "mock")]
+pub use self::explain::{Explain, Explanation, Outcome, Verdict};
 pub use self::layer::{InnerBody, ResponseFuture, Verify, VerifyLayer};
 pub use self::read::{DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT_PER_MIB, default_body_timeout};
 pub(crate) use self::read::{ReadError, declared_len, read};
@@ -48,6 +54,7 @@ pub use self::scheme::{
 };
 #[cfg(feature = "axum")]
 pub use self::verified::MissingVerified;
+pub use self::verified::Unverified;
 pub use self::verified::{MatchedSecret, Verified};
 pub use self::verifier::{DEFAULT_DELIVERY_HOLD, Verifier};
 pub use self::window::{DEFAULT_TOLERANCE, Window, unix_millis, unix_seconds};

@@ -8,6 +8,7 @@ use http::request::Parts;
 use http_body::Body;
 
 use super::body::ResponseBody;
+use super::counters::{Counters, SchemeCounters};
 use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
 use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
@@ -34,6 +35,12 @@ pub struct Verifier<S> {
     pub(crate) body_timeout: Option<Duration>,
     /// How long a webhook delivery stays reserved for the copy being handled.
     pub(crate) delivery_hold: Duration,
+    /// Refused requests are handed on, marked unverified (see `VerifyLayer::report_only`).
+    pub(crate) report_only: bool,
+    counters: Option<Arc<SchemeCounters>>,
+    /// What responses tell a test tool (feature `mock`, see `VerifyLayer::explain`).
+    #[cfg(feature = "mock")]
+    pub(crate) explain: Option<super::explain::Explain>,
 }
 
 /// Default [`delivery_hold`](super::VerifyLayer::delivery_hold): 60 s.
@@ -98,12 +105,22 @@ struct Passed {
     answer: Option<Response<Bytes>>,
 }
 
+/// A refused request: why, and the key id it named when the layer needs it (report-only mode,
+/// explanations).
+pub(crate) struct Refused {
+    pub(crate) rejection: Rejection,
+    pub(crate) key_id: Option<Arc<str>>,
+}
+
 /// Where the body comes from.
 pub(crate) enum Source<'a, B> {
     /// Header-only schemes: never read.
     Untouched,
     /// Already in memory ([`Verifier::verify`]).
     InMemory(&'a [u8]),
+    /// Read by the layer before the check, and kept by it whatever the verdict (report-only
+    /// mode, explanations).
+    Held(Bytes),
     /// Read from the request, within the limit and deadline.
     Streamed { body: B, declared: Option<u64> },
 }
@@ -121,7 +138,38 @@ impl<S: Scheme> Verifier<S> {
             body_limit: DEFAULT_BODY_LIMIT,
             body_timeout: None,
             delivery_hold: DEFAULT_DELIVERY_HOLD,
+            report_only: false,
+            counters: None,
+            #[cfg(feature = "mock")]
+            explain: None,
         }
+    }
+
+    pub(crate) fn set_counters(&mut self, counters: &Counters) {
+        self.counters = Some(counters.for_scheme(self.scheme.name()));
+    }
+
+    /// The counters of this verifier's scheme, when the layer was given [`Counters`].
+    pub(crate) fn counters(&self) -> Option<&SchemeCounters> {
+        self.counters.as_deref()
+    }
+
+    /// Whether the layer reads the body before the check and keeps it whatever the verdict.
+    pub(crate) fn holds_body(&self) -> bool {
+        #[cfg(feature = "mock")]
+        if self.explain.is_some_and(|e| e.messages) {
+            return true;
+        }
+        self.report_only
+    }
+
+    /// Whether a refusal must carry the key id the request named.
+    fn names_refusals(&self) -> bool {
+        #[cfg(feature = "mock")]
+        if self.explain.is_some() {
+            return true;
+        }
+        self.report_only
     }
 
     pub(crate) fn set_clock(&mut self, clock: impl Clock) {
@@ -162,17 +210,24 @@ impl<S: Scheme> Verifier<S> {
         } else {
             Source::Untouched
         };
-        self.check::<http_body_util::Empty<Bytes>>(request, source)
+        let verified = self
+            .check::<http_body_util::Empty<Bytes>>(request, source)
             .await
             .map(|accepted| accepted.verified)
+            .map_err(|refused| refused.rejection)?;
+        if let Some(counters) = self.counters() {
+            counters.accepted();
+        }
+        Ok(verified)
     }
 
-    /// Runs the pipeline on a request, logging its refusal (once, with the key id once known).
+    /// Runs the pipeline on a request, logging and counting its refusal (once, with the key id
+    /// once known).
     pub(crate) async fn check<B>(
         &self,
         request: &Parts,
         body: Source<'_, B>,
-    ) -> Result<Accepted<S::Identity>, Rejection>
+    ) -> Result<Accepted<S::Identity>, Refused>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -181,7 +236,11 @@ impl<S: Scheme> Verifier<S> {
             Ok(presented) => presented,
             Err(rejection) => {
                 rejection.log(self.scheme.name(), None);
-                return Err(rejection);
+                self.count_refusal(&rejection);
+                return Err(Refused {
+                    rejection,
+                    key_id: None,
+                });
             }
         };
         // The key id is logged with a refusal once it is worth naming: always when the request
@@ -208,8 +267,92 @@ impl<S: Scheme> Verifier<S> {
             Err(rejection) => {
                 let key_id = self.scheme.key_id(&presented.credentials).filter(|_| named);
                 rejection.log(self.scheme.name(), key_id);
-                Err(rejection)
+                self.count_refusal(&rejection);
+                let key_id = key_id.filter(|_| self.names_refusals()).map(Arc::from);
+                Err(Refused { rejection, key_id })
             }
+        }
+    }
+
+    /// What the server signed for a refused request (feature `mock`, with
+    /// `Explain::with_messages`): the message rebuilt from the request's credentials and `body`
+    /// (parsed again: this runs only for refusals of a layer built to explain them) and, with
+    /// `Explain::with_expected_signatures`, its MAC under the first live secret of the key (none
+    /// for Ed25519 signatures: the server holds public keys only).
+    #[cfg(feature = "mock")]
+    pub(crate) async fn explanation(
+        &self,
+        request: &Parts,
+        body: Bytes,
+    ) -> Option<super::explain::Explanation> {
+        let explain = self.explain.filter(|e| e.messages)?;
+        let now = self.clock.now();
+        let mut explanation = super::explain::Explanation {
+            messages: Vec::new(),
+            algorithm: crate::crypto::MacAlgorithm::default(),
+            ed25519: false,
+            expected: Vec::new(),
+            body,
+            now,
+        };
+        let Ok(mut presented) = self.scheme.credentials(request) else {
+            return Some(explanation);
+        };
+        if S::Body::READS_BODY
+            && self
+                .scheme
+                .body_credentials(&mut presented, &explanation.body)
+                .is_err()
+        {
+            return Some(explanation);
+        }
+        if !matches!(
+            presented.proof,
+            Proof::Mac(_) | Proof::Ed25519 { .. } | Proof::Unsigned
+        ) {
+            return Some(explanation);
+        }
+        explanation.ed25519 = matches!(presented.proof, Proof::Ed25519 { .. });
+        let credentials = &presented.credentials;
+        let body = &explanation.body;
+        // As many forms as the verifier computes (a small number fixed by the scheme).
+        let forms = self.scheme.message_forms(credentials).clamp(1, 8);
+        explanation.messages = (0..forms)
+            .map(|form| {
+                let mut message = Vec::new();
+                crate::crypto::message_bytes(&mut message, |m| {
+                    self.scheme.message_form(credentials, form, body, m)
+                });
+                Bytes::from(message)
+            })
+            .collect();
+        explanation.algorithm = self.scheme.mac_algorithm(credentials);
+        if explain.expected && matches!(presented.proof, Proof::Mac(_)) {
+            let id = self
+                .scheme
+                .key_id(credentials)
+                .unwrap_or(self.scheme.name());
+            if let Ok(Some(key)) = self.lookup(id).await {
+                let (key, refusal) = Key::for_check(Some(&key), now);
+                let first = key.candidates(now).find(|(index, _)| index.is_some());
+                if let (None, Some((_, secret))) = (refusal, first) {
+                    explanation.expected = (0..forms)
+                        .map(|form| {
+                            hmac(explanation.algorithm, secret, |m| {
+                                self.scheme.message_form(credentials, form, body, m)
+                            })
+                        })
+                        .collect();
+                }
+            }
+        }
+        Some(explanation)
+    }
+
+    /// Counts a refusal, when the layer has counters.
+    pub(crate) fn count_refusal(&self, rejection: &Rejection) {
+        if let Some(counters) = self.counters() {
+            counters.refused(rejection.kind());
         }
     }
 
@@ -277,6 +420,13 @@ impl<S: Scheme> Verifier<S> {
                     (Bytes::new(), false)
                 }
                 None => (Bytes::copy_from_slice(bytes), false),
+            },
+            Source::Held(bytes) => match &mut discard {
+                Some(discard) => {
+                    discard.update(&bytes);
+                    (Bytes::new(), false)
+                }
+                None => (bytes, false),
             },
             Source::Streamed { body, declared } => {
                 let timeout = Some(self.body_timeout());
@@ -638,6 +788,10 @@ impl<S: Clone> Clone for Verifier<S> {
             body_limit: self.body_limit,
             body_timeout: self.body_timeout,
             delivery_hold: self.delivery_hold,
+            report_only: self.report_only,
+            counters: self.counters.clone(),
+            #[cfg(feature = "mock")]
+            explain: self.explain,
         }
     }
 }
@@ -649,6 +803,7 @@ impl<S: fmt::Debug> fmt::Debug for Verifier<S> {
             .field("replay_store", &self.replay.is_some())
             .field("body_limit", &self.body_limit)
             .field("body_timeout", &self.body_timeout)
+            .field("report_only", &self.report_only)
             .finish_non_exhaustive()
     }
 }

@@ -112,4 +112,5 @@ pub fn now_ms() -> u64 {
 
 pub mod ed25519;
 pub mod redis_server;
+pub mod sdk_server;
 pub mod webhooks;

@@ -405,6 +405,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "humanos",
         config_keys: &["humanos", "humanos_replay"],
+        demo_private_key: None,
         demo,
         router,
         examples,
@@ -446,7 +447,7 @@ pub(crate) mod mock {
         Ok(Router::new()
             .route("/v0/processes", get(processes))
             .route("/v0/process/generate", post(generate))
-            .layer(layer))
+            .layer(shared.layer(layer)))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

@@ -834,6 +834,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "inqud",
         config_keys: &["inqud"],
+        demo_private_key: None,
         demo,
         router,
         examples,
@@ -893,7 +894,7 @@ pub(crate) mod mock {
         Ok(Router::new()
             .route("/v1/user/wallet/balances", get(balances))
             .route("/v1/user/payments/payout", post(payout))
-            .layer(layer))
+            .layer(shared.layer(layer)))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

@@ -851,6 +851,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "proficient",
         config_keys: &["proficient"],
+        demo_private_key: None,
         demo,
         router,
         examples,
@@ -906,7 +907,7 @@ pub(crate) mod mock {
         }
         Ok(Router::new()
             .route("/interactions", get(interactions))
-            .layer(ProficientVerifyLayer::new(shared.keys("proficient", keys))))
+            .layer(shared.layer(ProficientVerifyLayer::new(shared.keys("proficient", keys)))))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

@@ -297,17 +297,29 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "discord",
         config_keys: &["discord"],
+        demo_private_key: Some(PRIVATE_KEY),
         demo: || webhooks::demo_public_key("discord", PUBLIC_KEY),
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::public_key_store(config, "discord", |text| Ok(public_key(text)?))?;
             let layer = DiscordVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("discord", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "discord",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example_signed_with(config, at, "discord", PUBLIC_KEY, PRIVATE_KEY)
         },
-        sign: Some(|text, signed, url, body| {
-            webhooks::sign(Discord::default(), private_key(text)?, signed, url, body)
+        sign: Some(|text, signed, url, body, now| {
+            webhooks::sign(
+                Discord::default(),
+                private_key(text)?,
+                signed,
+                url,
+                body,
+                now,
+            )
         }),
     };
 

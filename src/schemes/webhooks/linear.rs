@@ -301,24 +301,133 @@ pub fn sign_request(secret: &Secret, body: &[u8]) -> Result<HeaderMap, SignError
 }
 
 /// The JSON object `body` with its `webhookTimestamp` set to `at`, in milliseconds, as Linear
-/// stamps each delivery before signing it: for a test or a sender. The object is written again
-/// (compact; the order of its keys may change); `None` when `body` is not a JSON object.
+/// stamps each delivery before signing it: for a test or a sender. The rest of the body is kept
+/// byte for byte (its keys' order, its whitespace, its numbers as written): the value of a
+/// top-level `webhookTimestamp` is replaced, or the field is added after the last member. `None`
+/// when `body` is not a JSON object.
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
 /// use tower_hmac::linear::with_timestamp;
 ///
 /// let at = UNIX_EPOCH + Duration::from_millis(1_763_800_000_000);
-/// let body = with_timestamp(br#"{"type":"Issue"}"#, at).unwrap();
-/// assert_eq!(body, br#"{"type":"Issue","webhookTimestamp":1763800000000}"#);
+/// let body = with_timestamp(br#"{"type": "Issue", "action": "create"}"#, at).unwrap();
+/// assert_eq!(
+///     body,
+///     br#"{"type": "Issue", "action": "create","webhookTimestamp":1763800000000}"#
+/// );
+/// let again = with_timestamp(br#"{"webhookTimestamp": 1, "type": "Issue"}"#, at).unwrap();
+/// assert_eq!(again, br#"{"webhookTimestamp": 1763800000000, "type": "Issue"}"#);
 /// assert_eq!(with_timestamp(b"[]", at), None);
 /// ```
 pub fn with_timestamp(body: &[u8], at: SystemTime) -> Option<Vec<u8>> {
-    let mut object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_slice(body).ok()?;
-    let ms = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
-    object.insert(WEBHOOK_TIMESTAMP.to_owned(), u64::try_from(ms).ok()?.into());
-    serde_json::to_vec(&object).ok()
+    // A JSON object (checked first, so the scan below walks valid JSON only).
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).ok()?;
+    let ms = u64::try_from(at.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis()).ok()?;
+    let members = top_level_members(body)?;
+    let mut out = Vec::with_capacity(body.len() + 40);
+    let stamped: Vec<_> = members
+        .iter()
+        .filter(|m| {
+            let key = body.get(m.key.clone()).unwrap_or_default();
+            serde_json::from_slice::<String>(key).ok().as_deref() == Some(WEBHOOK_TIMESTAMP)
+        })
+        .collect();
+    if stamped.is_empty() {
+        // After the last member's value (before the whitespace ahead of `}`), or inside `{}`.
+        let at = match members.last() {
+            Some(last) => last.value.end,
+            None => body.iter().position(|&b| b == b'{')? + 1,
+        };
+        out.extend_from_slice(body.get(..at)?);
+        if !members.is_empty() {
+            out.push(b',');
+        }
+        out.extend_from_slice(format!("\"{WEBHOOK_TIMESTAMP}\":{ms}").as_bytes());
+        out.extend_from_slice(body.get(at..)?);
+    } else {
+        let mut from = 0;
+        for member in stamped {
+            out.extend_from_slice(body.get(from..member.value.start)?);
+            out.extend_from_slice(ms.to_string().as_bytes());
+            from = member.value.end;
+        }
+        out.extend_from_slice(body.get(from..)?);
+    }
+    Some(out)
+}
+
+/// Where a member of a JSON object is: its key (quotes included) and its value.
+struct Member {
+    key: std::ops::Range<usize>,
+    value: std::ops::Range<usize>,
+}
+
+/// The members of the top-level object of `json`, a valid JSON object (`None` otherwise).
+fn top_level_members(json: &[u8]) -> Option<Vec<Member>> {
+    let skip_ws = |mut i: usize| {
+        while json.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+            i += 1;
+        }
+        i
+    };
+    // The end of the string starting at `i` (its opening quote), past its closing quote.
+    let string_end = |mut i: usize| {
+        i += 1;
+        loop {
+            match json.get(i)? {
+                b'\\' => i += 2,
+                b'"' => return Some(i + 1),
+                _ => i += 1,
+            }
+        }
+    };
+    let mut members = Vec::new();
+    let mut i = skip_ws(0);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(i + 1);
+    if json.get(i) == Some(&b'}') {
+        return Some(members);
+    }
+    loop {
+        let key = i..string_end(i)?;
+        i = skip_ws(key.end);
+        if json.get(i) != Some(&b':') {
+            return None;
+        }
+        let start = skip_ws(i + 1);
+        // The value runs to the `,` or `}` closing it at depth 0, outside strings.
+        let (mut j, mut depth, mut end) = (start, 0usize, start);
+        let close = loop {
+            match *json.get(j)? {
+                b'"' => {
+                    j = string_end(j)?;
+                    end = j;
+                    continue;
+                }
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' if depth > 0 => depth -= 1,
+                c @ (b',' | b'}') if depth == 0 => break c,
+                c if c.is_ascii_whitespace() => {
+                    j += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            j += 1;
+            end = j;
+        };
+        members.push(Member {
+            key,
+            value: start..end,
+        });
+        if close == b'}' {
+            return Some(members);
+        }
+        i = skip_ws(j + 1);
+    }
 }
 
 /// The mock's Linear receiver (feature `mock`).
@@ -332,23 +441,28 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "linear",
         config_keys: &["linear"],
+        demo_private_key: None,
         demo: || webhooks::demo("linear", SECRET),
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = LinearVerifyLayer::new(webhooks::key(config, "linear")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("linear", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "linear",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "linear", ""),
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, now| {
             // Linear stamps the body it signs; one that is not a JSON object is signed as given.
-            let body = super::with_timestamp(body, std::time::SystemTime::now())
-                .unwrap_or_else(|| body.to_vec());
+            let body = super::with_timestamp(body, now).unwrap_or_else(|| body.to_vec());
             webhooks::sign(
                 Linear::default(),
                 crate::Secret::new(secret)?,
                 signed,
                 url,
                 &body,
+                now,
             )
         }),
     };
@@ -484,5 +598,38 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(json, serde_json::json!({"a": 2, "webhookTimestamp": 5}));
         assert_eq!(with_timestamp(b"hello", at), None);
+    }
+
+    /// The sender keeps the body as given but for its `webhookTimestamp`: keys in their order,
+    /// whitespace, nested objects, strings holding braces and quotes, numbers as written.
+    #[test]
+    fn with_timestamp_keeps_the_rest_of_the_body_as_given() {
+        let at = UNIX_EPOCH + Duration::from_millis(1_763_800_000_123);
+        for (body, stamped) in [
+            (
+                "{\n  \"type\": \"Issue\",\n  \"action\": \"create\"\n}\n",
+                "{\n  \"type\": \"Issue\",\n  \"action\": \"create\",\"webhookTimestamp\":1763800000123\n}\n",
+            ),
+            ("{}", r#"{"webhookTimestamp":1763800000123}"#),
+            (" { } ", r#" {"webhookTimestamp":1763800000123 } "#),
+            (
+                r#"{"z":1.50,"data":{"webhookTimestamp":1,"s":"}\",{["},"a":[1,{"b":[]}]}"#,
+                r#"{"z":1.50,"data":{"webhookTimestamp":1,"s":"}\",{["},"a":[1,{"b":[]}],"webhookTimestamp":1763800000123}"#,
+            ),
+            (
+                r#"{"b":true, "webhookTimestamp" : "old" , "a":null}"#,
+                r#"{"b":true, "webhookTimestamp" : 1763800000123 , "a":null}"#,
+            ),
+            (
+                r#"{"webhook\u0054imestamp":0}"#,
+                r#"{"webhook\u0054imestamp":1763800000123}"#,
+            ),
+        ] {
+            let got = with_timestamp(body.as_bytes(), at).unwrap();
+            assert_eq!(String::from_utf8(got).unwrap(), stamped, "{body}");
+        }
+        for not_an_object in [&b"[]"[..], b"", b"{", b"{\"a\":1}x", b"\"{}\""] {
+            assert_eq!(with_timestamp(not_an_object, at), None);
+        }
     }
 }

@@ -476,24 +476,30 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER_ED25519: Provider = Provider {
         name: "standard-ed25519",
         config_keys: &["standard-ed25519"],
+        demo_private_key: Some(PRIVATE_KEY),
         demo: || webhooks::demo_public_key("standard-ed25519", PUBLIC_KEY),
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::public_key_store(config, "standard-ed25519", |text| {
                 Ok(public_key(text)?)
             })?;
             let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes("standard-ed25519", layer, webhooks::post))
+            Ok(webhooks::routes(
+                "standard-ed25519",
+                shared.layer(layer),
+                webhooks::post,
+            ))
         },
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example_signed_with(config, at, "standard-ed25519", PUBLIC_KEY, PRIVATE_KEY)
         },
-        sign: Some(|text, signed, url, body| {
+        sign: Some(|text, signed, url, body, now| {
             webhooks::sign(
                 StandardWebhooks::default(),
                 private_key(text)?,
                 signed,
                 url,
                 body,
+                now,
             )
         }),
     };

@@ -777,6 +777,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "twilio",
         config_keys: &["twilio", "twilio_public_url"],
+        demo_private_key: None,
         demo: || webhooks::demo("twilio", AUTH_TOKEN),
         router: |config: &Section<'_>, shared: &Shared| {
             let mut layer = TwilioVerifyLayer::new(webhooks::key(config, "twilio")?)
@@ -784,9 +785,13 @@ pub(crate) mod mock {
             if let Some(url) = config.get::<Option<String>>("twilio_public_url")? {
                 layer = layer.public_url(&url)?;
             }
-            Ok(webhooks::routes("twilio", layer, webhooks::get_and_post))
+            Ok(webhooks::routes(
+                "twilio",
+                shared.layer(layer),
+                webhooks::get_and_post,
+            ))
         },
-        sign: Some(|secret, signed, url, body| {
+        sign: Some(|secret, signed, url, body, _now| {
             // A form is signed as its parameters; any other body as Twilio sends JSON: its
             // hash in the query of the URL, signed and called.
             let form = !body.is_empty()

@@ -18,6 +18,9 @@
 //   linear    @linear/sdk                 new LinearWebhookClient(secret).verify(body, Linear-Signature)
 //   twilio    twilio                      validateRequest(token, X-Twilio-Signature, url, params),
 //                                         validateRequestWithBody when the URL has bodySHA256
+//   discord   discord-interactions        verifyKey(rawBody, X-Signature-Ed25519,
+//                                         X-Signature-Timestamp, public key in hex)
+// (No published Standard Webhooks library verifies v1a, Ed25519: none for standard-ed25519.)
 // Slack's verifier is Python (slack_sdk): verify_server.py.
 //
 // Adapted from each SDK's documented receiving example: the secret is the mock's demo secret and
@@ -37,6 +40,8 @@ const SECRETS = {
   zoom: "zoom_demo_secret_token",
   twilio: "12345",
   linear: "lin_wh_demo_secret",
+  // Discord's receiver holds the application's public key (the demo one: RFC 8032's test 1).
+  discord: "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
 };
 
 const header = (req, name) => {
@@ -113,6 +118,12 @@ const VERIFIERS = {
     const { LinearWebhookClient } = await import("@linear/sdk/webhooks");
     const client = new LinearWebhookClient(secret);
     return (req, _res, raw) => client.verify(raw, header(req, "linear-signature"));
+  },
+
+  async discord(publicKey) {
+    const { verifyKey } = await import("discord-interactions");
+    return (req, _res, raw) =>
+      verifyKey(raw, header(req, "x-signature-ed25519"), header(req, "x-signature-timestamp"), publicKey);
   },
 
   async twilio(token) {

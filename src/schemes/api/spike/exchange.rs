@@ -248,6 +248,16 @@ impl SpikeExchange {
         self
     }
 
+    /// Changes the options of the verifying layer inside (the mock's explanations and counters).
+    #[cfg(feature = "mock")]
+    pub(crate) fn map_layer(
+        mut self,
+        change: impl FnOnce(VerifyLayer<SpikeExchangeScheme>) -> VerifyLayer<SpikeExchangeScheme>,
+    ) -> Self {
+        self.layer = change(self.layer);
+        self
+    }
+
     /// Checks an exchange body already in memory and returns the access token, without a server.
     pub async fn exchange(&self, body: &[u8]) -> Result<String, Rejection> {
         let (parts, ()) = Request::post("/").body(()).unwrap_or_default().into_parts();

@@ -224,6 +224,7 @@ pub(crate) mod mock {
     pub(crate) const PROVIDER: Provider = Provider {
         name: "spike",
         config_keys: &["spike", "spike_token_key"],
+        demo_private_key: None,
         demo,
         router,
         examples,
@@ -286,10 +287,12 @@ pub(crate) mod mock {
         let bearer = SpikeBearerLayer::new(tokens.clone()).applications(applications.clone())?;
         Ok(Router::new()
             .route("/v3/userinfo", get(userinfo))
-            .layer(bearer)
+            .layer(shared.layer(bearer))
             .route(
                 "/v3/auth/hmac",
-                post_service(SpikeExchange::new(applications, tokens)?),
+                post_service(
+                    SpikeExchange::new(applications, tokens)?.map_layer(|l| shared.layer(l)),
+                ),
             ))
     }
 
