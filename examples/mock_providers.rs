@@ -7,6 +7,8 @@
 //! cargo run --release --example mock_providers -- --addr 0.0.0.0:9000
 //! cargo run --release --example mock_providers -- --config examples/mock_providers.toml
 //! cargo run --release --example mock_providers -- --redis redis://127.0.0.1:6379/
+//! cargo run --release --example mock_providers -- --redis-cluster redis://127.0.0.1:7000/,redis://127.0.0.1:7001/
+//! cargo run --release --example mock_providers --features sqlite -- --keys-db keys.db
 //! cargo run --release --example mock_providers -- --humanos-replay
 //! cargo run --release --example mock_providers -- --header-timeout 5 --request-timeout 60
 //! cargo run --release --example mock_providers -- --json         # the request log as JSON lines
@@ -23,11 +25,14 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Router;
 use clap::Parser;
 use tower_hmac::mock::{self, MockConfig, ServeOptions};
 use tower_hmac::replay::RedisReplayStore;
+use tower_hmac::{MokaReplayStore, ReplayStore};
 
 /// Serve mock Humanos, Inqud, Spike and Proficient APIs verified by tower-hmac's layers.
 #[derive(Parser)]
@@ -41,8 +46,17 @@ struct Args {
     /// Redis URL: keep the replay history (Inqud salts, and Humanos signatures with
     /// --humanos-replay) in Redis, shared by every mock server using it, instead of in this
     /// process.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "redis_cluster")]
     redis: Option<String>,
+    /// Redis Cluster seed nodes, comma-separated (`redis://HOST:PORT[,redis://HOST:PORT...]`):
+    /// the same, on a cluster.
+    #[arg(long, value_name = "URLS")]
+    redis_cluster: Option<String>,
+    /// SQLite key database (see `cargo run --example keys_db`): the API providers' keys
+    /// (Humanos, Inqud, Proficient, Spike applications) are read from it, through a cache,
+    /// instead of the configuration. Needs the `sqlite` feature.
+    #[arg(long, value_name = "PATH")]
+    keys_db: Option<PathBuf>,
     /// Refuse a Humanos signature seen before (`humanos_replay = true` in the TOML file does the
     /// same). Off by default: two bodiless requests signed with the same key in the same
     /// millisecond carry the same signature, and the second would get 401 replayed.
@@ -107,16 +121,25 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
         config.set("humanos_replay", true)?;
     }
     config.set_explain(args.explain);
-    let app = match &args.redis {
-        Some(url) => mock::router_with_store(&config, RedisReplayStore::connect_lazy(url)?)?,
-        None => mock::router(&config)?,
+    let replay: Arc<dyn ReplayStore> = match (&args.redis, &args.redis_cluster) {
+        (Some(url), _) => Arc::new(RedisReplayStore::connect_lazy(url)?),
+        (None, Some(nodes)) => Arc::new(RedisReplayStore::connect_cluster_lazy(nodes.split(','))?),
+        (None, None) => Arc::new(MokaReplayStore::new()),
+    };
+    let app = match &args.keys_db {
+        Some(path) => with_keys_db(&config, replay, path).await?,
+        None => mock::router_with_store(&config, replay)?,
     };
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     println!("mock providers listening on http://{addr}");
-    match &args.redis {
-        Some(url) => println!("replay store: Redis at {url}"),
-        None => println!("replay store: in process"),
+    match (&args.redis, &args.redis_cluster) {
+        (Some(url), _) => println!("replay store: Redis at {url}"),
+        (None, Some(nodes)) => println!("replay store: Redis Cluster from {nodes}"),
+        (None, None) => println!("replay store: in process"),
+    }
+    if let Some(path) = &args.keys_db {
+        println!("API keys: {} (cached 60 s)", path.display());
     }
     if config.flag("humanos_replay") {
         println!("Humanos: a signature is accepted once");
@@ -146,4 +169,32 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
     })
     .await;
     Ok(())
+}
+
+/// The mock's router with the API providers' keys from the SQLite database at `path`, each
+/// scheme's behind a cache.
+#[cfg(feature = "sqlite")]
+async fn with_keys_db(
+    config: &MockConfig,
+    replay: Arc<dyn ReplayStore>,
+    path: &std::path::Path,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    use tower_hmac::{CachedKeyStore, KeyStore, SqliteKeyStore};
+
+    let database = SqliteKeyStore::open(path, "")
+        .await
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let keys = move |scheme: &str| -> Arc<dyn KeyStore> {
+        Arc::new(CachedKeyStore::new(database.with_scheme(scheme)))
+    };
+    mock::router_with_key_stores(config, replay, keys)
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn with_keys_db(
+    _config: &MockConfig,
+    _replay: Arc<dyn ReplayStore>,
+    _path: &std::path::Path,
+) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
+    Err("--keys-db needs the `sqlite` feature: cargo run --example mock_providers --features sqlite -- --keys-db PATH".into())
 }

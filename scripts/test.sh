@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: installs what the tests need when it is missing, then
-# `cargo test --all-features` (HMAC from `ring`) and `cargo test` (the default pure-Rust HMAC; the
-# integration tests still get every other feature through the crate's dev-dependency on itself).
-# Extra arguments go to both cargo test runs.
+# `cargo test --all-features` (HMAC from `ring`, and the `sqlite` key store's tests) and
+# `cargo test` (the default pure-Rust HMAC; the integration tests still get the features of the
+# crate's dev-dependency on itself: all but `ring`, `sqlite` and `metrics`). Extra arguments go
+# to both cargo test runs.
 #
-#   redis-server   the Redis replay-store tests start their own on a free loopback port
+#   redis-server   the Redis replay-store tests start their own on free loopback ports: single
+#                  servers, and three-master Redis Clusters (tests/redis.rs, and the soak test of
+#                  about a minute in tests/redis_soak.rs)
 #   chromium       headless, renders the mock's inspector page (tests/mock_tool.rs)
 #   Node packages  tests/snippets/package.json (npm ci there): node-fetch for the vendors' own
 #                  client snippets run against the mock provider server (tests/vendor_snippets.rs),

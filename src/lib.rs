@@ -163,6 +163,7 @@
 //! | `redis` | no | `replay::RedisReplayStore`, a replay store shared by every instance |
 //! | `mock` | no | `mock`: one axum router playing all four providers, and `mock::serve` with its timeouts (implies `axum` and `spike`) |
 //! | `spike` | no | `spike`: Spike's token exchange service and bearer-token layer (`jsonwebtoken` with RustCrypto, `serde`'s derive) |
+//! | `sqlite` | no | `SqliteKeyStore`: an example key store on SQLite (`sqlx`), keys and secrets as rows, to put behind a [`CachedKeyStore`] |
 //! | `metrics` | no | each layer's [`Counters`] also counted through the `metrics` facade (`tower_hmac_requests_total`) |
 //!
 //! # Security
@@ -240,6 +241,9 @@ use std::pin::Pin;
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::crypto::Secret;
 pub use crate::error::{BoxError, ConfigError, StoreError};
+pub use crate::keys::CachedKeyStore;
+#[cfg(feature = "sqlite")]
+pub use crate::keys::SqliteKeyStore;
 pub use crate::keys::{Key, KeySecret, KeyStatus, KeyStore, MemoryKeyStore, ReservedSecrets};
 pub use crate::pipeline::{
     BodySigned, HeadersOnly, MatchedSecret, Presented, Proof, ResponseBody, Scheme, Verified,

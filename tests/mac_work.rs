@@ -353,6 +353,47 @@ fn spike_exchange_every_application_lookup_costs_one_mac() {
     assert_eq!(done, Work::default());
 }
 
+/// Behind a [`CachedKeyStore`](tower_hmac::CachedKeyStore) too, whether the answer comes from the
+/// store or from the cache (each id is checked twice): an unknown id, cached as unknown, costs
+/// the MAC work of a known one.
+#[tokio::test]
+async fn cached_store_every_key_lookup_costs_one_mac_over_the_whole_body() {
+    const IDS: [&str; 4] = ["LIVE", "REVOKED", "EXPIRED", "SECRET_EXPIRED"];
+    let keys = tower_hmac::CachedKeyStore::new(keys(IDS));
+    let layer = HumanosVerifyLayer::new(keys).clock(ManualClock::new(now()));
+    let good = humanos::signature(&secret(), NOW_MS, BODY);
+    let request = |id: &str| {
+        parts(&[
+            ("authorization", format!("Bearer {id}")),
+            ("x-timestamp", NOW_MS.to_string()),
+            ("x-signature", good.clone()),
+        ])
+    };
+    let cases = [
+        ("LIVE", None),
+        ("UNKNOWN", Some(RejectionKind::UnknownKey)),
+        ("REVOKED", Some(RejectionKind::KeyRevoked)),
+        ("EXPIRED", Some(RejectionKind::KeyExpired)),
+        ("SECRET_EXPIRED", Some(RejectionKind::InvalidSignature)),
+    ];
+    let expected = Work {
+        macs: 1,
+        body_bytes: BODY.len() as u64,
+        secret_compares: 0,
+        signatures: 0,
+    };
+    for _ in 0..2 {
+        for (id, outcome) in cases {
+            let req = request(id);
+            work::take();
+            let result = layer.verifier().verify(&req, BODY).await;
+            let done = work::take();
+            assert_eq!(result.err().map(|r| r.kind()), outcome, "{id}");
+            assert_eq!(done, expected, "{id} {outcome:?}");
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Ed25519: one verification per candidate public key and presented signature, whatever the key.
 

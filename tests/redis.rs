@@ -1,7 +1,12 @@
-//! The Redis replay store against a real `redis-server` on loopback: atomic first use, TTLs, two
-//! instances sharing one history, webhook delivery states (the cases the in-process stores run
+//! The Redis replay store against real `redis-server`s on loopback, on one server and on a
+//! three-master Redis Cluster alike: atomic first use, one round trip per check, TTLs on every key,
+//! two instances sharing one history, webhook delivery states (the cases the in-process stores run
 //! from their contract suite, on Redis's clock, and two webhook layers sharing one Redis), and
-//! failing closed while Redis is down or frozen.
+//! failing closed while Redis, or a master of the cluster, is down or frozen. The cluster also
+//! moves a slot and fails a master over under the store.
+//!
+//! Each case is an `async fn` taking a [`Backend`]; `on_both!` runs it on a single server
+//! (`single::name`) and on a cluster (`cluster::name`).
 
 mod common;
 
@@ -12,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::post;
 use bytes::Bytes;
-use common::redis_server::RedisServer;
+use common::redis_server::{RedisCluster, RedisServer};
 use common::{now_ms, send, serve_axum};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
@@ -22,17 +27,165 @@ use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::webhooks::Delivery;
 use tower_hmac::{Key, MemoryKeyStore, ReplayKey, ReplayStore, Secret, Verified};
 
-async fn store(server: &RedisServer) -> RedisReplayStore {
-    RedisReplayStore::connect(&server.url())
-        .await
-        .unwrap()
-        .timeout(Duration::from_millis(300))
+/// Where a case's Redis runs: one server, or a cluster of three masters.
+enum Backend {
+    Single(RedisServer),
+    Cluster(RedisCluster),
 }
 
-#[tokio::test]
-async fn first_use_is_recorded_once_and_expires() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+impl Backend {
+    fn single() -> Self {
+        Self::Single(RedisServer::start())
+    }
+
+    fn cluster() -> Self {
+        Self::Cluster(RedisCluster::start())
+    }
+
+    /// A store on it, as an instance of a service connects: 300 ms per check.
+    async fn store(&self) -> RedisReplayStore {
+        let store = match self {
+            Self::Single(server) => RedisReplayStore::connect(&server.url()).await,
+            Self::Cluster(cluster) => RedisReplayStore::connect_cluster(cluster.urls()).await,
+        };
+        store.unwrap().timeout(Duration::from_millis(300))
+    }
+
+    fn servers(&self) -> Vec<&RedisServer> {
+        match self {
+            Self::Single(server) => vec![server],
+            Self::Cluster(cluster) => cluster.nodes().iter().collect(),
+        }
+    }
+
+    /// Every key held, with its `PTTL`.
+    fn ttls(&self) -> Vec<(Vec<u8>, i64)> {
+        self.servers()
+            .into_iter()
+            .flat_map(RedisServer::ttls)
+            .collect()
+    }
+
+    /// The value of the Redis key `key`, wherever it is.
+    fn get(&self, key: &[u8]) -> Option<String> {
+        self.servers().into_iter().find_map(|server| {
+            let client = redis::Client::open(server.url()).unwrap();
+            let mut connection = client.get_connection().unwrap();
+            // A node that does not hold the slot answers MOVED: not here.
+            redis::cmd("GET")
+                .arg(key)
+                .query::<Option<String>>(&mut connection)
+                .ok()
+                .flatten()
+        })
+    }
+
+    /// The Redis key of `key` under `prefix`, as the store's docs give it.
+    fn redis_key(&self, prefix: &str, key: &ReplayKey) -> Vec<u8> {
+        let mut redis_key = prefix.as_bytes().to_vec();
+        if let Self::Cluster(_) = self {
+            redis_key.extend_from_slice(format!("{{{:016x}}}", key.owner()).as_bytes());
+        }
+        redis_key.extend_from_slice(key.as_bytes());
+        redis_key
+    }
+
+    /// Every server logs every command from now on, with its arguments (`SLOWLOG`).
+    fn log_commands(&self) {
+        for server in self.servers() {
+            server.command(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+            server.command(&["SLOWLOG", "RESET"]);
+        }
+    }
+
+    /// The arguments of the logged commands named `name`, oldest first (the keys of one check
+    /// are on one server, whose log this is in order).
+    fn logged(&self, name: &str) -> Vec<Vec<String>> {
+        self.logged_all()
+            .into_iter()
+            .filter(|args| args.first().is_some_and(|c| c.eq_ignore_ascii_case(name)))
+            .collect()
+    }
+
+    /// The arguments of every logged command, oldest first on each server.
+    fn logged_all(&self) -> Vec<Vec<String>> {
+        let mut all = Vec::new();
+        for server in self.servers() {
+            type Entry = (i64, i64, i64, Vec<Vec<u8>>, String, String);
+            let client = redis::Client::open(server.url()).unwrap();
+            let mut connection = client.get_connection().unwrap();
+            let entries: Vec<Entry> = redis::cmd("SLOWLOG")
+                .arg("GET")
+                .arg(1000)
+                .query(&mut connection)
+                .unwrap();
+            let mut commands: Vec<Vec<String>> = entries
+                .into_iter()
+                .map(|(_, _, _, args, _, _)| {
+                    args.iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect()
+                })
+                .collect();
+            commands.reverse();
+            all.extend(commands);
+        }
+        all
+    }
+}
+
+/// Runs each listed case on a single server and on a cluster.
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod single {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Backend::single()).await
+                }
+            )*
+        }
+        mod cluster {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    super::$case(super::Backend::cluster()).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    first_use_is_recorded_once_and_expires,
+    prefixes_separate_histories,
+    concurrent_checks_have_exactly_one_winner,
+    ttls_are_rounded_up_not_down,
+    records_of_one_check_are_all_or_nothing,
+    concurrent_checks_sharing_a_record_have_one_winner,
+    every_key_written_has_a_ttl,
+    a_new_delivery_is_reserved_once,
+    a_handled_delivery_is_done,
+    a_recorded_nonce_reads_as_done,
+    a_failed_delivery_is_new_again,
+    a_lapsed_hold_is_new_again,
+    a_stale_ticket_cannot_settle_another_copys_reservation,
+    a_late_success_is_remembered,
+    done_expires_after_its_ttl,
+    concurrent_reserves_have_one_new,
+    delivery_states_are_the_documented_values,
+    a_delivery_handled_through_one_instance_is_acknowledged_by_the_other,
+    a_delivery_that_failed_on_one_instance_is_handled_by_the_other,
+    concurrent_copies_on_two_instances_one_handled_the_other_409,
+    each_delivery_state_is_one_round_trip,
+    a_salt_accepted_by_one_instance_is_refused_by_the_other,
+    sixty_four_copies_over_two_instances_give_one_200,
+    an_inqud_check_is_one_round_trip,
+    a_resplit_request_burns_nothing,
+);
+
+async fn first_use_is_recorded_once_and_expires(backend: Backend) {
+    let store = backend.store().await;
     let key = ReplayKey::new("test", "k", b"salt-1");
     assert!(
         store
@@ -68,11 +221,9 @@ async fn first_use_is_recorded_once_and_expires() {
     );
 }
 
-#[tokio::test]
-async fn prefixes_separate_histories() {
-    let server = RedisServer::start();
-    let a = store(&server).await.prefix("svc-a:");
-    let b = store(&server).await.prefix("svc-b:");
+async fn prefixes_separate_histories(backend: Backend) {
+    let a = backend.store().await.prefix("svc-a:");
+    let b = backend.store().await.prefix("svc-b:");
     let key = ReplayKey::new("test", "k", b"n");
     assert!(
         a.insert_if_absent(&key, Duration::from_secs(60))
@@ -91,10 +242,8 @@ async fn prefixes_separate_histories() {
     );
 }
 
-#[tokio::test]
-async fn concurrent_checks_have_exactly_one_winner() {
-    let server = RedisServer::start();
-    let stores = [store(&server).await, store(&server).await];
+async fn concurrent_checks_have_exactly_one_winner(backend: Backend) {
+    let stores = [backend.store().await, backend.store().await];
     let key = ReplayKey::new("test", "k", b"race");
     let mut tasks = Vec::new();
     for i in 0..64 {
@@ -113,57 +262,126 @@ async fn concurrent_checks_have_exactly_one_winner() {
     assert_eq!(wins, 1);
 }
 
-/// A raw connection to `server`, for what the store does not do: reading its command log.
-async fn admin(server: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(server.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
+/// Finding: an Inqud check recorded its salt, then its MAC, in two round trips, so a failure
+/// between them left the salt burned and the client's honest retry was refused as a replay. The
+/// records of one check are written together or not at all: a check finding one of them refuses
+/// and writes none of the others.
+async fn records_of_one_check_are_all_or_nothing(backend: Backend) {
+    let store = backend.store().await;
+    let key = |n: &str| ReplayKey::new("test", "k", n.as_bytes());
+    assert!(store.insert_all_if_absent(&[], LONG).await.unwrap());
+    assert!(
+        store
+            .insert_all_if_absent(&[key("salt-1"), key("mac-1")], LONG)
+            .await
+            .unwrap()
+    );
+    // The MAC seen before: refused, and the new salt left unrecorded (first or last, whichever).
+    assert!(
+        !store
+            .insert_all_if_absent(&[key("salt-2"), key("mac-1")], LONG)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .insert_all_if_absent(&[key("salt-1"), key("mac-2")], LONG)
+            .await
+            .unwrap()
+    );
+    assert!(store.insert_if_absent(&key("salt-2"), LONG).await.unwrap());
+    assert!(store.insert_if_absent(&key("mac-2"), LONG).await.unwrap());
+    // A single record is a check of its own.
+    assert!(
+        store
+            .insert_all_if_absent(&[key("salt-3")], LONG)
+            .await
+            .unwrap()
+    );
+    assert!(!store.insert_if_absent(&key("salt-3"), LONG).await.unwrap());
+    // Everything written lives for the TTL given.
+    let ttls = backend.ttls();
+    assert_eq!(ttls.len(), 5, "{ttls:?}");
+    assert!(ttls.iter().all(|(_, ttl)| *ttl > 50_000 && *ttl <= 60_000));
 }
 
-/// Redis logs every command from now on, with its arguments (`SLOWLOG`).
-async fn log_commands(admin: &mut redis::aio::MultiplexedConnection) {
-    redis::cmd("CONFIG")
-        .arg("SET")
-        .arg("slowlog-log-slower-than")
-        .arg(0)
-        .query_async::<()>(admin)
-        .await
-        .unwrap();
+/// Sixty-four checks through two stores, each with its own salt and the same MAC: one wins, and
+/// only its salt is recorded.
+async fn concurrent_checks_sharing_a_record_have_one_winner(backend: Backend) {
+    let stores = [backend.store().await, backend.store().await];
+    let mac = ReplayKey::new("test", "k", b"the mac");
+    let salt = |n: usize| ReplayKey::new("test", "k", format!("salt-{n}").as_bytes());
+    let mut tasks = Vec::new();
+    for n in 0..64 {
+        let store = stores[n % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .insert_all_if_absent(&[salt(n), mac], LONG)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = Vec::new();
+    for (n, task) in tasks.into_iter().enumerate() {
+        if task.await.unwrap() {
+            winners.push(n);
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    for n in 0..64 {
+        let recorded = !stores[0].insert_if_absent(&salt(n), LONG).await.unwrap();
+        assert_eq!(recorded, winners.contains(&n), "salt {n}");
+    }
 }
 
-/// The arguments of the logged commands named `name`, oldest first.
-async fn logged(admin: &mut redis::aio::MultiplexedConnection, name: &str) -> Vec<Vec<String>> {
-    type Entry = (i64, i64, i64, Vec<Vec<u8>>, String, String);
-    let entries: Vec<Entry> = redis::cmd("SLOWLOG")
-        .arg("GET")
-        .arg(1000)
-        .query_async(admin)
+/// Nonces, checks of several records, and deliveries reserved, handled, failed or left in
+/// flight: every key written has a TTL, none is left to live forever.
+async fn every_key_written_has_a_ttl(backend: Backend) {
+    let store = backend.store().await;
+    let key = |id: &str, n: &str| ReplayKey::new("test", id, n.as_bytes());
+    assert!(
+        store
+            .insert_if_absent(&key("a", "nonce"), LONG)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .insert_all_if_absent(&[key("b", "salt"), key("b", "mac")], LONG)
+            .await
+            .unwrap()
+    );
+    let done = key("c", "done");
+    let ticket = new(store.reserve(&done, LONG).await);
+    store
+        .settle(&done, ticket, Settle::Done(LONG))
         .await
         .unwrap();
-    let mut commands: Vec<Vec<String>> = entries
-        .into_iter()
-        .map(|(_, _, _, args, _, _)| {
-            args.iter()
-                .map(|a| String::from_utf8_lossy(a).into_owned())
-                .collect()
-        })
-        .filter(|args: &Vec<String>| args.first().is_some_and(|c| c.eq_ignore_ascii_case(name)))
-        .collect();
-    commands.reverse();
-    commands
+    let failed = key("d", "failed");
+    let ticket = new(store.reserve(&failed, LONG).await);
+    store.settle(&failed, ticket, Settle::Failed).await.unwrap();
+    new(store.reserve(&key("e", "in flight"), LONG).await);
+    let late = key("f", "late");
+    let ticket = new(store.reserve(&late, HOLD).await);
+    tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
+    store
+        .settle(&late, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+
+    let ttls = backend.ttls();
+    // Nonce, salt, MAC, done, in flight, late: the failed delivery is gone.
+    assert_eq!(ttls.len(), 6, "{ttls:?}");
+    let without: Vec<_> = ttls.iter().filter(|(_, ttl)| *ttl <= 0).collect();
+    assert!(without.is_empty(), "keys without a TTL: {without:?}");
 }
 
 /// Finding: TTLs were sent to Redis rounded down to whole milliseconds (`PX`), so an entry could
 /// be forgotten up to a millisecond before its TTL. They are rounded up, for nonces, reservations
 /// and handled deliveries alike; a TTL Redis cannot take is sent as the longest it can.
-#[tokio::test]
-async fn ttls_are_rounded_up_not_down() {
-    let server = RedisServer::start();
-    let mut admin = admin(&server).await;
-    log_commands(&mut admin).await;
-    let store = store(&server).await;
+async fn ttls_are_rounded_up_not_down(backend: Backend) {
+    backend.log_commands();
+    let store = backend.store().await;
     let ttl = Duration::from_secs(60) + Duration::from_micros(1);
 
     assert!(
@@ -189,8 +407,8 @@ async fn ttls_are_rounded_up_not_down() {
 
     // Every SET Redis ran, the scripts' included: the nonce, the reservation, the handled
     // delivery, the short one, the long one twice.
-    let px: Vec<String> = logged(&mut admin, "SET")
-        .await
+    let px: Vec<String> = backend
+        .logged("SET")
         .into_iter()
         .filter_map(|args| {
             let at = args.iter().position(|arg| arg == "PX")?;
@@ -225,10 +443,8 @@ fn delivery(name: &str) -> ReplayKey {
     )
 }
 
-#[tokio::test]
-async fn a_new_delivery_is_reserved_once() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_new_delivery_is_reserved_once(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("new");
     new(store.reserve(&key, LONG).await);
     assert_eq!(
@@ -243,10 +459,8 @@ async fn a_new_delivery_is_reserved_once() {
     assert!(!store.insert_if_absent(&key, LONG).await.unwrap());
 }
 
-#[tokio::test]
-async fn a_handled_delivery_is_done() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_handled_delivery_is_done(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("done");
     let ticket = new(store.reserve(&key, LONG).await);
     store
@@ -264,19 +478,15 @@ async fn a_handled_delivery_is_done() {
 }
 
 /// Entries written by `insert_if_absent` (the `1` every earlier version wrote) read as handled.
-#[tokio::test]
-async fn a_recorded_nonce_reads_as_done() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_recorded_nonce_reads_as_done(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("nonce");
     assert!(store.insert_if_absent(&key, LONG).await.unwrap());
     assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
 }
 
-#[tokio::test]
-async fn a_failed_delivery_is_new_again() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_failed_delivery_is_new_again(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("failed");
     let first = new(store.reserve(&key, LONG).await);
     store.settle(&key, first, Settle::Failed).await.unwrap();
@@ -299,10 +509,8 @@ async fn a_failed_delivery_is_new_again() {
     assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
 }
 
-#[tokio::test]
-async fn a_lapsed_hold_is_new_again() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_lapsed_hold_is_new_again(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("lapsed");
     new(store.reserve(&key, HOLD).await);
     assert_eq!(
@@ -318,10 +526,8 @@ async fn a_lapsed_hold_is_new_again() {
 }
 
 /// A copy whose reservation lapsed cannot settle the reservation another copy took since.
-#[tokio::test]
-async fn a_stale_ticket_cannot_settle_another_copys_reservation() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_stale_ticket_cannot_settle_another_copys_reservation(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("stale");
     let stale = new(store.reserve(&key, HOLD).await);
     tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
@@ -349,10 +555,8 @@ async fn a_stale_ticket_cannot_settle_another_copys_reservation() {
 }
 
 /// A success settled after its reservation lapsed, and another copy's too, is remembered.
-#[tokio::test]
-async fn a_late_success_is_remembered() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn a_late_success_is_remembered(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("late");
     let late = new(store.reserve(&key, HOLD).await);
     tokio::time::sleep(HOLD + Duration::from_millis(100)).await;
@@ -370,10 +574,8 @@ async fn a_late_success_is_remembered() {
     assert_eq!(store.reserve(&key, LONG).await.unwrap(), Reservation::Done);
 }
 
-#[tokio::test]
-async fn done_expires_after_its_ttl() {
-    let server = RedisServer::start();
-    let store = store(&server).await;
+async fn done_expires_after_its_ttl(backend: Backend) {
+    let store = backend.store().await;
     let key = delivery("expires");
     let ttl = Duration::from_millis(600);
     let ticket = new(store.reserve(&key, LONG).await);
@@ -387,10 +589,8 @@ async fn done_expires_after_its_ttl() {
 }
 
 /// Sixty-four copies reserved at once through two stores (two instances): one new reservation.
-#[tokio::test]
-async fn concurrent_reserves_have_one_new() {
-    let server = RedisServer::start();
-    let stores = [store(&server).await, store(&server).await];
+async fn concurrent_reserves_have_one_new(backend: Backend) {
+    let stores = [backend.store().await, backend.store().await];
     let key = delivery("race");
     let mut tasks = Vec::new();
     for i in 0..64 {
@@ -418,29 +618,22 @@ async fn concurrent_reserves_have_one_new() {
     );
 }
 
-/// The states are the values the type's docs list, under the store's prefix.
-#[tokio::test]
-async fn delivery_states_are_the_documented_values() {
-    let server = RedisServer::start();
-    let mut admin = admin(&server).await;
-    let store = store(&server).await.prefix("svc:");
+/// The states are the values the type's docs list, under the store's prefix, at the key its docs
+/// give: the prefix then the 32 bytes, with the owner's hash tag between them in a cluster.
+async fn delivery_states_are_the_documented_values(backend: Backend) {
+    let store = backend.store().await.prefix("svc:");
     let key = delivery("values");
-    let mut redis_key = b"svc:".to_vec();
-    redis_key.extend_from_slice(key.as_bytes());
+    let redis_key = backend.redis_key("svc:", &key);
     let ticket = new(store.reserve(&key, LONG).await);
     assert_eq!(
-        get(&mut admin, &redis_key).await,
+        backend.get(&redis_key),
         Some(format!("inflight:{}", ticket.value()))
     );
     store
         .settle(&key, ticket, Settle::Done(LONG))
         .await
         .unwrap();
-    assert_eq!(get(&mut admin, &redis_key).await.as_deref(), Some("done"));
-}
-
-async fn get(admin: &mut redis::aio::MultiplexedConnection, key: &[u8]) -> Option<String> {
-    redis::cmd("GET").arg(key).query_async(admin).await.unwrap()
+    assert_eq!(backend.get(&redis_key).as_deref(), Some("done"));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -516,11 +709,9 @@ fn signed_delivery() -> (HeaderMap, String) {
     (headers, id)
 }
 
-#[tokio::test]
-async fn a_delivery_handled_through_one_instance_is_acknowledged_by_the_other() {
-    let server = RedisServer::start();
-    let a = Receiver::start(store(&server).await).await;
-    let b = Receiver::start(store(&server).await).await;
+async fn a_delivery_handled_through_one_instance_is_acknowledged_by_the_other(backend: Backend) {
+    let a = Receiver::start(backend.store().await).await;
+    let b = Receiver::start(backend.store().await).await;
     let (delivery, id) = signed_delivery();
 
     let reply = a.send(&delivery, &[]).await;
@@ -541,11 +732,9 @@ async fn a_delivery_handled_through_one_instance_is_acknowledged_by_the_other() 
     assert_eq!((a.handled(), b.handled()), (1, 1));
 }
 
-#[tokio::test]
-async fn a_delivery_that_failed_on_one_instance_is_handled_by_the_other() {
-    let server = RedisServer::start();
-    let a = Receiver::start(store(&server).await).await;
-    let b = Receiver::start(store(&server).await).await;
+async fn a_delivery_that_failed_on_one_instance_is_handled_by_the_other(backend: Backend) {
+    let a = Receiver::start(backend.store().await).await;
+    let b = Receiver::start(backend.store().await).await;
     let (delivery, id) = signed_delivery();
 
     let reply = a.send(&delivery, &[("x-test-status", "500")]).await;
@@ -564,11 +753,9 @@ async fn a_delivery_that_failed_on_one_instance_is_handled_by_the_other() {
     assert_eq!((a.handled(), b.handled()), (1, 2));
 }
 
-#[tokio::test]
-async fn concurrent_copies_on_two_instances_one_handled_the_other_409() {
-    let server = RedisServer::start();
-    let a = Arc::new(Receiver::start(store(&server).await).await);
-    let b = Arc::new(Receiver::start(store(&server).await).await);
+async fn concurrent_copies_on_two_instances_one_handled_the_other_409(backend: Backend) {
+    let a = Arc::new(Receiver::start(backend.store().await).await);
+    let b = Arc::new(Receiver::start(backend.store().await).await);
     let (delivery, id) = signed_delivery();
 
     // Each handler takes 500 ms, so the two copies overlap whichever is first.
@@ -600,6 +787,55 @@ async fn concurrent_copies_on_two_instances_one_handled_the_other_409() {
         assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
     }
     assert_eq!(a.handled() + b.handled(), 1);
+}
+
+/// Through a webhook layer, each state change of a delivery is one atomic round trip: a copy
+/// reserved then settled handled is two script calls, a duplicate's reservation one, a failed
+/// copy's reservation and release two; no command of the store's own beside them (the scripts'
+/// `GET`, `SET` and `DEL` run inside Redis).
+async fn each_delivery_state_is_one_round_trip(backend: Backend) {
+    let receiver = Receiver::start(backend.store().await).await;
+    // The first deliveries load the scripts (`EVALSHA` answered `NOSCRIPT`, then `EVAL`) on the
+    // server holding the receiver's deliveries.
+    let (handled, _) = signed_delivery();
+    assert_eq!(receiver.send(&handled, &[]).await.status, StatusCode::OK);
+    let (failed, _) = signed_delivery();
+    let reply = receiver.send(&failed, &[("x-test-status", "500")]).await;
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+
+    backend.log_commands();
+    let (delivery, _) = signed_delivery();
+    let reply = receiver.send(&delivery, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(receiver.send(&delivery, &[]).await.text(), DUPLICATE);
+    let (failing, _) = signed_delivery();
+    let reply = receiver.send(&failing, &[("x-test-status", "503")]).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(receiver.handled(), 4);
+
+    // Reserve and settle handled; reserve (handled already); reserve and release.
+    assert_eq!(backend.logged("EVALSHA").len(), 5);
+    assert!(backend.logged("EVAL").is_empty());
+    // Inside the scripts: a GET each, a SET for each reservation and the handled mark, a DEL for
+    // the release; nothing else was sent (but the test's own and the client's housekeeping).
+    let mut sent: Vec<String> = backend
+        .logged_all()
+        .into_iter()
+        .filter_map(|args| args.into_iter().next())
+        .map(|name| name.to_ascii_uppercase())
+        .filter(|name| {
+            !["CONFIG", "SLOWLOG", "CLUSTER", "PING", "CLIENT", "INFO"].contains(&name.as_str())
+        })
+        .collect();
+    sent.sort();
+    let expected = [
+        ["DEL"].as_slice(),
+        &["EVALSHA"; 5],
+        &["GET"; 5],
+        &["SET"; 3],
+    ]
+    .concat();
+    assert_eq!(sent, expected);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -636,6 +872,13 @@ fn salt(tag: &str) -> String {
     format!("{}-{tag}", now_ms())
 }
 
+async fn store(server: &RedisServer) -> RedisReplayStore {
+    RedisReplayStore::connect(&server.url())
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300))
+}
+
 /// Sends freshly salted requests, 100 ms apart, until one is accepted or 50 were tried (the
 /// connection manager reconnects on its own once Redis is back); the last status.
 async fn status_once_back(addr: std::net::SocketAddr, tag: &str, body: &str) -> StatusCode {
@@ -652,11 +895,9 @@ async fn status_once_back(addr: std::net::SocketAddr, tag: &str, body: &str) -> 
     status
 }
 
-#[tokio::test]
-async fn a_salt_accepted_by_one_instance_is_refused_by_the_other() {
-    let server = RedisServer::start();
-    let first = serve_axum(app(store(&server).await)).await;
-    let second = serve_axum(app(store(&server).await)).await;
+async fn a_salt_accepted_by_one_instance_is_refused_by_the_other(backend: Backend) {
+    let first = serve_axum(app(backend.store().await)).await;
+    let second = serve_axum(app(backend.store().await)).await;
     let salt = salt("shared");
 
     let reply = send(first, signed(&salt, "{\"amount\": 50}")).await;
@@ -671,12 +912,10 @@ async fn a_salt_accepted_by_one_instance_is_refused_by_the_other() {
     );
 }
 
-#[tokio::test]
-async fn sixty_four_copies_over_two_instances_give_one_200() {
-    let server = RedisServer::start();
+async fn sixty_four_copies_over_two_instances_give_one_200(backend: Backend) {
     let addrs = [
-        serve_axum(app(store(&server).await)).await,
-        serve_axum(app(store(&server).await)).await,
+        serve_axum(app(backend.store().await)).await,
+        serve_axum(app(backend.store().await)).await,
     ];
     let salt = salt("race");
     let mut tasks = Vec::new();
@@ -698,6 +937,52 @@ async fn sixty_four_copies_over_two_instances_give_one_200() {
         }
     }
     assert_eq!((ok, replayed), (1, 63));
+}
+
+/// Every check of an accepted Inqud request is one round trip: one script call, no command of
+/// its own beside it (the script's own `SET`s run inside Redis).
+async fn an_inqud_check_is_one_round_trip(backend: Backend) {
+    let addr = serve_axum(app(backend.store().await)).await;
+    // The first check loads the script (`EVALSHA` answered `NOSCRIPT`, then `EVAL`).
+    let reply = send(addr, signed(&salt("load"), "{\"pay\":1}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    backend.log_commands();
+    for n in 0..3 {
+        let reply = send(addr, signed(&salt(&format!("trip-{n}")), "{\"pay\":1}")).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    let calls = backend.logged("EVALSHA").len() + backend.logged("EVAL").len();
+    assert_eq!(calls, 3);
+    // Each script wrote the salt and the MAC; no SET came from the store itself.
+    let sets = backend.logged("SET");
+    assert_eq!(sets.len(), 6, "{sets:?}");
+    assert_eq!(backend.ttls().len(), 8);
+}
+
+/// Inqud signs `body ++ salt`: moving a byte across the boundary keeps the signature. Such a
+/// request is refused as a replay (its MAC was recorded), and leaves nothing recorded: its salt
+/// stays usable, only the two records of the first request are held.
+async fn a_resplit_request_burns_nothing(backend: Backend) {
+    let addr = serve_axum(app(backend.store().await)).await;
+    let salt = salt("split");
+    let body = "{\"pay\":1}";
+    let reply = send(addr, signed(&salt, body)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    // The same bytes, split one byte earlier: the same signature.
+    let (short_body, last) = body.split_at(body.len() - 1);
+    let moved = format!("{last}{salt}");
+    let mut request = signed(&salt, body);
+    *request.body_mut() = Full::new(Bytes::from(short_body.to_owned()));
+    request
+        .headers_mut()
+        .insert("x-salt", moved.parse().unwrap());
+    let reply = send(addr, request).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.body,
+        r#"{"error":"replayed","message":"this request was already used"}"#
+    );
+    assert_eq!(backend.ttls().len(), 2, "{:?}", backend.ttls());
 }
 
 #[tokio::test]
@@ -871,4 +1156,194 @@ async fn grpc_calls_get_unavailable_while_redis_is_down() {
         last.is_none(),
         "still refused after Redis restarted: {last:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cluster under the store: a slot moved, a master failed over, a master frozen or down.
+
+/// A key id whose records live on master `n` of `cluster` (the slot of its hash tag), with that
+/// slot.
+fn key_id_on(cluster: &RedisCluster, n: usize) -> (String, u16) {
+    for i in 0.. {
+        let id = format!("tenant-{i}");
+        let tag = format!("{{{:016x}}}", ReplayKey::new("test", &id, b"").owner());
+        let slot = match cluster.node(0).command(&["CLUSTER", "KEYSLOT", &tag]) {
+            redis::Value::Int(slot) => slot as u16,
+            other => panic!("KEYSLOT: {other:?}"),
+        };
+        if cluster.master_of(slot) == n {
+            return (id, slot);
+        }
+    }
+    unreachable!()
+}
+
+/// Checks `key` until the store answers (at most 10 s of 503s, 100 ms apart): a cluster that
+/// just changed is followed within that, and no answer is ever wrong meanwhile.
+async fn answered(store: &RedisReplayStore, keys: &[ReplayKey]) -> bool {
+    for _ in 0..100 {
+        match store.insert_all_if_absent(keys, LONG).await {
+            Ok(answer) => return answer,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    panic!("no answer within 10 s");
+}
+
+/// A slot moved to another master under a connected store: its keys are still replays there,
+/// and new ones are recorded there (the store follows `MOVED`).
+#[tokio::test]
+async fn cluster_a_moved_slot_is_followed() {
+    let backend = Backend::cluster();
+    let store = backend.store().await;
+    let Backend::Cluster(cluster) = &backend else {
+        unreachable!()
+    };
+    let (id, slot) = key_id_on(cluster, 0);
+    let key = |n: &str| ReplayKey::new("test", &id, n.as_bytes());
+    assert!(answered(&store, &[key("salt-1"), key("mac-1")]).await);
+
+    cluster.move_slot(slot, 0, 1);
+    assert_eq!(cluster.master_of(slot), 1);
+    assert!(!answered(&store, &[key("salt-1"), key("mac-2")]).await);
+    assert!(!answered(&store, &[key("salt-2"), key("mac-1")]).await);
+    assert!(answered(&store, &[key("salt-2"), key("mac-2")]).await);
+    assert!(!store.insert_if_absent(&key("salt-2"), LONG).await.unwrap());
+    // Everything is on the new master now, with its TTL.
+    let moved = cluster.node(1).ttls();
+    assert_eq!(moved.len(), 4, "{moved:?}");
+    assert!(moved.iter().all(|(_, ttl)| *ttl > 0));
+    assert!(cluster.node(0).ttls().is_empty());
+}
+
+/// A master replaced by its replica (a coordinated failover) under a connected store: what it
+/// held is still refused, and new checks are recorded on the new master.
+#[tokio::test]
+async fn cluster_a_failover_is_followed() {
+    let cluster = RedisCluster::start_with_replica();
+    let store = RedisReplayStore::connect_cluster(cluster.urls())
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let (id, slot) = key_id_on(&cluster, 0);
+    let key = |n: &str| ReplayKey::new("test", &id, n.as_bytes());
+    assert!(answered(&store, &[key("salt-1"), key("mac-1")]).await);
+    let delivery = key("delivery");
+    let ticket = new(store.reserve(&delivery, LONG).await);
+    store
+        .settle(&delivery, ticket, Settle::Done(LONG))
+        .await
+        .unwrap();
+
+    cluster.fail_over();
+    assert_eq!(cluster.master_of(slot), 3);
+    assert!(!answered(&store, &[key("salt-1"), key("mac-2")]).await);
+    assert!(answered(&store, &[key("salt-2"), key("mac-2")]).await);
+    assert_eq!(
+        store.reserve(&delivery, LONG).await.unwrap(),
+        Reservation::Done
+    );
+    assert_eq!(cluster.node(3).ttls().len(), 5);
+}
+
+/// A frozen master (SIGSTOP): checks of its slots fail within the timeout (503), never pass;
+/// once it is resumed they are answered again, without a new store.
+#[tokio::test]
+async fn cluster_a_frozen_master_fails_closed_and_recovers() {
+    let cluster = RedisCluster::start();
+    let store = RedisReplayStore::connect_cluster(cluster.urls())
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let (id, _) = key_id_on(&cluster, 1);
+    let key = |n: &str| ReplayKey::new("test", &id, n.as_bytes());
+    assert!(answered(&store, &[key("salt-1"), key("mac-1")]).await);
+
+    cluster.node(1).freeze();
+    for n in 0..3 {
+        let started = std::time::Instant::now();
+        let salt = format!("frozen-{n}");
+        let error = store
+            .insert_all_if_absent(&[key(&salt), key(&format!("mac-{salt}"))], LONG)
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "took {:?}: {error}",
+            started.elapsed()
+        );
+    }
+    cluster.node(1).thaw();
+
+    assert!(!answered(&store, &[key("salt-1"), key("mac-9")]).await);
+    assert!(answered(&store, &[key("salt-2"), key("mac-2")]).await);
+}
+
+/// A master killed: checks of its slots fail (503); restarted (its identity and slots kept, its
+/// data lost: no persistence), it is used again without a new store.
+#[tokio::test]
+async fn cluster_a_master_down_fails_closed_and_recovers() {
+    let mut cluster = RedisCluster::start();
+    let store = RedisReplayStore::connect_cluster(cluster.urls())
+        .await
+        .unwrap()
+        .timeout(Duration::from_millis(300));
+    let (id, _) = key_id_on(&cluster, 2);
+    let key = |n: &str| ReplayKey::new("test", &id, n.as_bytes());
+    assert!(answered(&store, &[key("salt-1"), key("mac-1")]).await);
+
+    cluster.node_mut(2).stop();
+    for n in 0..3 {
+        let salt = format!("down-{n}");
+        assert!(
+            store
+                .insert_all_if_absent(&[key(&salt), key(&format!("mac-{salt}"))], LONG)
+                .await
+                .is_err()
+        );
+    }
+    cluster.node_mut(2).restart();
+    cluster.wait_ok();
+    assert!(answered(&store, &[key("salt-2"), key("mac-2")]).await);
+    assert!(!store.insert_if_absent(&key("salt-2"), LONG).await.unwrap());
+}
+
+/// The mock provider server's `--redis-cluster URL,URL,...`: two mock servers whose replay
+/// histories are one Redis Cluster, reached from the comma-separated seed list as the mock
+/// example reads it. An Inqud payout accepted by one is refused by the other, the cluster holds
+/// its two records, with their TTLs.
+#[tokio::test]
+async fn the_mock_keeps_its_replay_history_on_a_cluster() {
+    use tower_hmac::mock::{self, MockConfig};
+
+    let cluster = RedisCluster::start();
+    let seeds = cluster.urls().join(",");
+    let mut addrs = Vec::new();
+    for _ in 0..2 {
+        let store = RedisReplayStore::connect_cluster_lazy(seeds.split(',')).unwrap();
+        let router = mock::router_with_store(&MockConfig::default(), store).unwrap();
+        addrs.push(common::serve_mock(router).await);
+    }
+    // Lazily connected: the first check waits for the cluster's slots.
+    assert_eq!(
+        status_once_back(addrs[0], "mock", "{\"amount\":1}").await,
+        StatusCode::OK
+    );
+    let records = cluster.ttls().len();
+
+    let salt = salt("mock-shared");
+    let reply = send(addrs[0], signed(&salt, "{\"amount\":50}")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    assert_eq!(reply.json()["token_id"], TOKEN);
+    assert_eq!(reply.json()["mode"], "hmac");
+    let reply = send(addrs[1], signed(&salt, "{\"amount\":51}")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        reply.body,
+        r#"{"error":"replayed","message":"this request was already used"}"#
+    );
+    // The accepted payout's salt and MAC, nothing for the refused one; each with a TTL.
+    let ttls = cluster.ttls();
+    assert_eq!(ttls.len(), records + 2, "{ttls:?}");
+    assert!(ttls.iter().all(|(_, ttl)| *ttl > 0), "{ttls:?}");
 }

@@ -9,19 +9,26 @@
 //! requires an HMAC) read them as typed *policies* attached with [`Key::with_policy`].
 //!
 //! [`KeyStore`] is the async lookup the layers call once per request; [`MemoryKeyStore`] is the
-//! in-process implementation. Implement the trait to read keys from a database or a secrets manager.
+//! in-process implementation. Implement the trait to read keys from a database or a secrets manager,
+//! and put a [`CachedKeyStore`] in front of it so that a request costs a round trip only on a miss.
 //!
 //! Some secrets must never be a key's: a server's own signing keys (Spike's token keys) would let
 //! any client holding one sign for everyone. Such secrets are [`ReservedSecrets`], registered in a
 //! store with [`KeyStore::reserve`]; a [`MemoryKeyStore`] then refuses every key holding one.
 
+mod cached;
 mod key;
 mod memory;
+#[cfg(feature = "sqlite")]
+mod sqlite;
 
 use std::sync::Arc;
 
+pub use self::cached::CachedKeyStore;
 pub use self::key::{Key, KeyMaterial, KeySecret, KeyStatus};
 pub use self::memory::MemoryKeyStore;
+#[cfg(feature = "sqlite")]
+pub use self::sqlite::SqliteKeyStore;
 use crate::BoxFuture;
 use crate::crypto::Secret;
 use crate::error::{ConfigError, StoreError};

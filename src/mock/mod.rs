@@ -87,6 +87,7 @@ use std::time::SystemTime;
 
 use axum::Router;
 
+use self::providers::KeySource;
 use self::providers::PROVIDERS;
 pub(crate) use self::providers::{
     Examples, NotJson, Provider, Section, Shared, debug_without_secret, demo_entry, echo, quote,
@@ -94,6 +95,7 @@ pub(crate) use self::providers::{
 };
 pub use self::serve::{ServeOptions, serve, serve_with_shutdown};
 use crate::error::BoxError;
+use crate::keys::KeyStore;
 use crate::pipeline::{Counters, Explain};
 use crate::replay::{MokaReplayStore, ReplayStore};
 
@@ -211,6 +213,7 @@ impl MockConfig {
             replay: Arc::new(MokaReplayStore::with_capacity(1)),
             explain: Explain::verdicts(),
             counters: Counters::new(),
+            keys: None,
         };
         for provider in PROVIDERS {
             let _routes = (provider.router)(&self.section(), &shared)?;
@@ -242,12 +245,43 @@ pub fn router_with_store(
     config: &MockConfig,
     replay: impl ReplayStore,
 ) -> Result<Router, BoxError> {
+    router_with(config, replay, None)
+}
+
+/// The mock's router, its replay history in `replay` and its API providers' keys from `keys`
+/// instead of the configuration: `keys` is called once for each API scheme with its name
+/// (`"humanos"`, `"inqud"`, `"proficient"`, `"spike"`: Spike's applications) and returns the
+/// store of that scheme's keys (a [`SqliteKeyStore`](crate::SqliteKeyStore) behind a
+/// [`CachedKeyStore`](crate::CachedKeyStore), say, as the mock example's `--keys-db` does). The
+/// webhook senders' secrets, Spike's token key and the printed example commands still come from
+/// the configuration. Keys read this way carry no policy: Inqud tokens may use both modes, and
+/// Proficient projects require the HMAC. With explanations on, these schemes' refusals never
+/// show expected signatures: their keys are not the configuration's demo ones.
+pub fn router_with_key_stores(
+    config: &MockConfig,
+    replay: impl ReplayStore,
+    keys: impl Fn(&str) -> Arc<dyn KeyStore> + Send + Sync + 'static,
+) -> Result<Router, BoxError> {
+    router_with(config, replay, Some(Arc::new(keys)))
+}
+
+/// The API providers, whose keys a key source gives (by these names) when there is one.
+const API_SCHEMES: [&str; 4] = ["humanos", "inqud", "proficient", "spike"];
+
+fn router_with(
+    config: &MockConfig,
+    replay: impl ReplayStore,
+    keys: Option<KeySource>,
+) -> Result<Router, BoxError> {
     let replay: Arc<dyn ReplayStore> = Arc::new(replay);
     let counters = Counters::new();
     let mut router = Router::new();
     for provider in PROVIDERS {
-        // Expected signatures only for a provider whose credentials are its published demo ones.
-        let explain = match (config.explain, config.is_demo(provider)) {
+        // Expected signatures only for a provider whose credentials are its published demo ones
+        // (not for the API providers whose keys come from a key source).
+        let keyed_elsewhere = keys.is_some() && API_SCHEMES.contains(&provider.name);
+        let demo = !keyed_elsewhere && config.is_demo(provider);
+        let explain = match (config.explain, demo) {
             (false, _) => Explain::verdicts(),
             (true, false) => Explain::verdicts().with_messages(),
             (true, true) => Explain::verdicts().with_expected_signatures(),
@@ -256,6 +290,7 @@ pub fn router_with_store(
             replay: Arc::clone(&replay),
             explain,
             counters: counters.clone(),
+            keys: keys.clone(),
         };
         router = router.merge((provider.router)(&config.section(), &shared)?);
     }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::error::BoxError;
+use crate::keys::KeyStore;
 use crate::pipeline::{Counters, Explain, Scheme, VerifyLayer};
 use crate::replay::ReplayStore;
 
@@ -86,14 +87,19 @@ impl Section<'_> {
     }
 }
 
-/// What the providers share: one replay history, and the mock's options for every layer.
+/// What the providers share: one replay history, the mock's options for every layer, and where
+/// the API providers' keys come from when not from the configuration.
 pub(crate) struct Shared {
     pub(crate) replay: Arc<dyn ReplayStore>,
     /// What each layer tells the request log and the inspector (and, with `--explain`, what it
     /// signed; expected signatures only for a provider configured with its demo credentials).
     pub(crate) explain: Explain,
     pub(crate) counters: Counters,
+    pub(crate) keys: Option<KeySource>,
 }
+
+/// A key store for each API scheme, by the scheme's name.
+pub(crate) type KeySource = Arc<dyn Fn(&str) -> Arc<dyn KeyStore> + Send + Sync>;
 
 impl Shared {
     /// The mock's options on a provider's layer: its verdicts (and explanations) for the log and
@@ -101,6 +107,15 @@ impl Shared {
     /// here.
     pub(crate) fn layer<S: Scheme + Clone>(&self, layer: VerifyLayer<S>) -> VerifyLayer<S> {
         layer.explain(self.explain).counters(self.counters.clone())
+    }
+
+    /// The keys of the API scheme `scheme`: the key source's when there is one, else
+    /// `configured` (those of the configuration).
+    pub(crate) fn keys(&self, scheme: &str, configured: impl KeyStore) -> Arc<dyn KeyStore> {
+        match &self.keys {
+            Some(source) => source(scheme),
+            None => Arc::new(configured),
+        }
     }
 }
 

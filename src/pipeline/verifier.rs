@@ -729,14 +729,18 @@ impl<S: Scheme> Verifier<S> {
             .and_then(|entry| entry.bytes(&presented.proof))
             .filter(|signature| nonce != *signature)
             .map(|signature| ReplayKey::for_mac(name, key_id, signature));
-        for record in std::iter::once(&nonce_record).chain(mac_record.as_ref()) {
-            let first_use = store
-                .insert_if_absent(record, ttl)
-                .await
-                .map_err(Rejection::store_failed)?;
-            if !first_use {
-                return Err(Rejection::new(RejectionKind::Replayed));
-            }
+        // One check for both: a store that can records them atomically (in one round trip), so
+        // that a failure cannot leave the nonce burned without its MAC.
+        let records: &[ReplayKey] = match &mac_record {
+            Some(mac_record) => &[nonce_record, *mac_record],
+            None => std::slice::from_ref(&nonce_record),
+        };
+        let first_use = store
+            .insert_all_if_absent(records, ttl)
+            .await
+            .map_err(Rejection::store_failed)?;
+        if !first_use {
+            return Err(Rejection::new(RejectionKind::Replayed));
         }
         Ok(())
     }

@@ -5,14 +5,17 @@
 //! secret cannot fill it. Keys are fixed-size [`ReplayKey`]s: a SHA-256 over the scheme, the key id
 //! and the nonce, never the raw strings. When the nonce is not the MAC itself (Inqud's salt), the
 //! verified MAC is recorded under a second key, so that the same signed message is not accepted
-//! again with another nonce.
+//! again with another nonce; both are one check
+//! ([`insert_all_if_absent`](ReplayStore::insert_all_if_absent)), which a store over the network
+//! makes one atomic round trip.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
 //! contract in far less memory and time per check (see BENCHMARKS.md). Both are bounded, with
 //! defaults that fit in 256 MiB when full: a full store, or a key holding its share of the store,
 //! gets an error (503) for a new nonce, never a forgotten one (see their *Memory* sections). Behind
 //! a load balancer every instance must share one history, or a request accepted by one instance
-//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there.
+//! can be replayed against another: use `RedisReplayStore` (feature `redis`) there, on one Redis
+//! server or on a Redis Cluster.
 //!
 //! # Webhook deliveries
 //!
@@ -188,6 +191,34 @@ pub trait ReplayStore: Send + Sync + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>>;
 
+    /// Records every one of `keys` for `ttl` if none of them is recorded: the records one request
+    /// needs (Inqud's salt and its verified MAC) as one check.
+    ///
+    /// Returns `Ok(true)` when this call recorded them all (none was there) and `Ok(false)` when
+    /// one was already there (a replay). Of several concurrent calls sharing a key at most one
+    /// returns `Ok(true)`. An empty `keys` is `Ok(true)`.
+    ///
+    /// The default calls [`insert_if_absent`](Self::insert_if_absent) for each key in turn and
+    /// stops at the first one already there or failing: enough for a store that answers in
+    /// process, but a key recorded before a later one failed stays recorded (the request got 503,
+    /// and its honest retry would be refused as a replay). A store reached over the network
+    /// should do it in one atomic step, as `RedisReplayStore` does (one Lua script: either every
+    /// key is written, or none).
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(async move {
+            for key in keys {
+                if !self.insert_if_absent(key, ttl).await? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        })
+    }
+
     /// Reserves `key` for handling one copy of a webhook delivery, for at most `hold`, unless a
     /// copy is in flight or was handled. Of several concurrent calls for a new key exactly one
     /// gets [`Reservation::New`]. The reservation lapses after `hold` (a copy whose handling
@@ -228,6 +259,14 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         (**self).insert_if_absent(key, ttl)
+    }
+
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).insert_all_if_absent(keys, ttl)
     }
 
     fn reserve<'a>(

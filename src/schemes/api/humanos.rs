@@ -438,7 +438,7 @@ pub(crate) mod mock {
         for entry in config.get::<Vec<Entry>>("humanos")? {
             keys.try_insert(Key::new(entry.api_key, Secret::new(entry.secret)?))?;
         }
-        let mut layer = HumanosVerifyLayer::new(keys);
+        let mut layer = HumanosVerifyLayer::new(shared.keys("humanos", keys));
         // The layer's own default is no replay store: Humanos has no nonce, and honest
         // requests signed in the same millisecond share a signature.
         if config.get::<bool>("humanos_replay")? {

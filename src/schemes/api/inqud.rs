@@ -889,7 +889,8 @@ pub(crate) mod mock {
             let key = Key::new(entry.token_id, Secret::new(entry.secret)?).with_policy(modes);
             keys.try_insert(key)?;
         }
-        let layer = InqudVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
+        let layer = InqudVerifyLayer::new(shared.keys("inqud", keys))
+            .replay_store(Arc::clone(&shared.replay));
         Ok(Router::new()
             .route("/v1/user/wallet/balances", get(balances))
             .route("/v1/user/payments/payout", post(payout))

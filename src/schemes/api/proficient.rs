@@ -907,7 +907,7 @@ pub(crate) mod mock {
         }
         Ok(Router::new()
             .route("/interactions", get(interactions))
-            .layer(shared.layer(ProficientVerifyLayer::new(keys))))
+            .layer(shared.layer(ProficientVerifyLayer::new(shared.keys("proficient", keys)))))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

@@ -283,6 +283,7 @@ pub(crate) mod mock {
         for entry in entries {
             applications.try_insert(Key::new(entry.application_id, Secret::new(entry.key)?))?;
         }
+        let applications = shared.keys("spike", applications);
         let bearer = SpikeBearerLayer::new(tokens.clone()).applications(applications.clone())?;
         Ok(Router::new()
             .route("/v3/userinfo", get(userinfo))

@@ -1,0 +1,24 @@
+-- The schema of `SqliteKeyStore` (feature `sqlite`). Times are Unix milliseconds.
+
+-- One row per key: the id a client names in its requests, under one scheme.
+CREATE TABLE IF NOT EXISTS keys (
+    scheme     TEXT NOT NULL,     -- 'humanos', 'inqud', 'proficient', 'spike', ...
+    key_id     TEXT NOT NULL,     -- the API key, token id, publishable key or application id
+    expires_at INTEGER,           -- refused after this instant; NULL: never expires
+    revoked_at INTEGER,           -- when it was revoked (refused from then on); NULL: not revoked
+    PRIMARY KEY (scheme, key_id)
+) WITHOUT ROWID;
+
+-- One row per secret of a key, tried in the order they were added. A rotation adds the new
+-- secret's row and sets `not_after` on the old one: both are accepted until then.
+CREATE TABLE IF NOT EXISTS secrets (
+    id        INTEGER PRIMARY KEY,
+    scheme    TEXT NOT NULL,
+    key_id    TEXT NOT NULL,
+    secret    BLOB NOT NULL,      -- the secret's bytes (a TEXT value is taken as its UTF-8 bytes)
+    label     TEXT,               -- reported to the handler when this secret matched
+    not_after INTEGER,            -- refused after this instant; NULL: until retired
+    FOREIGN KEY (scheme, key_id) REFERENCES keys (scheme, key_id) ON DELETE CASCADE
+);
+
+CREATE INDEX IF NOT EXISTS secrets_of_key ON secrets (scheme, key_id);
