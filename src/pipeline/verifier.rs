@@ -116,7 +116,8 @@ pub(crate) struct Refused {
 pub(crate) enum Source<'a, B> {
     /// Header-only schemes: never read.
     Untouched,
-    /// Already in memory ([`Verifier::verify`]).
+    /// Already in memory ([`Verifier::verify`]), which hands back the identity only: the body
+    /// is checked where it is, not copied, and no delivery is derived for a store to reserve.
     InMemory(&'a [u8]),
     /// Read by the layer before the check, and kept by it whatever the verdict (report-only
     /// mode, explanations).
@@ -412,15 +413,17 @@ impl<S: Scheme> Verifier<S> {
             _ => None,
         };
 
-        let (body, waited) = match body {
+        // What is checked (`body`), and what the accepted request hands on (`kept`).
+        let mut in_memory = None;
+        let (kept, waited) = match body {
             Source::Untouched => (Bytes::new(), false),
-            Source::InMemory(bytes) => match &mut discard {
-                Some(discard) => {
-                    discard.update(bytes);
-                    (Bytes::new(), false)
+            Source::InMemory(bytes) => {
+                match &mut discard {
+                    Some(discard) => discard.update(bytes),
+                    None => in_memory = Some(bytes),
                 }
-                None => (Bytes::copy_from_slice(bytes), false),
-            },
+                (Bytes::new(), false)
+            }
             Source::Held(bytes) => match &mut discard {
                 Some(discard) => {
                     discard.update(&bytes);
@@ -436,6 +439,7 @@ impl<S: Scheme> Verifier<S> {
                 (read.bytes, read.waited)
             }
         };
+        let body: &[u8] = in_memory.unwrap_or(&kept);
         if let Some(discard) = discard {
             // The request was refused by its key; its body went to the MAC work only.
             let credentials = &presented.credentials;
@@ -447,7 +451,7 @@ impl<S: Scheme> Verifier<S> {
             ));
         }
         if S::Body::READS_BODY {
-            self.scheme.body_credentials(presented, &body)?;
+            self.scheme.body_credentials(presented, body)?;
         }
 
         let found = match early {
@@ -466,7 +470,7 @@ impl<S: Scheme> Verifier<S> {
                 secret,
                 entry: None,
             }),
-            None => self.prove(presented, key, &body, now)?,
+            None => self.prove(presented, key, body, now)?,
         };
         if let Some(kind) = refusal {
             return Err(Rejection::new(kind));
@@ -498,7 +502,10 @@ impl<S: Scheme> Verifier<S> {
 
         let entry = matched.as_ref().and_then(|m| m.entry);
         let delivery = if self.scheme.delivers() {
-            self.delivery(presented, entry, key.id(), now)
+            in_memory
+                .is_none()
+                .then(|| self.delivery(presented, entry, key.id(), now))
+                .flatten()
         } else {
             self.record(presented, entry, key.id(), now).await?;
             None
@@ -510,7 +517,7 @@ impl<S: Scheme> Verifier<S> {
             (Proof::Mac(_) | Proof::Secret(_) | Proof::Ed25519 { .. }, Some(m)) => {
                 key.secrets().get(m.secret.index).and_then(|s| {
                     self.scheme
-                        .handshake(&presented.credentials, &body, s.material())
+                        .handshake(&presented.credentials, body, s.material())
                 })
             }
             _ => None,
@@ -518,7 +525,7 @@ impl<S: Scheme> Verifier<S> {
         Ok(Passed {
             key_id: key.id_arc(),
             matched: matched.map(|m| m.secret),
-            body,
+            body: kept,
             delivery,
             answer,
         })
