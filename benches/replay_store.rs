@@ -15,30 +15,19 @@
 //! keys (or as many as the default capacity, under four key ids so that no key's share stops
 //! them), divided by the number of entries.
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
 use std::process::Command;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::{MokaReplayStore, ReplayKey, ReplayStore};
 
+#[path = "../tests/common/poll.rs"]
+mod poll;
+use poll::ready;
+
 const TTL: Duration = Duration::from_secs(24 * 60 * 60);
 const ENTRIES: u64 = 1_000_000;
-
-/// Polls a future that completes without waiting (the in-process store) to its end.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the in-process store waited"),
-    }
-}
 
 fn keys(thread: u64, count: u64) -> Vec<ReplayKey> {
     (0..count)

@@ -32,19 +32,14 @@
 //!   every request is a new delivery (a new body or `webhook-id`, signed outside the timed
 //!   region), as a sender's are.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::{Pin, pin};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use http::{Request, Response, StatusCode};
-use http_body::{Body, Frame, SizeHint};
 use tower::{Layer, Service, ServiceExt, service_fn};
 use tower_hmac::MokaReplayStore;
 use tower_hmac::crypto::Ed25519PrivateKey;
@@ -56,6 +51,10 @@ use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::spike::{SpikeBearerLayer, SpikeExchange, SpikeTokenKeys, sign_user};
 use tower_hmac::standard::{self, StandardVerifyLayer};
 use tower_hmac::{Key, ManualClock, MemoryKeyStore, Secret};
+
+#[path = "../tests/common/poll.rs"]
+mod poll;
+use poll::{Chunked, ready};
 
 const SIZES: [usize; 4] = [0, 1024, 64 * 1024, 1024 * 1024];
 const CHUNK: usize = 16 * 1024;
@@ -93,52 +92,9 @@ fn rustcrypto_hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// Polls a future that completes without waiting (memory stores, in-memory bodies) to its end.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the benchmarked future waited"),
-    }
-}
-
-/// A request body delivered in chunks, like hyper's `Incoming`.
-struct Chunked(VecDeque<Bytes>);
-
-impl Chunked {
-    fn new(chunks: &[Bytes]) -> Self {
-        Self(chunks.iter().cloned().collect())
-    }
-}
-
-impl Body for Chunked {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        Poll::Ready(self.get_mut().0.pop_front().map(|c| Ok(Frame::data(c))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.0.iter().map(|c| c.len() as u64).sum())
-    }
-}
-
+/// `body` in chunks of `CHUNK` bytes.
 fn chunks(body: &Bytes) -> Vec<Bytes> {
-    (0..body.len())
-        .step_by(CHUNK)
-        .map(|start| body.slice(start..body.len().min(start + CHUNK)))
-        .collect()
+    poll::chunks(body, CHUNK)
 }
 
 /// The inner service: answers 200 without looking at the request.
