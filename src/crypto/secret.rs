@@ -10,7 +10,8 @@ use crate::error::ConfigError;
 /// The bytes of a shared secret.
 ///
 /// `Debug` prints `Secret([REDACTED])`, there is no `Display`, and the bytes are overwritten with
-/// zeros when the value is dropped. The schemes in this crate use the secret exactly as the vendors'
+/// zeros when the value is dropped. The HMAC states keyed from them, kept so that each MAC does
+/// not hash the padded key again, are overwritten on drop too. The schemes in this crate use the secret exactly as the vendors'
 /// client code does: the UTF-8 bytes of the secret string as the HMAC key.
 ///
 /// ```
