@@ -23,18 +23,37 @@ pub struct RedisServer {
 
 impl RedisServer {
     pub fn start() -> Self {
-        Self::start_with(Vec::new(), None)
+        Self::start_with(Vec::new(), false)
     }
 
-    fn start_with(args: Vec<String>, bus_port: Option<u16>) -> Self {
-        let mut server = Self {
-            port: free_port(),
-            bus_port,
-            child: None,
-            args,
-        };
-        server.spawn();
-        server
+    /// Starts a server on free ports. A port found free can be taken by another process (another
+    /// test's server, a client's ephemeral port) before `redis-server` binds it; the server then
+    /// exits, or a stranger answers on the port. Either is seen, and the start is tried again on
+    /// new ports.
+    fn start_with(args: Vec<String>, cluster: bool) -> Self {
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let bus_port = cluster.then(|| {
+                loop {
+                    let bus = free_port();
+                    if bus != port {
+                        break bus;
+                    }
+                }
+            });
+            let mut server = Self {
+                port,
+                bus_port,
+                child: None,
+                args: args.clone(),
+            };
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("redis-server did not start: {}", failures.join("; "));
     }
 
     pub fn port(&self) -> u16 {
@@ -57,7 +76,9 @@ impl RedisServer {
     /// data lost: no persistence).
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn();
+        if let Err(why) = self.spawn() {
+            panic!("redis-server did not restart: {why}");
+        }
     }
 
     /// Freezes the server process (SIGSTOP): it accepts nothing and answers nothing.
@@ -106,11 +127,25 @@ impl RedisServer {
         assert!(status.success());
     }
 
-    fn spawn(&mut self) {
+    /// Starts `redis-server` on this server's ports and waits until it answers as itself (its
+    /// `process_id`). On failure the child is gone and the error says why.
+    fn spawn(&mut self) -> Result<(), String> {
         let binary = std::env::var("REDIS_SERVER").unwrap_or_else(|_| "redis-server".into());
-        let child = Command::new(&binary)
-            .args(["--port", &self.port.to_string()])
-            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        let mut command = Command::new(&binary);
+        command.args(["--port", &self.port.to_string()]).args([
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ]);
+        if let Some(bus_port) = self.bus_port {
+            // The bus port is the data port + 10000 unless set: set, so that any free port will
+            // do.
+            command.args(["--cluster-port", &bus_port.to_string()]);
+        }
+        let mut child = command
             .args(&self.args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -121,15 +156,20 @@ impl RedisServer {
                      or set REDIS_SERVER to its path"
                 )
             });
-        self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
-            if ping(self.port) {
-                return;
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("on port {} it exited ({status})", self.port));
+            }
+            if answering_pid(self.port) == Some(child.id()) {
+                self.child = Some(child);
+                return Ok(());
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("redis-server on port {} did not answer PING", self.port);
+        let _ = child.kill();
+        let _ = child.wait();
+        Err(format!("on port {} it did not answer in 10 s", self.port))
     }
 }
 
@@ -177,7 +217,6 @@ impl RedisCluster {
         let nodes = (0..count)
             .map(|n| {
                 let config = dir.join(format!("nodes-{n}.conf"));
-                let bus_port = free_port();
                 RedisServer::start_with(
                     vec![
                         "--cluster-enabled".into(),
@@ -186,14 +225,10 @@ impl RedisCluster {
                         config.to_str().unwrap().into(),
                         "--cluster-node-timeout".into(),
                         "5000".into(),
-                        // The bus port is the data port + 10000 unless set: set, so that any
-                        // free port will do.
-                        "--cluster-port".into(),
-                        bus_port.to_string(),
                         "--dir".into(),
                         dir.to_str().unwrap().into(),
                     ],
-                    Some(bus_port),
+                    true,
                 )
             })
             .collect();
@@ -417,14 +452,29 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn ping(port: u16) -> bool {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-    if stream.write_all(b"PING\r\n").is_err() {
-        return false;
+/// The `process_id` of the Redis server answering on `port`, if one answers.
+fn answering_pid(port: u16) -> Option<u32> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .ok()?;
+    stream.write_all(b"INFO server\r\n").ok()?;
+    // The reply is text with a `process_id:<pid>\r\n` line early on: read until it is whole.
+    let mut reply = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while reply.len() < 64 * 1024 {
+        let read = stream.read(&mut buffer).ok()?;
+        if read == 0 {
+            return None;
+        }
+        reply.extend_from_slice(&buffer[..read]);
+        let text = String::from_utf8_lossy(&reply);
+        if let Some(start) = text.find("process_id:") {
+            let field = &text[start + "process_id:".len()..];
+            if let Some(end) = field.find("\r\n") {
+                return field[..end].parse().ok();
+            }
+        }
     }
-    let mut reply = [0u8; 7];
-    stream.read_exact(&mut reply).is_ok() && &reply == b"+PONG\r\n"
+    None
 }
