@@ -271,12 +271,11 @@ fn discord_interaction() {
 // signature). A body-signing layer hands hyper's chunk on as the body, without copying it. GitHub:
 // the signature header and the delivery id it keeps, and its delivery record (the store's holder
 // record, two allocations, and its boxed reserve and settle futures). Inqud: its two replay
-// records through the store's default `insert_all_if_absent`, a boxed future around a boxed
-// insert for each. The other webhooks likewise: what they keep of their headers, and their
+// records, one boxed check future for both (the store's own `insert_all_if_absent`). The other webhooks likewise: what they keep of their headers, and their
 // delivery records.
 const PROFICIENT: u64 = 7;
 const HUMANOS: u64 = 7;
-const INQUD: u64 = 12;
+const INQUD: u64 = 10;
 const GITHUB: u64 = 11;
 const STANDARD: u64 = 10;
 const DISCORD: u64 = 14;

@@ -127,8 +127,9 @@ struct Slot {
 /// `Table::tickets_above`), and lasts past now, so no two have the same (a clock set back by hand
 /// aside). A nonce seen or a delivery handled has no state bit.
 const IN_FLIGHT: u32 = 1 << 31;
-/// `Slot::owner`'s next bit for a delivery whose handling failed: forgotten, as if it had expired
-/// (its slot is reused or dropped like an expired one).
+/// `Slot::owner`'s next bit for a delivery whose handling failed, or a nonce taken back (a check
+/// that recorded it was refused): forgotten, as if it had expired (its slot is reused or dropped
+/// like an expired one).
 const FORGOTTEN: u32 = 1 << 30;
 const STATE: u32 = IN_FLIGHT | FORGOTTEN;
 
@@ -162,6 +163,8 @@ enum Op {
     Done { ticket: Ticket, ttl: Duration },
     /// Forget the delivery `ticket` reserved.
     Forget { ticket: Ticket },
+    /// Forget the nonce recorded with `deadline` (a check that recorded it was refused).
+    TakeBack { deadline: u64 },
 }
 
 /// What a check found or did.
@@ -500,6 +503,16 @@ impl CompactReplayStore {
                 }
                 return Ok(Outcome::Left);
             }
+            Op::TakeBack { deadline } => {
+                let recorded = |slot: &Slot| slot.deadline == deadline && slot.owner & STATE == 0;
+                if let Some((at, _)) = same.filter(|(_, slot)| recorded(slot)) {
+                    if let Some(slot) = table.slots.get_mut(at) {
+                        slot.owner |= FORGOTTEN;
+                    }
+                    table.earliest = table.earliest.min(now);
+                }
+                return Ok(Outcome::Left);
+            }
         };
         let mut deadline = time::deadline(now, ttl);
         if state == IN_FLIGHT {
@@ -613,6 +626,30 @@ impl ReplayStore for CompactReplayStore {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
         Box::pin(std::future::ready(self.check(key, ttl)))
+    }
+
+    /// Atomic for what it leaves: a check refused or failing takes back the keys it recorded.
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let record = Op::Record {
+            ttl,
+            in_flight: false,
+        };
+        let all = super::record_all(
+            keys,
+            &mut |key| match self.run(key, record)? {
+                Outcome::Recorded(deadline) => Ok(Some(deadline)),
+                _ => Ok(None),
+            },
+            &mut |key, deadline| {
+                // Taking back needs no room, so it cannot fail.
+                let _ = self.run(key, Op::TakeBack { deadline });
+            },
+        );
+        Box::pin(std::future::ready(all))
     }
 
     fn reserve<'a>(

@@ -37,6 +37,15 @@ pub(crate) fn check(
     at_once(store.insert_if_absent(key, ttl))
 }
 
+/// One check of several records (Inqud's salt and MAC) through the trait.
+pub(crate) fn check_all(
+    store: &impl ReplayStore,
+    keys: &[ReplayKey],
+    ttl: Duration,
+) -> Result<bool, StoreError> {
+    at_once(store.insert_all_if_absent(keys, ttl))
+}
+
 /// Polls a store's future once: in-process stores answer without waiting.
 fn at_once<T>(mut future: crate::BoxFuture<'_, T>) -> T {
     match future
@@ -468,6 +477,62 @@ pub(crate) fn concurrent_reserves_have_one_new(store: &impl ReplayStore) {
     assert_eq!(reserve(store, &key, HOUR).unwrap(), Reservation::Done);
 }
 
+/// The records of one check are written together or not at all: a check finding one of them
+/// refuses and leaves none of the others recorded, whichever comes first.
+pub(crate) fn records_of_one_check_are_all_or_nothing(store: &impl ReplayStore) {
+    let key = |n: &str| ReplayKey::new("s", "k", n.as_bytes());
+    assert!(check_all(store, &[], HOUR).unwrap());
+    assert!(check_all(store, &[key("salt-1"), key("mac-1")], HOUR).unwrap());
+    assert!(!check_all(store, &[key("salt-2"), key("mac-1")], HOUR).unwrap());
+    assert!(!check_all(store, &[key("salt-1"), key("mac-2")], HOUR).unwrap());
+    assert!(check(store, &key("salt-2"), HOUR).unwrap());
+    assert!(check(store, &key("mac-2"), HOUR).unwrap());
+    assert!(check_all(store, &[key("salt-3")], HOUR).unwrap());
+    assert!(!check(store, &key("salt-3"), HOUR).unwrap());
+}
+
+/// Finding: the in-process stores recorded a check's keys one by one, so a key recorded before a
+/// later one found no room stayed recorded: the request got 503 and its honest retry was refused
+/// as a replay. A check that fails leaves none of its records; once there is room the same check
+/// passes. `store` holds two entries.
+pub(crate) fn a_failed_check_leaves_no_record(store: &impl ReplayStore) {
+    let key = |n: &str| ReplayKey::new("s", "k", n.as_bytes());
+    let check_of = [key("salt"), key("mac"), key("third")];
+    let err = check_all(store, &check_of, HOUR).unwrap_err();
+    assert_eq!(err.to_string(), AT_CAPACITY);
+    assert!(check_all(store, &check_of[..2], HOUR).unwrap());
+    assert!(!check(store, &key("salt"), HOUR).unwrap());
+    assert!(!check(store, &key("mac"), HOUR).unwrap());
+}
+
+/// Sixty-four checks on eight threads, each with its own salt and the same MAC: one wins, and only
+/// its salt is recorded.
+pub(crate) fn concurrent_checks_sharing_a_record_have_one_winner(store: &impl ReplayStore) {
+    let mac = ReplayKey::new("s", "k", b"the mac");
+    let salt = |n: usize| ReplayKey::new("s", "k", format!("salt-{n}").as_bytes());
+    let barrier = Barrier::new(8);
+    let winners = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let (barrier, winners) = (&barrier, &winners);
+            scope.spawn(move || {
+                barrier.wait();
+                for n in (thread * 8)..(thread * 8 + 8) {
+                    if check_all(store, &[salt(n), mac], HOUR).unwrap() {
+                        winners.lock().unwrap().push(n);
+                    }
+                }
+            });
+        }
+    });
+    let winners = winners.into_inner().unwrap();
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    for n in 0..64 {
+        let recorded = !check(store, &salt(n), HOUR).unwrap();
+        assert_eq!(recorded, winners.contains(&n), "salt {n}");
+    }
+}
+
 /// The contract suite for one in-process store type: every test above, on `$store` built with
 /// `with_capacity`, `clock` and `per_key_limit`, plus the counts the store reports (`len`,
 /// `held_by`): the nonce contract and the webhook delivery states. `$raced` is how many keys the
@@ -620,6 +685,24 @@ macro_rules! contract_tests {
                 let store = $store::new();
                 contract::concurrent_reserves_have_one_new(&store);
                 assert_eq!(store.len(), 1);
+            }
+
+            #[test]
+            fn records_of_one_check_are_all_or_nothing() {
+                let store = $store::new();
+                contract::records_of_one_check_are_all_or_nothing(&store);
+            }
+
+            #[test]
+            fn a_failed_check_leaves_no_record() {
+                let store = $store::with_capacity(2).per_key_limit(2);
+                contract::a_failed_check_leaves_no_record(&store);
+            }
+
+            #[test]
+            fn concurrent_checks_sharing_a_record_have_one_winner() {
+                let store = $store::new();
+                contract::concurrent_checks_sharing_a_record_have_one_winner(&store);
             }
 
             #[test]

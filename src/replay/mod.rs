@@ -6,8 +6,9 @@
 //! and the nonce, never the raw strings. When the nonce is not the MAC itself (Inqud's salt), the
 //! verified MAC is recorded under a second key, so that the same signed message is not accepted
 //! again with another nonce; both are one check
-//! ([`insert_all_if_absent`](ReplayStore::insert_all_if_absent)), which a store over the network
-//! makes one atomic round trip.
+//! ([`insert_all_if_absent`](ReplayStore::insert_all_if_absent)): a check refused or failing
+//! leaves neither recorded, so an honest retry is not a replay. A store over the network makes it
+//! one atomic round trip; the in-process stores take back what a refused check recorded.
 //!
 //! [`MokaReplayStore`] keeps them in process; [`CompactReplayStore`] does too, with the same
 //! contract in far less memory and time per check (see BENCHMARKS.md). Both are bounded, with
@@ -198,12 +199,15 @@ pub trait ReplayStore: Send + Sync + 'static {
     /// one was already there (a replay). Of several concurrent calls sharing a key at most one
     /// returns `Ok(true)`. An empty `keys` is `Ok(true)`.
     ///
+    /// A check that answers `Ok(false)` or fails leaves none of `keys` recorded by it: the
+    /// request is refused (or gets 503), and its honest retry must not be a replay.
+    /// `RedisReplayStore` does it in one atomic step (one Lua script: either every key is written,
+    /// or none); the in-process stores record the keys in turn and take back those they recorded
+    /// when a later one is there or cannot be recorded.
+    ///
     /// The default calls [`insert_if_absent`](Self::insert_if_absent) for each key in turn and
-    /// stops at the first one already there or failing: enough for a store that answers in
-    /// process, but a key recorded before a later one failed stays recorded (the request got 503,
-    /// and its honest retry would be refused as a replay). A store reached over the network
-    /// should do it in one atomic step, as `RedisReplayStore` does (one Lua script: either every
-    /// key is written, or none).
+    /// stops at the first one already there or failing, *without* taking back the keys recorded
+    /// before it (the trait has no way to remove a key). A store of your own should override it.
     fn insert_all_if_absent<'a>(
         &'a self,
         keys: &'a [ReplayKey],
@@ -285,6 +289,34 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).settle(key, ticket, outcome)
     }
+}
+
+/// [`ReplayStore::insert_all_if_absent`] for a store that answers in process: records `keys` in
+/// turn and, when one is already there or cannot be recorded, takes back the ones this call
+/// recorded, last first.
+///
+/// `record` answers `Some(mark)` when it recorded a key (what `take_back` needs to remove that
+/// record and no other: its deadline) and `None` when the key was there. Between a record and its
+/// taking back, a concurrent check of that key finds it and is refused: it fails closed, never
+/// open, and of concurrent checks sharing a key at most one records them all.
+///
+/// Recursive, so the marks stay on the stack: a check has a handful of records (Inqud's two).
+pub(crate) fn record_all(
+    keys: &[ReplayKey],
+    record: &mut dyn FnMut(&ReplayKey) -> Result<Option<u64>, StoreError>,
+    take_back: &mut dyn FnMut(&ReplayKey, u64),
+) -> Result<bool, StoreError> {
+    let Some((first, rest)) = keys.split_first() else {
+        return Ok(true);
+    };
+    let Some(mark) = record(first)? else {
+        return Ok(false);
+    };
+    let all = record_all(rest, record, take_back);
+    if !matches!(all, Ok(true)) {
+        take_back(first, mark);
+    }
+    all
 }
 
 #[cfg(test)]

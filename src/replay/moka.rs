@@ -222,14 +222,14 @@ impl MokaReplayStore {
         self.record(key, ttl, State::Done).map(|put| put.is_ok())
     }
 
-    /// Puts `key` in `state` for `ttl` unless it is held live: `Ok(Ok(()))` when put,
+    /// Puts `key` in `state` for `ttl` unless it is held live: `Ok(Ok(deadline))` when put,
     /// `Ok(Err(state))` with the state it is held in.
     fn record(
         &self,
         key: &ReplayKey,
         ttl: Duration,
         state: State,
-    ) -> Result<Result<(), State>, StoreError> {
+    ) -> Result<Result<u64, State>, StoreError> {
         if let Ok(put) = self.attempt(key, ttl, state) {
             return Ok(put);
         }
@@ -244,7 +244,7 @@ impl MokaReplayStore {
         key: &ReplayKey,
         ttl: Duration,
         state: State,
-    ) -> Result<Result<(), State>, Refusal> {
+    ) -> Result<Result<u64, State>, Refusal> {
         let now = self.clock.now_ms();
         // A replay needs no lock: a live entry stays live.
         if let Some(held) = self.cache.get(key).filter(|held| held.deadline > now) {
@@ -281,11 +281,23 @@ impl MokaReplayStore {
         match result {
             CompResult::Inserted(_) | CompResult::ReplacedWith(_) => {
                 self.note_deadline(held.deadline);
-                Ok(Ok(()))
+                Ok(Ok(held.deadline))
             }
             CompResult::Unchanged(entry) => Ok(Err(entry.value().state)),
             CompResult::StillNone(_) | CompResult::Removed(_) => Err(refusal),
         }
+    }
+
+    /// Removes the nonce `key` recorded with `deadline` if it is still that record (see
+    /// `super::record_all`); the listener counts it off.
+    fn take_back(&self, key: &ReplayKey, deadline: u64) {
+        let recorded = |held: &Held| held.deadline == deadline && held.state == State::Done;
+        self.cache
+            .entry(*key)
+            .and_compute_with(|existing| match existing {
+                Some(entry) if recorded(entry.value()) => Op::Remove,
+                _ => Op::Nop,
+            });
     }
 
     fn note_deadline(&self, deadline: u64) {
@@ -409,6 +421,20 @@ impl ReplayStore for MokaReplayStore {
         Box::pin(std::future::ready(self.check(key, ttl)))
     }
 
+    /// Atomic for what it leaves: a check refused or failing takes back the keys it recorded.
+    fn insert_all_if_absent<'a>(
+        &'a self,
+        keys: &'a [ReplayKey],
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let all = super::record_all(
+            keys,
+            &mut |key| Ok(self.record(key, ttl, State::Done)?.ok()),
+            &mut |key, deadline| self.take_back(key, deadline),
+        );
+        Box::pin(std::future::ready(all))
+    }
+
     fn reserve<'a>(
         &'a self,
         key: &'a ReplayKey,
@@ -416,7 +442,7 @@ impl ReplayStore for MokaReplayStore {
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
         let reserved = Ticket::new().and_then(|ticket| {
             Ok(match self.record(key, hold, State::InFlight(ticket))? {
-                Ok(()) => Reservation::New(ticket),
+                Ok(_) => Reservation::New(ticket),
                 Err(State::InFlight(_)) => Reservation::InFlight,
                 Err(State::Done) => Reservation::Done,
             })
