@@ -46,6 +46,14 @@ pub struct MemoryKeyStore {
 }
 
 impl MemoryKeyStore {
+    /// The key named `key_id`: what `get` and `get_now` answer.
+    fn find(&self, key_id: &str) -> Result<Option<Key>, StoreError> {
+        match self.keys.read() {
+            Ok(keys) => Ok(keys.get(key_id).cloned()),
+            Err(_) => Err(StoreError::new("key store lock poisoned")),
+        }
+    }
+
     /// An empty store.
     pub fn new() -> Self {
         Self::default()
@@ -168,11 +176,11 @@ fn refused_key(key_id: &str) {
 
 impl KeyStore for MemoryKeyStore {
     fn get<'a>(&'a self, key_id: &'a str) -> BoxFuture<'a, Result<Option<Key>, StoreError>> {
-        let found = match self.keys.read() {
-            Ok(keys) => Ok(keys.get(key_id).cloned()),
-            Err(_) => Err(StoreError::new("key store lock poisoned")),
-        };
-        Box::pin(std::future::ready(found))
+        Box::pin(std::future::ready(self.find(key_id)))
+    }
+
+    fn get_now(&self, key_id: &str) -> Option<Result<Option<Key>, StoreError>> {
+        Some(self.find(key_id))
     }
 
     /// Checks every key against `reserved` (an error, naming each offending key in the log, if
@@ -277,6 +285,22 @@ mod tests {
 
     fn reserved(s: &str) -> Arc<dyn ReservedSecrets> {
         Arc::new(Reserved(secret(s)))
+    }
+
+    /// `get_now` answers what `get` answers, for a known id and an unknown one, in the store and
+    /// in a single key (a webhook endpoint's store), directly and through an `Arc`.
+    #[tokio::test]
+    async fn get_now_answers_as_get() {
+        let store = MemoryKeyStore::new().with(Key::new("k", secret("one")));
+        let single = Key::new("only", secret("two"));
+        let stores: [Arc<dyn KeyStore>; 2] = [Arc::new(store), Arc::new(single)];
+        for store in stores {
+            for id in ["k", "only", "unknown"] {
+                let later = store.get(id).await.unwrap().map(|key| key.id().to_owned());
+                let now = store.get_now(id).expect("in memory: answered now");
+                assert_eq!(now.unwrap().map(|key| key.id().to_owned()), later, "{id}");
+            }
+        }
     }
 
     async fn secrets_of(store: &MemoryKeyStore, id: &str) -> Option<Vec<Vec<u8>>> {

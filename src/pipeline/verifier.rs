@@ -580,7 +580,11 @@ impl<S: Scheme> Verifier<S> {
     }
 
     async fn lookup(&self, key_id: &str) -> Result<Option<Key>, Rejection> {
-        self.keys.get(key_id).await.map_err(Rejection::store_failed)
+        let found = match self.keys.get_now(key_id) {
+            Some(found) => found,
+            None => self.keys.get(key_id).await,
+        };
+        found.map_err(Rejection::store_failed)
     }
 
     /// Checks the proof against every candidate secret of `key` (the placeholder's for an
