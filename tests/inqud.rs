@@ -15,6 +15,7 @@ use http::{HeaderValue, Method, Request, StatusCode};
 use http_body_util::Full;
 use serde_json::Value;
 use tower_hmac::inqud::{self, InqudCaller, InqudMode, InqudModes, InqudVerifyLayer};
+use tower_hmac::replay::CompactReplayStore;
 use tower_hmac::{
     BoxFuture, Key, KeySecret, KeyStore, ManualClock, MemoryKeyStore, MokaReplayStore, Rejection,
     RejectionKind, ReplayKey, ReplayStore, Secret, StoreError, Verified,
@@ -776,6 +777,47 @@ async fn salt_ttl_bounds_how_long_a_salt_is_remembered() {
     // Past the TTL the salt is forgotten and the same request is accepted again, as documented.
     clock.advance(Duration::from_millis(2));
     verify(&layer, &request, b"").await.unwrap();
+}
+
+/// Finding: the in-process stores recorded a request's salt, then its MAC, one by one; when the
+/// MAC found no room the request got 503 but its salt stayed recorded, so the client's honest
+/// retry, once there was room again, was refused as a replay. Now a refused check leaves nothing
+/// recorded: the retry is accepted, in both in-process stores.
+#[tokio::test]
+async fn a_request_the_store_had_no_room_for_is_accepted_when_retried() {
+    let t0 = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    for name in ["moka", "compact"] {
+        let clock = ManualClock::new(t0);
+        let store: Arc<dyn ReplayStore> = match name {
+            "moka" => Arc::new(MokaReplayStore::with_capacity(3).clock(clock.clone())),
+            _ => Arc::new(CompactReplayStore::with_capacity(3).clock(clock.clone())),
+        };
+        let layer = layer()
+            .salt_ttl(Duration::from_secs(10))
+            .unwrap()
+            .replay_store(store);
+        // Two entries: the salt and the MAC, until t0 + 10 s.
+        verify(&layer, &hmac_parts(TOKEN, &sign(b"", "one"), "one"), b"")
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(9));
+        let retried = hmac_parts(TOKEN, &sign(b"", "two"), "two");
+        assert_eq!(
+            refused(&layer, &retried, b"").await.kind(),
+            RejectionKind::StoreUnavailable,
+            "{name}"
+        );
+        // The first request's entries have expired: room for both of the second's.
+        clock.advance(Duration::from_secs(2));
+        verify(&layer, &retried, b"")
+            .await
+            .unwrap_or_else(|e| panic!("{name}: the retry was refused: {e}"));
+        assert_eq!(
+            refused(&layer, &retried, b"").await.kind(),
+            RejectionKind::Replayed,
+            "{name}"
+        );
+    }
 }
 
 #[tokio::test]
