@@ -43,10 +43,7 @@
 //!   header is read from the same request parts inside the timed region, as ours is.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use criterion::{
@@ -60,6 +57,11 @@ use octocrab::models::webhook_events::verification::verify_signature;
 use tower_hmac::github::{GitHub, GitHubVerifyLayer};
 use tower_hmac::standard::{StandardVerifyLayer, StandardWebhooks};
 use tower_hmac::{Key, Secret, VerifyLayer};
+
+// The crate's own harness (a no-op-waker poll), as its benches and tests use it.
+#[path = "../../../tests/common/poll.rs"]
+mod poll;
+use poll::ready;
 
 const SIZES: [usize; 4] = [0, 1024, 64 * 1024, 1024 * 1024];
 
@@ -76,19 +78,6 @@ fn raw_hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
         mac.update(part);
     }
     mac.finalize().into_bytes().into()
-}
-
-/// Polls a future that completes without waiting (an in-memory key) to its end, without the
-/// cost of an async runtime.
-fn ready<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    match future
-        .as_mut()
-        .poll(&mut Context::from_waker(Waker::noop()))
-    {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the benchmarked future waited"),
-    }
 }
 
 fn unix_now() -> u64 {
