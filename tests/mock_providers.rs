@@ -39,23 +39,6 @@ fn secret(s: &str) -> Secret {
     Secret::new(s).unwrap()
 }
 
-/// The crate's signing CLI, the `sign` example, as `cargo test` builds it beside this test (built
-/// here when a run of this test alone did not build the examples).
-fn sign_cli() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile.join("examples").join("sign");
-    if !path.exists() {
-        let status = std::process::Command::new(env!("CARGO"))
-            .args(["build", "--example", "sign"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build --example sign failed");
-    }
-    path
-}
-
 async fn serve(config: &MockConfig) -> SocketAddr {
     serve_mock(mock::router(config).unwrap()).await
 }
@@ -518,7 +501,7 @@ async fn the_printed_example_commands_work() {
     // What the mock prints calls `cargo run -q --example sign --`; here, the same example built.
     let printed = mock::example_commands(addr, &config).unwrap();
     assert!(printed.contains("cargo run -q --example sign -- humanos --api-key 'YOUR_API_KEY'"));
-    let sign = sign_cli();
+    let sign = common::examples::example("sign");
     let script = mock::example_commands_with(addr, &config, &sign.display().to_string()).unwrap();
     assert_eq!(
         script,

@@ -2,7 +2,7 @@
 //! answers, the inspector page in a real browser, and the signing CLI sending to every mock
 //! route and to receivers that verify with the vendors' own SDKs.
 //!
-//! The examples (`mock_providers`, `sign`) run as built beside this test. The browser is
+//! The examples (`mock_providers`, `sign`) run as cargo builds them for this test. The browser is
 //! Debian's `chromium` (headless `--dump-dom`; `CHROMIUM` names another binary), and the SDK
 //! receivers need `node` and `python3` with the packages of `tests/snippets`: `scripts/test.sh`
 //! installs them. A missing one fails the test, never skips it.
@@ -11,12 +11,12 @@ mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use common::examples::example;
 use common::sdk_server::SdkServer;
 use common::{send, serve_mock};
 use http::{Request, StatusCode};
@@ -29,22 +29,6 @@ use tower_hmac::{Secret, humanos};
 const HUMANOS_KEY: &str = "YOUR_API_KEY";
 const HUMANOS_SECRET: &str = "YOUR_SIGNATURE_SECRET";
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
-
-/// An example as `cargo test` builds it beside this test (built here when it was not).
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile.join("examples").join(name);
-    if !path.exists() {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--features", "mock,redis", "--example", name])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .unwrap();
-        assert!(status.success(), "cargo build --example {name} failed");
-    }
-    path
-}
 
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(bytes))

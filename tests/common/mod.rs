@@ -111,6 +111,7 @@ pub fn now_ms() -> u64 {
 }
 
 pub mod ed25519;
+pub mod examples;
 pub mod redis_server;
 pub mod sdk_server;
 pub mod webhooks;
