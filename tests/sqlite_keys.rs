@@ -17,6 +17,7 @@ use common::{now_ms, send, serve_axum};
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+use tower_hmac::discord::{self, DiscordVerifyLayer};
 use tower_hmac::humanos;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
 use tower_hmac::mock::{self, MockConfig};
@@ -357,4 +358,102 @@ async fn the_mock_never_explains_expected_signatures_for_keys_from_a_database() 
     let explain = &reply.json()["explain"];
     assert!(explain["signed"].is_array(), "{}", reply.text());
     assert_eq!(explain.get("expected"), None, "{}", reply.text());
+}
+
+/// RFC 8032, section 7.1, TEST 1: the key pair the mock's Discord route uses.
+const RFC8032_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+/// Discord interactions verified with a public key read from a row of kind `ed25519`, over
+/// loopback. The same 32 bytes as a shared secret (kind `hmac`) verify nothing: a public key never
+/// stands in for a secret. Rows that hold no usable public key (31 bytes, the weak identity
+/// point) or name an unknown kind are skipped, so the key verifies nothing with them.
+#[tokio::test]
+async fn ed25519_public_keys_are_rows() {
+    let identity = format!("01{}", "00".repeat(31));
+    let short = &RFC8032_PUBLIC[..62];
+    let rows = [
+        ("discord", RFC8032_PUBLIC, "ed25519"),
+        ("as-hmac", RFC8032_PUBLIC, "hmac"),
+        ("short", short, "ed25519"),
+        ("weak", identity.as_str(), "ed25519"),
+        ("unknown-kind", RFC8032_PUBLIC, "rsa"),
+    ];
+    let mut sql = String::new();
+    for (scheme, hex, kind) in rows {
+        sql.push_str(&format!(
+            "INSERT INTO keys (scheme, key_id) VALUES ('{scheme}', 'discord');
+             INSERT INTO secrets (scheme, key_id, secret, kind)
+                 VALUES ('{scheme}', 'discord', X'{hex}', '{kind}');\n"
+        ));
+    }
+    let db = Database::create(&sql).await;
+    let private = discord::private_key(RFC8032_SECRET).unwrap();
+    let body = br#"{"type":2,"id":"1"}"#;
+    for (scheme, _, kind) in rows {
+        let keys = CachedKeyStore::new(db.store(scheme).await);
+        let addr = serve_axum(
+            Router::new()
+                .route("/interactions", post(|| async { "handled" }))
+                .layer(DiscordVerifyLayer::new(keys)),
+        )
+        .await;
+        let signed = || {
+            let headers = discord::sign_request(&private, body).unwrap();
+            let mut request = Request::post("/interactions")
+                .body(Full::new(Bytes::from_static(body)))
+                .unwrap();
+            *request.headers_mut() = headers;
+            request
+        };
+        let reply = send(addr, signed()).await;
+        if scheme == "discord" {
+            assert_eq!(reply.status, StatusCode::OK, "{scheme}: {:?}", reply.body);
+            assert_eq!(reply.body, "handled");
+            // A tampered body, under the same key: refused.
+            let mut tampered = signed();
+            *tampered.body_mut() = Full::new(Bytes::from_static(br#"{"type":2,"id":"2"}"#));
+            assert_eq!(send(addr, tampered).await.status, StatusCode::UNAUTHORIZED);
+        } else {
+            assert_eq!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{scheme} ({kind}): {:?}",
+                reply.body
+            );
+        }
+    }
+}
+
+/// A database made before the `kind` column existed is refused when opened, with the statement
+/// that adds it; once added, its rows (shared secrets) verify as before.
+#[tokio::test]
+async fn a_database_without_the_kind_column_is_refused_at_open_with_its_fix() {
+    let db = Database::create("").await;
+    let admin = db.admin().await;
+    run(
+        &admin,
+        "DROP TABLE secrets;
+         CREATE TABLE secrets (id INTEGER PRIMARY KEY, scheme TEXT NOT NULL, key_id TEXT NOT NULL,
+             secret BLOB NOT NULL, label TEXT, not_after INTEGER);
+         INSERT INTO keys (scheme, key_id) VALUES ('inqud', 'TKN-1');
+         INSERT INTO secrets (scheme, key_id, secret) VALUES ('inqud', 'TKN-1', 'secret-a');",
+    )
+    .await;
+    let error = SqliteKeyStore::open(&db.path, "inqud").await.unwrap_err();
+    let message = error.to_string();
+    assert!(message.contains("no such column: kind"), "{message}");
+    assert!(
+        message.contains("ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'hmac'"),
+        "{message}"
+    );
+    run(
+        &admin,
+        "ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'hmac'",
+    )
+    .await;
+    let addr = inqud_app(CachedKeyStore::new(db.store("inqud").await)).await;
+    let reply = send(addr, payout("TKN-1", "secret-a")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{:?}", reply.body);
+    assert_eq!(reply.body, "TKN-1 -");
 }

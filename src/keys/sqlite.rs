@@ -9,14 +9,14 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
 
 use super::KeyStore;
-use super::key::{Key, KeySecret};
+use super::key::{Key, KeyMaterial, KeySecret};
 use crate::BoxFuture;
-use crate::crypto::Secret;
+use crate::crypto::{Ed25519PublicKey, Secret};
 use crate::error::StoreError;
 
 /// One key and its secrets, in the order they were added.
 const LOOKUP: &str = "\
-SELECT k.expires_at, k.revoked_at, s.secret, s.label, s.not_after
+SELECT k.expires_at, k.revoked_at, s.secret, s.label, s.not_after, s.kind
 FROM keys AS k LEFT JOIN secrets AS s ON s.scheme = k.scheme AND s.key_id = k.key_id
 WHERE k.scheme = ?1 AND k.key_id = ?2
 ORDER BY s.id";
@@ -31,7 +31,7 @@ ORDER BY s.id";
 /// CREATE TABLE keys (scheme TEXT, key_id TEXT, expires_at INTEGER, revoked_at INTEGER,
 ///                    PRIMARY KEY (scheme, key_id));
 /// CREATE TABLE secrets (id INTEGER PRIMARY KEY, scheme TEXT, key_id TEXT, secret BLOB,
-///                       label TEXT, not_after INTEGER);
+///                       kind TEXT DEFAULT 'hmac', label TEXT, not_after INTEGER);
 /// ```
 ///
 /// and each change is a row written:
@@ -39,12 +39,15 @@ ORDER BY s.id";
 /// | change | SQL |
 /// |---|---|
 /// | a new key | `INSERT INTO keys (scheme, key_id) VALUES ('inqud', 'TKN-1');` and its secret: `INSERT INTO secrets (scheme, key_id, secret) VALUES ('inqud', 'TKN-1', 'the secret');` |
+/// | a sender's Ed25519 public key (Discord, Standard Webhooks `v1a`; a webhook endpoint's key id is the scheme's name) | `INSERT INTO keys (scheme, key_id) VALUES ('discord', 'discord');` and `INSERT INTO secrets (scheme, key_id, secret, kind) VALUES ('discord', 'discord', X'd75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a', 'ed25519');` |
 /// | rotation | the new secret's row, then `UPDATE secrets SET not_after = <end of overlap> WHERE id = <old>;` |
 /// | expiry | `UPDATE keys SET expires_at = <instant> WHERE ...;` |
 /// | revocation | `UPDATE keys SET revoked_at = <now> WHERE ...;` |
 ///
-/// A key with no secret is refused like a wrong signature; a secret row holding no bytes is
-/// skipped (with a warning). Behind a cache, evict the key id after each change
+/// A key with no secret is refused like a wrong signature; a secret row holding no bytes, a public
+/// key that is not 32 bytes of a valid (and not weak) Ed25519 key, or a `kind` other than `'hmac'`
+/// and `'ed25519'` is skipped (with a warning): the key has that much less to verify with, never
+/// more. Behind a cache, evict the key id after each change
 /// ([`CachedKeyStore::evict`](super::CachedKeyStore::evict)), or it applies when the cached
 /// entry expires.
 ///
@@ -80,8 +83,8 @@ impl SqliteKeyStore {
     /// The tables this store reads, as SQL (`CREATE TABLE IF NOT EXISTS`): `keys` and `secrets`.
     pub const SCHEMA: &'static str = include_str!("sqlite.sql");
 
-    /// Opens the database file at `path`, which must exist, for the keys of `scheme` (the
-    /// `scheme` column: `"inqud"`, say).
+    /// Opens the database file at `path`, which must exist and hold the tables of
+    /// [`SCHEMA`](Self::SCHEMA), for the keys of `scheme` (the `scheme` column: `"inqud"`, say).
     pub async fn open(path: impl AsRef<Path>, scheme: &str) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::new()
             .filename(path)
@@ -93,6 +96,18 @@ impl SqliteKeyStore {
             .connect_with(options)
             .await
             .map_err(StoreError::new)?;
+        // Every column the lookup reads, checked once here rather than answered 503 on every
+        // request.
+        sqlx::query("SELECT secret, kind, label, not_after FROM secrets LIMIT 0")
+            .execute(&pool)
+            .await
+            .map_err(|error| {
+                StoreError::new(format!(
+                    "{error}: the database lacks this store's tables (`SqliteKeyStore::SCHEMA`); \
+                     one made before Ed25519 keys were stored needs \
+                     `ALTER TABLE secrets ADD COLUMN kind TEXT NOT NULL DEFAULT 'hmac'`"
+                ))
+            })?;
         Ok(Self::from_pool(pool, scheme))
     }
 
@@ -156,15 +171,17 @@ impl SqliteKeyStore {
                 // The key's row, without any secret.
                 continue;
             };
-            let Ok(secret) = Secret::new(bytes) else {
+            let kind: Option<String> = row.try_get(5).map_err(StoreError::new)?;
+            let Some(material) = material(kind.as_deref(), bytes) else {
                 tracing::warn!(
                     scheme = &*self.scheme,
                     key_id,
-                    "a secret row of this key holds no bytes; skipped"
+                    kind = kind.as_deref().unwrap_or("hmac"),
+                    "a secret row of this key holds no usable key material; skipped"
                 );
                 continue;
             };
-            let mut secret = KeySecret::new(secret);
+            let mut secret = KeySecret::new(material);
             if let Some(label) = row
                 .try_get::<Option<String>, _>(3)
                 .map_err(StoreError::new)?
@@ -184,6 +201,18 @@ impl SqliteKeyStore {
             key = key.revoked();
         }
         Ok(Some(key))
+    }
+}
+
+/// What a secret row holds, by its `kind`: `None` for bytes that are no such material (an empty
+/// secret, a public key that is not a valid one) or an unknown kind.
+fn material(kind: Option<&str>, bytes: Vec<u8>) -> Option<KeyMaterial> {
+    match kind.unwrap_or("hmac") {
+        "hmac" => Secret::new(bytes).ok().map(KeyMaterial::from),
+        "ed25519" => Ed25519PublicKey::from_bytes(&bytes)
+            .ok()
+            .map(KeyMaterial::from),
+        _ => None,
     }
 }
 
