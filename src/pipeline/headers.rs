@@ -5,6 +5,10 @@
 //! tabs. Anything else is a [`Rejection`] naming the header (401 `missing_credentials` or
 //! `malformed_credentials`), never a panic and never a lenient guess.
 //!
+//! What credentials keep of a header for the check can be kept without a copy: [`single_kept`]
+//! and [`bearer_kept`] read as [`single`] and [`bearer`] do and answer a [`HeaderText`], which
+//! shares the request's bytes.
+//!
 //! ```
 //! use http::{HeaderName, Request};
 //! use tower_hmac::pipeline::headers;
@@ -22,8 +26,8 @@
 //! assert_eq!(headers::optional(&parts, &X_HUB_SIGNATURE, "X-Hub-Signature").unwrap(), None);
 //! ```
 
-use http::HeaderName;
 use http::request::Parts;
+use http::{HeaderName, HeaderValue};
 
 use crate::rejection::Rejection;
 
@@ -39,6 +43,26 @@ pub fn single<'a>(
     name: &HeaderName,
     display: &str,
 ) -> Result<&'a str, Rejection> {
+    single_value(parts, name, display).map(|(_, text)| text)
+}
+
+/// [`single`], kept as a [`HeaderText`]: for what a scheme's credentials keep of a header
+/// without copying it.
+pub fn single_kept(
+    parts: &Parts,
+    name: &HeaderName,
+    display: &str,
+) -> Result<HeaderText, Rejection> {
+    let (value, text) = single_value(parts, name, display)?;
+    Ok(HeaderText::within(value, text))
+}
+
+/// [`single`], with the value it was read from.
+fn single_value<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+    display: &str,
+) -> Result<(&'a HeaderValue, &'a str), Rejection> {
     let mut values = parts.headers.get_all(name).iter();
     let value = values.next().ok_or_else(|| Rejection::missing(display))?;
     if values.next().is_some() {
@@ -63,6 +87,7 @@ pub fn single<'a>(
     }
     // Printable ASCII is valid UTF-8.
     std::str::from_utf8(trimmed)
+        .map(|text| (value, text))
         .map_err(|_| Rejection::malformed(format!("{display} header must be printable ASCII")))
 }
 
@@ -84,10 +109,26 @@ pub fn optional<'a>(
 /// as [`bearer_token`] reads its value; `token` names the token in the refusal of another form
 /// ("Authorization header must be `Bearer <api key>`").
 pub fn bearer<'a>(parts: &'a Parts, token: &str) -> Result<&'a str, Rejection> {
-    let authorization = single(parts, &http::header::AUTHORIZATION, "Authorization")?;
-    bearer_token(authorization).ok_or_else(|| {
+    bearer_value(parts, token).map(|(_, text)| text)
+}
+
+/// [`bearer`], kept as a [`HeaderText`].
+pub fn bearer_kept(parts: &Parts, token: &str) -> Result<HeaderText, Rejection> {
+    let (value, text) = bearer_value(parts, token)?;
+    Ok(HeaderText::within(value, text))
+}
+
+/// [`bearer`], with the `Authorization` value it was read from.
+fn bearer_value<'a>(
+    parts: &'a Parts,
+    token: &str,
+) -> Result<(&'a HeaderValue, &'a str), Rejection> {
+    let (value, authorization) =
+        single_value(parts, &http::header::AUTHORIZATION, "Authorization")?;
+    let token = bearer_token(authorization).ok_or_else(|| {
         Rejection::malformed(format!("Authorization header must be `Bearer <{token}>`"))
-    })
+    })?;
+    Ok((value, token))
 }
 
 /// `Bearer <token>`: the scheme word case-insensitively, then one or more spaces, then a token
@@ -99,9 +140,96 @@ pub fn bearer_token(value: &str) -> Option<&str> {
         .then_some(token)
 }
 
+/// Text a scheme keeps from a header (or part of one) while the request is checked, without
+/// copying it: a clone of the request's `HeaderValue`, which shares its bytes, and where the text
+/// lies in them. Made by [`single_kept`] and [`bearer_kept`], or from any `&str` (then copied).
+///
+/// Keep it for the check, not beyond: a value a server parsed shares the buffer the request was
+/// read into and keeps all of it alive. What reaches a handler (a caller's identity) is better
+/// copied.
+///
+/// ```
+/// use http::{HeaderName, Request};
+/// use tower_hmac::pipeline::headers::{self, HeaderText};
+///
+/// let parts = Request::get("/").header("authorization", "Bearer  key-1").body(()).unwrap().into_parts().0;
+/// let kept: HeaderText = headers::bearer_kept(&parts, "api key").unwrap();
+/// assert_eq!(kept.as_str(), "key-1");
+/// assert_eq!(HeaderText::from("key-1").as_str(), "key-1");
+/// ```
+#[derive(Clone)]
+pub struct HeaderText(Kept);
+
+#[derive(Clone)]
+enum Kept {
+    Shared {
+        value: HeaderValue,
+        start: usize,
+        end: usize,
+    },
+    Copied(Box<str>),
+}
+
+impl HeaderText {
+    /// `text`, a part of `value`'s bytes (as the readers above return it), kept by sharing them;
+    /// copied when it is not such a part.
+    fn within(value: &HeaderValue, text: &str) -> Self {
+        let bytes = value.as_bytes();
+        let start = (text.as_ptr() as usize).wrapping_sub(bytes.as_ptr() as usize);
+        match start.checked_add(text.len()) {
+            Some(end) if end <= bytes.len() && bytes.get(start..end) == Some(text.as_bytes()) => {
+                Self(Kept::Shared {
+                    value: value.clone(),
+                    start,
+                    end,
+                })
+            }
+            _ => Self::from(text),
+        }
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        match &self.0 {
+            // Checked to be these bytes of a `&str` when made: valid UTF-8.
+            Kept::Shared { value, start, end } => value
+                .as_bytes()
+                .get(*start..*end)
+                .and_then(|bytes| std::str::from_utf8(bytes).ok())
+                .unwrap_or_default(),
+            Kept::Copied(text) => text,
+        }
+    }
+}
+
+impl From<&str> for HeaderText {
+    fn from(text: &str) -> Self {
+        Self(Kept::Copied(text.into()))
+    }
+}
+
+impl From<String> for HeaderText {
+    fn from(text: String) -> Self {
+        Self(Kept::Copied(text.into_boxed_str()))
+    }
+}
+
+impl std::ops::Deref for HeaderText {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Debug for HeaderText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use http::HeaderValue;
 
     use super::*;
     use crate::rejection::RejectionKind;
@@ -153,5 +281,39 @@ mod tests {
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Bearer a b"), None);
         assert_eq!(bearer_token("Bearerabc"), None);
+    }
+
+    /// Kept text is the trimmed value or the bearer token, shares the request's bytes, and reads
+    /// as the text whatever it came from.
+    #[test]
+    fn kept_text_shares_the_value() {
+        let p = parts(&[b"  Bearer   tok-1 "]);
+        let name = HeaderName::from_static("x-test");
+        let kept = single_kept(&p, &name, "X-Test").unwrap();
+        assert_eq!(kept.as_str(), "Bearer   tok-1");
+        assert!(matches!(
+            kept.0,
+            Kept::Shared {
+                start: 2,
+                end: 16,
+                ..
+            }
+        ));
+        let mut p = p;
+        let value = p.headers.remove(&name).unwrap();
+        p.headers.insert(http::header::AUTHORIZATION, value);
+        let token = bearer_kept(&p, "token").unwrap();
+        assert_eq!(&*token, "tok-1");
+        assert_eq!(format!("{token:?}"), "\"tok-1\"");
+        // Text that is not part of the value is copied, not misread.
+        let value = HeaderValue::from_static("abc");
+        let elsewhere = String::from("abc");
+        let copied = HeaderText::within(&value, &elsewhere);
+        assert!(matches!(copied.0, Kept::Copied(_)));
+        assert_eq!(copied.as_str(), "abc");
+        assert_eq!(HeaderText::from(String::from("xyz")).as_str(), "xyz");
+        // Refusals are those of the plain readers.
+        let refused = single_kept(&parts(&[b""]), &name, "X-Test").unwrap_err();
+        assert_eq!(refused.message(), "X-Test header is empty");
     }
 }

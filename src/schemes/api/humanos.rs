@@ -94,7 +94,7 @@ use http::{HeaderMap, HeaderName, HeaderValue};
 use crate::clock::{Clock, SystemClock};
 use crate::crypto::{Message, Secret, Tag};
 use crate::keys::KeyStore;
-use crate::pipeline::headers::{bearer, single};
+use crate::pipeline::headers::{HeaderText, bearer_kept, single, single_kept};
 use crate::pipeline::{
     BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer, Window, unix_millis,
 };
@@ -125,8 +125,8 @@ pub struct Humanos {
 /// What a Humanos request signs with: the API key and the `X-Timestamp` text.
 #[derive(Debug)]
 pub struct HumanosCredentials {
-    api_key: Box<str>,
-    timestamp: Box<str>,
+    api_key: HeaderText,
+    timestamp: HeaderText,
     timestamp_ms: u64,
 }
 
@@ -191,10 +191,11 @@ impl Scheme for Humanos {
     }
 
     fn credentials(&self, request: &Parts) -> Result<Presented<HumanosCredentials>, Rejection> {
-        let api_key = bearer(request, "api key")?;
+        // Kept as the request holds them: only the check needs them.
+        let api_key = bearer_kept(request, "api key")?;
 
-        let timestamp = single(request, &X_TIMESTAMP, "X-Timestamp")?;
-        let timestamp_ms = unix_millis(timestamp, "X-Timestamp")?;
+        let timestamp = single_kept(request, &X_TIMESTAMP, "X-Timestamp")?;
+        let timestamp_ms = unix_millis(&timestamp, "X-Timestamp")?;
 
         let signature = single(request, &X_SIGNATURE, "X-Signature")?;
         let signature = Tag::from_hex(signature.as_bytes()).map_err(|_| {
@@ -202,15 +203,15 @@ impl Scheme for Humanos {
         })?;
 
         let credentials = HumanosCredentials {
-            api_key: api_key.into(),
-            timestamp: timestamp.into(),
+            api_key,
+            timestamp,
             timestamp_ms,
         };
         Ok(Presented::mac(credentials, signature))
     }
 
     fn key_id<'c>(&self, credentials: &'c HumanosCredentials) -> Option<&'c str> {
-        Some(&credentials.api_key)
+        Some(credentials.api_key.as_str())
     }
 
     fn check_fresh(

@@ -121,7 +121,7 @@ use http::{HeaderName, HeaderValue};
 
 use crate::crypto::{Message, Secret, TAG_LEN, Tag};
 use crate::keys::{Key, KeyStore};
-use crate::pipeline::headers::{optional, single};
+use crate::pipeline::headers::{HeaderText, optional, single, single_kept};
 use crate::pipeline::{HeadersOnly, MatchedSecret, Presented, Proof, Scheme, Verify, VerifyLayer};
 use crate::rejection::Rejection;
 use crate::sign::{SignError, Signer, header_value, sensitive, set_headers, sign_message};
@@ -178,7 +178,7 @@ pub struct Proficient;
 /// HMAC, when present, is the request's [`Proof`]).
 #[derive(Debug)]
 pub struct ProficientCredentials {
-    api_key: Box<str>,
+    api_key: HeaderText,
     external_id: Arc<str>,
 }
 
@@ -240,9 +240,15 @@ impl Scheme for Proficient {
     }
 
     fn credentials(&self, request: &Parts) -> Result<Presented<ProficientCredentials>, Rejection> {
-        let api_key = parse_api_key(single(request, &X_API_KEY, API_KEY)?)?;
+        // The key is kept as the request holds it (only the check needs it); the external id,
+        // which the handler gets, is copied.
+        let api_key = single_kept(request, &X_API_KEY, API_KEY)?;
+        parse_api_key(&api_key)?;
         let external_id = parse_external_id(single(request, &X_EXTERNAL_ID, EXTERNAL_ID)?)?;
-        let credentials = ProficientCredentials::new(api_key, external_id);
+        let credentials = ProficientCredentials {
+            api_key,
+            external_id: external_id.into(),
+        };
         // Absent is allowed here (the key's policy decides later); present must be well-formed.
         Ok(match optional(request, &X_HMAC, HMAC)? {
             Some(hmac) => Presented::mac(credentials, parse_hmac(hmac)?),
@@ -254,7 +260,7 @@ impl Scheme for Proficient {
     }
 
     fn key_id<'c>(&self, credentials: &'c ProficientCredentials) -> Option<&'c str> {
-        Some(&credentials.api_key)
+        Some(credentials.api_key.as_str())
     }
 
     /// The external id, exactly as sent.
