@@ -147,7 +147,7 @@ use http::{HeaderName, HeaderValue};
 use crate::crypto::{Message, Secret, Tag};
 use crate::error::ConfigError;
 use crate::keys::{Key, KeyStore};
-use crate::pipeline::headers::single;
+use crate::pipeline::headers::{HeaderText, single, single_kept};
 use crate::pipeline::{BodySigned, MatchedSecret, Presented, Proof, Scheme, Verify, VerifyLayer};
 use crate::rejection::{Rejection, RejectionKind};
 use crate::replay::MokaReplayStore;
@@ -250,7 +250,7 @@ pub enum InqudMode {
 /// signature or the secret itself is the request's [`Proof`]).
 #[derive(Debug)]
 pub struct InqudCredentials {
-    token_id: Box<str>,
+    token_id: HeaderText,
     salt: Option<Arc<str>>,
 }
 
@@ -349,8 +349,9 @@ impl Scheme for Inqud {
     }
 
     fn credentials(&self, request: &Parts) -> Result<Presented<InqudCredentials>, Rejection> {
-        let token_id = single(request, &X_TOKEN_API_ID, "X-Token-API-Id")?;
-        if !is_token_id(token_id) {
+        // Kept as the request holds it: only the check needs it.
+        let token_id = single_kept(request, &X_TOKEN_API_ID, "X-Token-API-Id")?;
+        if !is_token_id(&token_id) {
             return Err(Rejection::malformed(
                 "X-Token-API-Id header must be a token id starting with TKN-, without spaces",
             ));
@@ -374,7 +375,7 @@ impl Scheme for Inqud {
                 let secret = Secret::new(secret)
                     .map_err(|_| Rejection::malformed("X-Token-API-Secret header is empty"))?;
                 let credentials = InqudCredentials {
-                    token_id: token_id.into(),
+                    token_id,
                     salt: None,
                 };
                 Ok(Presented {
@@ -391,16 +392,17 @@ impl Scheme for Inqud {
                     )
                 })?;
                 let salt = parse_salt(single(request, &X_SALT, "X-Salt")?)?;
-                Ok(Presented::mac(
-                    InqudCredentials::hmac(token_id, salt),
-                    signature,
-                ))
+                let credentials = InqudCredentials {
+                    token_id,
+                    salt: Some(salt.into()),
+                };
+                Ok(Presented::mac(credentials, signature))
             }
         }
     }
 
     fn key_id<'c>(&self, credentials: &'c InqudCredentials) -> Option<&'c str> {
-        Some(&credentials.token_id)
+        Some(credentials.token_id.as_str())
     }
 
     /// The vendor's message: the body bytes, then the salt, nothing between (a GET: the salt

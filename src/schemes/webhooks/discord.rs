@@ -85,7 +85,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response};
 use crate::crypto::{Ed25519PrivateKey, Ed25519PublicKey, Ed25519Signature, Message};
 use crate::error::ConfigError;
 use crate::keys::{KeyMaterial, KeyStore};
-use crate::pipeline::headers::single;
+use crate::pipeline::headers::{HeaderText, single, single_kept};
 use crate::pipeline::{
     BodySigned, MatchedSecret, Presented, Scheme, Verify, VerifyLayer, Window, unix_seconds,
 };
@@ -117,7 +117,7 @@ pub struct Discord {
 /// What Discord signs besides the body: the timestamp, as sent.
 #[derive(Debug)]
 pub struct Interaction {
-    timestamp: Box<str>,
+    timestamp: HeaderText,
     seconds: u64,
 }
 
@@ -181,13 +181,11 @@ impl Scheme for Discord {
         let signature = single(request, &X_SIGNATURE_ED25519, "X-Signature-Ed25519")?;
         let signature = Ed25519Signature::from_hex(signature.as_bytes())
             .map_err(|_| Rejection::malformed(SIGNATURE_FORM))?;
-        let timestamp = single(request, &X_SIGNATURE_TIMESTAMP, "X-Signature-Timestamp")?;
-        let seconds = unix_seconds(timestamp, "X-Signature-Timestamp")?;
+        // Kept as the request holds it: only the check needs it.
+        let timestamp = single_kept(request, &X_SIGNATURE_TIMESTAMP, "X-Signature-Timestamp")?;
+        let seconds = unix_seconds(&timestamp, "X-Signature-Timestamp")?;
         Ok(Presented::ed25519(
-            Interaction {
-                timestamp: timestamp.into(),
-                seconds,
-            },
+            Interaction { timestamp, seconds },
             signature,
         ))
     }
