@@ -149,7 +149,7 @@ pub fn bearer_token(value: &str) -> Option<&str> {
 /// copied.
 ///
 /// ```
-/// use http::{HeaderName, Request};
+/// use http::Request;
 /// use tower_hmac::pipeline::headers::{self, HeaderText};
 ///
 /// let parts = Request::get("/").header("authorization", "Bearer  key-1").body(()).unwrap().into_parts().0;
