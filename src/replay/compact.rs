@@ -422,6 +422,51 @@ impl CompactReplayStore {
             .map(|outcome| matches!(outcome, Outcome::Recorded(_)))
     }
 
+    /// [`ReplayStore::reserve`], answered at once.
+    fn reservation(&self, key: &ReplayKey, hold: Duration) -> Result<Reservation, StoreError> {
+        let op = Op::Record {
+            ttl: hold,
+            in_flight: true,
+        };
+        match self.run(key, op)? {
+            Outcome::Recorded(deadline) => Ok(Reservation::New(Ticket::from_value(deadline))),
+            Outcome::Held { in_flight: true } => Ok(Reservation::InFlight),
+            Outcome::Held { in_flight: false } => Ok(Reservation::Done),
+            // Only settling leaves a slot as it was.
+            Outcome::Left => Err(StoreError::new(
+                "replay store left a reservation unanswered",
+            )),
+        }
+    }
+
+    /// [`ReplayStore::settle`], answered at once.
+    fn end(&self, key: &ReplayKey, ticket: Ticket, outcome: Settle) -> Result<(), StoreError> {
+        let op = match outcome {
+            Settle::Done(ttl) => Op::Done { ticket, ttl },
+            Settle::Failed => Op::Forget { ticket },
+        };
+        self.run(key, op).map(|_| ())
+    }
+
+    /// [`ReplayStore::insert_all_if_absent`], answered at once.
+    fn record_all(&self, keys: &[ReplayKey], ttl: Duration) -> Result<bool, StoreError> {
+        let record = Op::Record {
+            ttl,
+            in_flight: false,
+        };
+        super::record_all(
+            keys,
+            &mut |key| match self.run(key, record)? {
+                Outcome::Recorded(deadline) => Ok(Some(deadline)),
+                _ => Ok(None),
+            },
+            &mut |key, deadline| {
+                // Taking back needs no room, so it cannot fail.
+                let _ = self.run(key, Op::TakeBack { deadline });
+            },
+        )
+    }
+
     /// Applies `op` to `key`'s slot; when that needs room and there is none, drops the expired
     /// entries and tries once more.
     fn run(&self, key: &ReplayKey, op: Op) -> Result<Outcome, StoreError> {
@@ -634,22 +679,15 @@ impl ReplayStore for CompactReplayStore {
         keys: &'a [ReplayKey],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let record = Op::Record {
-            ttl,
-            in_flight: false,
-        };
-        let all = super::record_all(
-            keys,
-            &mut |key| match self.run(key, record)? {
-                Outcome::Recorded(deadline) => Ok(Some(deadline)),
-                _ => Ok(None),
-            },
-            &mut |key, deadline| {
-                // Taking back needs no room, so it cannot fail.
-                let _ = self.run(key, Op::TakeBack { deadline });
-            },
-        );
-        Box::pin(std::future::ready(all))
+        Box::pin(std::future::ready(self.record_all(keys, ttl)))
+    }
+
+    fn insert_all_now(
+        &self,
+        keys: &[ReplayKey],
+        ttl: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        Some(self.record_all(keys, ttl))
     }
 
     fn reserve<'a>(
@@ -657,20 +695,7 @@ impl ReplayStore for CompactReplayStore {
         key: &'a ReplayKey,
         hold: Duration,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        let op = Op::Record {
-            ttl: hold,
-            in_flight: true,
-        };
-        let reserved = self.run(key, op).and_then(|outcome| match outcome {
-            Outcome::Recorded(deadline) => Ok(Reservation::New(Ticket::from_value(deadline))),
-            Outcome::Held { in_flight: true } => Ok(Reservation::InFlight),
-            Outcome::Held { in_flight: false } => Ok(Reservation::Done),
-            // Only settling leaves a slot as it was.
-            Outcome::Left => Err(StoreError::new(
-                "replay store left a reservation unanswered",
-            )),
-        });
-        Box::pin(std::future::ready(reserved))
+        Box::pin(std::future::ready(self.reservation(key, hold)))
     }
 
     fn settle<'a>(
@@ -679,11 +704,24 @@ impl ReplayStore for CompactReplayStore {
         ticket: Ticket,
         outcome: Settle,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
-        let op = match outcome {
-            Settle::Done(ttl) => Op::Done { ticket, ttl },
-            Settle::Failed => Op::Forget { ticket },
-        };
-        Box::pin(std::future::ready(self.run(key, op).map(|_| ())))
+        Box::pin(std::future::ready(self.end(key, ticket, outcome)))
+    }
+
+    fn reserve_now(
+        &self,
+        key: &ReplayKey,
+        hold: Duration,
+    ) -> Option<Result<Reservation, StoreError>> {
+        Some(self.reservation(key, hold))
+    }
+
+    fn settle_now(
+        &self,
+        key: &ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> Option<Result<(), StoreError>> {
+        Some(self.end(key, ticket, outcome))
     }
 }
 

@@ -223,6 +223,24 @@ pub trait ReplayStore: Send + Sync + 'static {
         })
     }
 
+    /// The answer [`insert_all_if_absent`](Self::insert_all_if_absent) would give, when the
+    /// store has it without waiting (it lives in process), having done what that call does;
+    /// `None`, having done nothing, when it must be asked through `insert_all_if_absent`. The
+    /// layers ask this first, so that an in-process store answers without a boxed future (an
+    /// allocation per request), and a header-only request is checked without one at all.
+    ///
+    /// The default answers `None`. A store that overrides it must answer exactly as
+    /// `insert_all_if_absent` does, record nothing when it answers `None`, and answer at once
+    /// always or never (as [`KeyStore::get_now`](crate::KeyStore::get_now)).
+    fn insert_all_now(
+        &self,
+        keys: &[ReplayKey],
+        ttl: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        let _ = (keys, ttl);
+        None
+    }
+
     /// Reserves `key` for handling one copy of a webhook delivery, for at most `hold`, unless a
     /// copy is in flight or was handled. Of several concurrent calls for a new key exactly one
     /// gets [`Reservation::New`]. The reservation lapses after `hold` (a copy whose handling
@@ -241,6 +259,18 @@ pub trait ReplayStore: Send + Sync + 'static {
         ))))
     }
 
+    /// The answer [`reserve`](Self::reserve) would give, when the store has it without waiting,
+    /// having done what that call does; `None`, having done nothing, otherwise (as
+    /// [`insert_all_now`](Self::insert_all_now)). The default answers `None`.
+    fn reserve_now(
+        &self,
+        key: &ReplayKey,
+        hold: Duration,
+    ) -> Option<Result<Reservation, StoreError>> {
+        let _ = (key, hold);
+        None
+    }
+
     /// Ends the reservation `ticket` holds on `key`: remembered as done, or forgotten. A
     /// reservation that lapsed and was taken by another copy is left to that copy.
     fn settle<'a>(
@@ -253,6 +283,19 @@ pub trait ReplayStore: Send + Sync + 'static {
         Box::pin(std::future::ready(Err(StoreError::new(
             "this replay store keeps no webhook delivery states",
         ))))
+    }
+
+    /// The answer [`settle`](Self::settle) would give, when the store has it without waiting,
+    /// having done what that call does; `None`, having done nothing, otherwise (as
+    /// [`insert_all_now`](Self::insert_all_now)). The default answers `None`.
+    fn settle_now(
+        &self,
+        key: &ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> Option<Result<(), StoreError>> {
+        let _ = (key, ticket, outcome);
+        None
     }
 }
 
@@ -273,6 +316,14 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
         (**self).insert_all_if_absent(keys, ttl)
     }
 
+    fn insert_all_now(
+        &self,
+        keys: &[ReplayKey],
+        ttl: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        (**self).insert_all_now(keys, ttl)
+    }
+
     fn reserve<'a>(
         &'a self,
         key: &'a ReplayKey,
@@ -288,6 +339,23 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
         outcome: Settle,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         (**self).settle(key, ticket, outcome)
+    }
+
+    fn reserve_now(
+        &self,
+        key: &ReplayKey,
+        hold: Duration,
+    ) -> Option<Result<Reservation, StoreError>> {
+        (**self).reserve_now(key, hold)
+    }
+
+    fn settle_now(
+        &self,
+        key: &ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> Option<Result<(), StoreError>> {
+        (**self).settle_now(key, ticket, outcome)
     }
 }
 

@@ -300,6 +300,25 @@ impl MokaReplayStore {
             });
     }
 
+    /// [`ReplayStore::reserve`], answered at once.
+    fn reservation(&self, key: &ReplayKey, hold: Duration) -> Result<Reservation, StoreError> {
+        let ticket = Ticket::new()?;
+        Ok(match self.record(key, hold, State::InFlight(ticket))? {
+            Ok(_) => Reservation::New(ticket),
+            Err(State::InFlight(_)) => Reservation::InFlight,
+            Err(State::Done) => Reservation::Done,
+        })
+    }
+
+    /// [`ReplayStore::insert_all_if_absent`], answered at once.
+    fn record_all(&self, keys: &[ReplayKey], ttl: Duration) -> Result<bool, StoreError> {
+        super::record_all(
+            keys,
+            &mut |key| Ok(self.record(key, ttl, State::Done)?.ok()),
+            &mut |key, deadline| self.take_back(key, deadline),
+        )
+    }
+
     fn note_deadline(&self, deadline: u64) {
         if self.clock.is_injected() {
             self.counts.earliest.fetch_min(deadline, Ordering::Relaxed);
@@ -427,12 +446,15 @@ impl ReplayStore for MokaReplayStore {
         keys: &'a [ReplayKey],
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let all = super::record_all(
-            keys,
-            &mut |key| Ok(self.record(key, ttl, State::Done)?.ok()),
-            &mut |key, deadline| self.take_back(key, deadline),
-        );
-        Box::pin(std::future::ready(all))
+        Box::pin(std::future::ready(self.record_all(keys, ttl)))
+    }
+
+    fn insert_all_now(
+        &self,
+        keys: &[ReplayKey],
+        ttl: Duration,
+    ) -> Option<Result<bool, StoreError>> {
+        Some(self.record_all(keys, ttl))
     }
 
     fn reserve<'a>(
@@ -440,14 +462,7 @@ impl ReplayStore for MokaReplayStore {
         key: &'a ReplayKey,
         hold: Duration,
     ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        let reserved = Ticket::new().and_then(|ticket| {
-            Ok(match self.record(key, hold, State::InFlight(ticket))? {
-                Ok(_) => Reservation::New(ticket),
-                Err(State::InFlight(_)) => Reservation::InFlight,
-                Err(State::Done) => Reservation::Done,
-            })
-        });
-        Box::pin(std::future::ready(reserved))
+        Box::pin(std::future::ready(self.reservation(key, hold)))
     }
 
     fn settle<'a>(
@@ -457,6 +472,23 @@ impl ReplayStore for MokaReplayStore {
         outcome: Settle,
     ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(std::future::ready(self.end(key, ticket, outcome)))
+    }
+
+    fn reserve_now(
+        &self,
+        key: &ReplayKey,
+        hold: Duration,
+    ) -> Option<Result<Reservation, StoreError>> {
+        Some(self.reservation(key, hold))
+    }
+
+    fn settle_now(
+        &self,
+        key: &ReplayKey,
+        ticket: Ticket,
+        outcome: Settle,
+    ) -> Option<Result<(), StoreError>> {
+        Some(self.end(key, ticket, outcome))
     }
 }
 
