@@ -285,20 +285,22 @@ fn discord_interaction() {
 }
 
 // The budgets: allocations per accepted request, as counted when they were last lowered. Where
-// they go. Every layer: its boxed response future (the in-memory key store answers its lookup
-// without a boxed future: `KeyStore::get_now`); three for the `Verified` extension, as for any
-// first extension of a request (`http`'s `Extensions` boxes its map, allocates the map's table,
-// and boxes the value). Proficient, Humanos, Inqud (its token id) and Discord (its timestamp) keep
-// header text the check alone needs without copying it (`HeaderText`, sharing hyper's buffer);
-// Proficient's external id, which the handler gets, is copied. A body-signing layer hands hyper's chunk on as the body, without copying it. GitHub:
-// the signature header and the delivery id it keeps, and its delivery record (the store's holder
-// record, two allocations, and its boxed reserve and settle futures). Inqud: what it keeps of its
-// headers, and its two replay records, one boxed check future for both (the store's own
-// `insert_all_if_absent`). The other webhooks likewise: what they keep of their headers, and
-// their delivery records.
-const PROFICIENT: u64 = 5;
+// they go. Three for the `Verified` extension, as for any first extension of a request (`http`'s
+// `Extensions` boxes its map, allocates the map's table, and boxes the value). A header-only layer
+// whose stores answer at once (Proficient here) checks the request in `call` and keeps the inner
+// service's future in its own: no boxed future. A body-signing layer boxes one future, the body's
+// read and the check; the in-memory key store answers its lookup without a boxed future
+// (`KeyStore::get_now`), and so do the in-process replay stores their records, reservations and
+// settlements (`ReplayStore::insert_all_now`, `reserve_now`, `settle_now`). Proficient, Humanos,
+// Inqud (its token id) and Discord (its timestamp) keep header text the check alone needs without
+// copying it (`HeaderText`, sharing hyper's buffer); Proficient's external id, which the handler
+// gets, is copied. A body-signing layer hands hyper's chunk on as the body, without copying it.
+// Inqud: what it keeps of its headers. GitHub: the signature header and the delivery id it keeps,
+// and its delivery record (the store's holder record). The other webhooks likewise: what they
+// keep of their headers, and their delivery records.
+const PROFICIENT: u64 = 4;
 const HUMANOS: u64 = 4;
-const INQUD: u64 = 8;
-const GITHUB: u64 = 10;
-const STANDARD: u64 = 9;
-const DISCORD: u64 = 12;
+const INQUD: u64 = 7;
+const GITHUB: u64 = 8;
+const STANDARD: u64 = 7;
+const DISCORD: u64 = 10;

@@ -44,9 +44,12 @@ pub trait KeyStore: Send + Sync + 'static {
     /// The answer [`get`](Self::get) would give, when the store has it without waiting (its keys
     /// are in memory); `None` when it must be asked through `get`. The layers ask this first, so
     /// that a store in memory answers a request without the boxed future `get` returns (an
-    /// allocation per request).
+    /// allocation per request), and a header-only layer whose stores all answer at once checks
+    /// a request in its service's `call`, keeping no future of the check.
     ///
-    /// The default answers `None`. A store that overrides it must answer exactly as `get` does.
+    /// The default answers `None`. A store that overrides it must answer exactly as `get` does,
+    /// and answer at once always or never: a layer that once had to wait for `get` stops asking
+    /// for answers at once.
     fn get_now(&self, key_id: &str) -> Option<Result<Option<Key>, StoreError>> {
         let _ = key_id;
         None

@@ -2,8 +2,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
+
+use bytes::Bytes;
+use pin_project_lite::pin_project;
 
 use http::{Request, Response};
 use http_body::Body;
@@ -15,7 +18,8 @@ use super::counters::Counters;
 use super::read::declared_len;
 use super::scheme::{BodyMode, BodySigned, Scheme};
 use super::verified::Unverified;
-use super::verifier::{Delivery, Refused, Source, Verifier, read_refusal};
+use super::verifier::{Accepted, Delivery, Refused, Source, Verifier, read_refusal};
+use crate::BoxFuture;
 use crate::clock::Clock;
 use crate::error::BoxError;
 use crate::keys::KeyStore;
@@ -246,16 +250,25 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = Inner::Error;
-    type Future = ResponseFuture<ResBody, Inner::Error>;
+    type Future = ResponseFuture<Inner::Future, ResBody, Inner::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        // A header-only request whose stores answer at once is checked here, and an accepted one
+        // handed to the readied inner service now: no future of the check is kept.
+        if self.verifier.checks_now() {
+            let (parts, body) = request.into_parts();
+            match self.verifier.check_now(&parts) {
+                Some(checked) => return self.checked_now(parts, body, checked),
+                None => request = Request::from_parts(parts, body),
+            }
+        }
         let mut inner = self.take_inner();
         let verifier = Arc::clone(&self.verifier);
-        ResponseFuture::new(async move {
+        ResponseFuture::boxed(Box::pin(async move {
             let (mut parts, body) = request.into_parts();
             let (read, kept) = S::Body::split(body);
             // Report-only mode and explanations keep the body whatever the verdict: it is read
@@ -307,11 +320,8 @@ where
                     return Ok(with_outcome(response.map(ResponseBody::inner), outcome));
                 }
             };
-            let outcome = verifier.accepted_outcome(&accepted.verified.key_id);
             if let Some(answer) = accepted.answer {
-                if let Some(counters) = verifier.counters() {
-                    counters.accepted();
-                }
+                let outcome = verifier.accepted(&accepted.verified.key_id);
                 return Ok(with_outcome(answer.map(ResponseBody::rejection), outcome));
             }
             let reserved = match accepted.delivery {
@@ -350,9 +360,7 @@ where
                     }
                 },
             };
-            if let Some(counters) = verifier.counters() {
-                counters.accepted();
-            }
+            let outcome = verifier.accepted(&accepted.verified.key_id);
             parts.extensions.insert(accepted.verified);
             let body = S::Body::hand_on(kept, accepted.body);
             let response = inner.call(Request::from_parts(parts, body)).await;
@@ -361,8 +369,38 @@ where
                 let handled = matches!(&response, Ok(r) if r.status().is_success());
                 reserved.settle(handled).await;
             }
-            Ok(with_outcome(response?.map(ResponseBody::inner), outcome))
-        })
+            inner_response(response, outcome)
+        }))
+    }
+}
+
+impl<Inner, S: Scheme> Verify<Inner, S> {
+    /// The answer to a request checked in `call`: the readied inner service's, or the layer's.
+    fn checked_now<ReqBody, ResBody>(
+        &mut self,
+        mut parts: http::request::Parts,
+        body: ReqBody,
+        checked: Result<Accepted<S::Identity>, Refused>,
+    ) -> ResponseFuture<Inner::Future, ResBody, Inner::Error>
+    where
+        Inner: Service<Request<InnerBody<S, ReqBody>>, Response = Response<ResBody>>,
+        ReqBody: Send,
+    {
+        let accepted = match checked {
+            Ok(accepted) => accepted,
+            Err(refused) => {
+                let response = self.verifier.respond(&refused.rejection, &parts);
+                return ResponseFuture::answered(response);
+            }
+        };
+        let outcome = self.verifier.accepted(&accepted.verified.key_id);
+        if let Some(answer) = accepted.answer {
+            return ResponseFuture::answer(answer, outcome);
+        }
+        parts.extensions.insert(accepted.verified);
+        let (_, kept) = S::Body::split(body);
+        let body = S::Body::hand_on(kept, accepted.body);
+        ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)), outcome)
     }
 }
 
@@ -374,6 +412,7 @@ type MaybeOutcome = NoOutcome;
 
 /// Without the `mock` feature, responses carry no outcome.
 #[cfg(not(feature = "mock"))]
+#[derive(Default)]
 struct NoOutcome;
 
 #[cfg(feature = "mock")]
@@ -395,16 +434,22 @@ impl<S: Scheme> Verifier<S> {
         &self,
         refused: Refused,
         request: &http::request::Parts,
-        held: Option<bytes::Bytes>,
+        held: Option<Bytes>,
     ) -> Response<ResponseBody<B>> {
         let response = self.respond(&refused.rejection, request);
+        let response = response.map(ResponseBody::rejection);
         #[cfg(feature = "mock")]
         if let Some(explain) = self.explain {
-            let explanation = match held.filter(|_| explain.messages) {
-                Some(body) => self.explanation(request, body).await.map(Arc::new),
+            let body = match held.filter(|_| explain.messages) {
+                Some(body) => Some(body),
                 // Header-only schemes: the message has no body.
-                None if explain.messages && !S::Body::READS_BODY => self
-                    .explanation(request, bytes::Bytes::new())
+                None if explain.messages && !S::Body::READS_BODY => Some(Bytes::new()),
+                None => None,
+            };
+            // Boxed: only a test tool's refusals take this way, and every request's future would
+            // otherwise have room for it.
+            let explanation = match body {
+                Some(body) => Box::pin(self.explanation(request, body))
                     .await
                     .map(Arc::new),
                 None => None,
@@ -434,6 +479,14 @@ impl<S: Scheme> Verifier<S> {
     #[cfg(not(feature = "mock"))]
     fn outcome_of(&self, _: &Refused) -> MaybeOutcome {
         NoOutcome
+    }
+
+    /// Counts an accepted request; its outcome, for a test tool.
+    fn accepted(&self, key_id: &Arc<str>) -> MaybeOutcome {
+        if let Some(counters) = self.counters() {
+            counters.accepted();
+        }
+        self.accepted_outcome(key_id)
     }
 
     #[cfg(feature = "mock")]
@@ -479,10 +532,13 @@ struct Reserved<S: Scheme> {
 }
 
 impl<S: Scheme> Reserved<S> {
+    /// Settles the reservation, at once when the store answers at once.
     async fn settle(mut self, handled: bool) {
         self.settled = true;
-        let outcome = self.verifier.settle(&self.delivery, self.ticket, handled);
-        outcome.await;
+        let (verifier, delivery, ticket) = (&self.verifier, &self.delivery, self.ticket);
+        if !verifier.settle_now(delivery, ticket, handled) {
+            verifier.settle(delivery, ticket, handled).await;
+        }
     }
 }
 
@@ -515,33 +571,97 @@ fn already_handled<B>() -> Response<ResponseBody<B>> {
     response
 }
 
-type BoxResponseFuture<B, E> =
-    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static>>;
-
-/// Response future of [`Verify`].
-pub struct ResponseFuture<B, E> {
-    inner: BoxResponseFuture<B, E>,
+pin_project! {
+    /// Response future of [`Verify`].
+    ///
+    /// A header-only request whose stores answer at once (keys in memory, an in-process replay
+    /// store) is checked in `call`: its future is the inner service's, kept in place, or the
+    /// layer's answer. Any other request is checked and handled in one boxed future: it waits on
+    /// its body or a store.
+    pub struct ResponseFuture<F, B, E> {
+        #[pin]
+        state: State<F, B, E>,
+    }
 }
 
-impl<B, E> ResponseFuture<B, E> {
-    pub(crate) fn new(
-        future: impl Future<Output = Result<Response<ResponseBody<B>>, E>> + Send + 'static,
-    ) -> Self {
-        Self {
-            inner: Box::pin(future),
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B, E> {
+        /// The check and the inner service, in one future.
+        Boxed {
+            future: BoxFuture<'static, Result<Response<ResponseBody<B>>, E>>,
+        },
+        /// The inner service's answer to a request accepted in `call`.
+        Calling {
+            #[pin]
+            future: F,
+            outcome: MaybeOutcome,
+        },
+        /// The layer's own answer.
+        Answered {
+            response: Option<(Response<Bytes>, MaybeOutcome)>,
+        },
+    }
+}
+
+impl<F, B, E> ResponseFuture<F, B, E> {
+    fn boxed(future: BoxFuture<'static, Result<Response<ResponseBody<B>>, E>>) -> Self {
+        let state = State::Boxed { future };
+        Self { state }
+    }
+
+    fn calling(future: F, outcome: MaybeOutcome) -> Self {
+        let state = State::Calling { future, outcome };
+        Self { state }
+    }
+
+    /// A future answering `response` (a `ResponseBody::rejection`) at once.
+    pub(crate) fn answered(response: Response<Bytes>) -> Self {
+        Self::answer(response, MaybeOutcome::default())
+    }
+
+    fn answer(response: Response<Bytes>, outcome: MaybeOutcome) -> Self {
+        let response = Some((response, outcome));
+        let state = State::Answered { response };
+        Self { state }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B, E>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ResponseBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Boxed { future } => future.as_mut().poll(cx),
+            StateProj::Calling { future, outcome } => {
+                let response = ready!(future.poll(cx));
+                Poll::Ready(inner_response(response, std::mem::take(outcome)))
+            }
+            StateProj::Answered { response } => match response.take() {
+                Some((response, outcome)) => {
+                    let response = with_outcome(response.map(ResponseBody::rejection), outcome);
+                    Poll::Ready(Ok(response))
+                }
+                // Polled again after it answered (a caller's error): pending, as a fused future
+                // is, rather than a panic as from an `async` block.
+                None => Poll::Pending,
+            },
         }
     }
 }
 
-impl<B, E> Future for ResponseFuture<B, E> {
-    type Output = Result<Response<ResponseBody<B>>, E>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.inner.as_mut().poll(cx)
-    }
+/// The inner service's answer, as the layer gives it.
+fn inner_response<B, E>(
+    response: Result<Response<B>, E>,
+    outcome: MaybeOutcome,
+) -> Result<Response<ResponseBody<B>>, E> {
+    Ok(with_outcome(response?.map(ResponseBody::inner), outcome))
 }
 
-impl<B, E> fmt::Debug for ResponseFuture<B, E> {
+impl<F, B, E> fmt::Debug for ResponseFuture<F, B, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("ResponseFuture(..)")
     }

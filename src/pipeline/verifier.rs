@@ -1,5 +1,8 @@
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -7,7 +10,6 @@ use http::Response;
 use http::request::Parts;
 use http_body::Body;
 
-use super::body::ResponseBody;
 use super::counters::{Counters, SchemeCounters};
 use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
 use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
@@ -38,6 +40,9 @@ pub struct Verifier<S> {
     /// Refused requests are handed on, marked unverified (see `VerifyLayer::report_only`).
     pub(crate) report_only: bool,
     counters: Option<Arc<SchemeCounters>>,
+    /// Set once a check without waiting found a store that must be waited for: later requests
+    /// go to the waiting check at once (see `check_now`).
+    stores_wait: AtomicBool,
     /// What responses tell a test tool (feature `mock`, see `VerifyLayer::explain`).
     #[cfg(feature = "mock")]
     pub(crate) explain: Option<super::explain::Explain>,
@@ -112,6 +117,28 @@ pub(crate) struct Refused {
     pub(crate) key_id: Option<Arc<str>>,
 }
 
+/// Whether a check may wait for its stores.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    Allowed,
+    /// Only answers at hand: a store that must be waited for stops the check before anything is
+    /// recorded (see [`Verifier::check_now`]).
+    Never,
+}
+
+/// Why `run` stopped short of accepting.
+enum Halt {
+    Refused(Rejection),
+    /// With [`Wait::Never`]: a store cannot answer at once. Nothing was recorded.
+    MustWait,
+}
+
+impl From<Rejection> for Halt {
+    fn from(rejection: Rejection) -> Self {
+        Self::Refused(rejection)
+    }
+}
+
 /// Where the body comes from.
 pub(crate) enum Source<'a, B> {
     /// Header-only schemes: never read.
@@ -141,6 +168,7 @@ impl<S: Scheme> Verifier<S> {
             delivery_hold: DEFAULT_DELIVERY_HOLD,
             report_only: false,
             counters: None,
+            stores_wait: AtomicBool::new(false),
             #[cfg(feature = "mock")]
             explain: None,
         }
@@ -224,10 +252,76 @@ impl<S: Scheme> Verifier<S> {
 
     /// Runs the pipeline on a request, logging and counting its refusal (once, with the key id
     /// once known).
-    pub(crate) async fn check<B>(
+    pub(crate) fn check<'a, B>(
+        &'a self,
+        request: &'a Parts,
+        body: Source<'a, B>,
+    ) -> impl Future<Output = Result<Accepted<S::Identity>, Refused>> + 'a
+    where
+        B: Body + 'a,
+        B::Error: Into<BoxError>,
+    {
+        self.check_with(request, body, None)
+    }
+
+    /// The check of a header-only request when every store it needs answers at once (keys in
+    /// memory, an in-process replay store): nothing is awaited, so the layer answers, or calls
+    /// its inner service, without keeping (boxing) a future of the check.
+    ///
+    /// `None` for a scheme that reads the body or delivers (a delivery is reserved around the
+    /// inner service), in report-only mode and when refusals are explained, and when a store
+    /// must be waited for: nothing of the request was recorded, logged or counted then, and the
+    /// layer runs [`check`] on it.
+    /// Once a store had to be waited for, later requests go to `check` at once (a store answers
+    /// at once always or never: the in-memory ones always, those over a network never), so the
+    /// work done before that store was asked (the credentials parsed, a token verified) is done
+    /// twice only for that first request.
+    ///
+    /// [`check`]: Self::check
+    pub(crate) fn check_now(
+        &self,
+        request: &Parts,
+    ) -> Option<Result<Accepted<S::Identity>, Refused>> {
+        if !self.checks_now() {
+            return None;
+        }
+        let stopped = AtomicBool::new(false);
+        let check = std::pin::pin!(self.check_with::<http_body_util::Empty<Bytes>>(
+            request,
+            Source::Untouched,
+            Some(&stopped),
+        ));
+        // Not allowed to wait, the check awaits no store future and reads no body: it finishes
+        // in one poll.
+        let checked = match check.poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(checked) if !stopped.load(Ordering::Relaxed) => Some(checked),
+            _ => None,
+        };
+        if checked.is_none() {
+            self.stores_wait.store(true, Ordering::Relaxed);
+        }
+        checked
+    }
+
+    /// Whether [`check_now`](Self::check_now) may answer. Reading the body, explaining a refusal,
+    /// handing a refused request on and reserving a delivery all wait: such a layer checks every
+    /// request in its future; and so does one whose stores had to be waited for.
+    pub(crate) fn checks_now(&self) -> bool {
+        let waits = S::Body::READS_BODY
+            || self.holds_body()
+            || self.names_refusals()
+            || self.scheme.delivers();
+        !waits && !self.stores_wait.load(Ordering::Relaxed)
+    }
+
+    /// [`check`](Self::check), and without waiting when given `stopped`: a store that must be
+    /// waited for then stops it, sets `stopped` and refuses the request (503, failing closed,
+    /// neither logged nor counted), which the caller does not answer.
+    async fn check_with<B>(
         &self,
         request: &Parts,
         body: Source<'_, B>,
+        stopped: Option<&AtomicBool>,
     ) -> Result<Accepted<S::Identity>, Refused>
     where
         B: Body,
@@ -248,7 +342,11 @@ impl<S: Scheme> Verifier<S> {
         // names its key beside its proof; only once the proof verified when the key id comes from
         // inside the credential itself (a token's claim), not trusted before.
         let mut named = !matches!(presented.proof, Proof::Custom);
-        match self.run(&mut presented, body, &mut named).await {
+        let wait = match stopped {
+            Some(_) => Wait::Never,
+            None => Wait::Allowed,
+        };
+        match self.run(&mut presented, body, &mut named, wait).await {
             Ok(passed) => {
                 let identity = self
                     .scheme
@@ -265,12 +363,22 @@ impl<S: Scheme> Verifier<S> {
                     answer: passed.answer,
                 })
             }
-            Err(rejection) => {
+            Err(Halt::Refused(rejection)) => {
                 let key_id = self.scheme.key_id(&presented.credentials).filter(|_| named);
                 rejection.log(self.scheme.name(), key_id);
                 self.count_refusal(&rejection);
                 let key_id = key_id.filter(|_| self.names_refusals()).map(Arc::from);
                 Err(Refused { rejection, key_id })
+            }
+            Err(Halt::MustWait) => {
+                if let Some(stopped) = stopped {
+                    stopped.store(true, Ordering::Relaxed);
+                }
+                let waits = crate::StoreError::new("a store must be waited for");
+                Err(Refused {
+                    rejection: Rejection::store_failed(waits),
+                    key_id: None,
+                })
             }
         }
     }
@@ -333,7 +441,7 @@ impl<S: Scheme> Verifier<S> {
                 .scheme
                 .key_id(credentials)
                 .unwrap_or(self.scheme.name());
-            if let Ok(Some(key)) = self.lookup(id).await {
+            if let Ok(Some(key)) = self.lookup(id, Wait::Allowed).await {
                 let (key, refusal) = Key::for_check(Some(&key), now);
                 let first = key.candidates(now).find(|(index, _)| index.is_some());
                 if let (None, Some((_, secret))) = (refusal, first) {
@@ -362,7 +470,8 @@ impl<S: Scheme> Verifier<S> {
         presented: &mut Presented<S::Credentials>,
         body: Source<'_, B>,
         named: &mut bool,
-    ) -> Result<Passed, Rejection>
+        wait: Wait,
+    ) -> Result<Passed, Halt>
     where
         B: Body,
         B::Error: Into<BoxError>,
@@ -389,7 +498,7 @@ impl<S: Scheme> Verifier<S> {
         // The key, when the headers name it: before the body, so that a request already known to
         // be refused keeps none of its body.
         let early = match self.scheme.key_id(&presented.credentials) {
-            Some(id) => Some(self.lookup(id).await?),
+            Some(id) => Some(self.lookup(id, wait).await?),
             None => None,
         };
         let mut discard = match (&early, &presented.proof) {
@@ -446,9 +555,7 @@ impl<S: Scheme> Verifier<S> {
             discard.finish(|m| self.scheme.message(credentials, &[], m));
             let found = early.as_ref().and_then(Option::as_ref);
             let (_, refusal) = Key::for_check(found, now);
-            return Err(Rejection::new(
-                refusal.unwrap_or(RejectionKind::InvalidSignature),
-            ));
+            return Err(Rejection::new(refusal.unwrap_or(RejectionKind::InvalidSignature)).into());
         }
         if S::Body::READS_BODY {
             self.scheme.body_credentials(presented, body)?;
@@ -461,7 +568,7 @@ impl<S: Scheme> Verifier<S> {
                     .scheme
                     .key_id(&presented.credentials)
                     .unwrap_or(self.scheme.name());
-                self.lookup(id).await?
+                self.lookup(id, wait).await?
             }
         };
         let (key, refusal) = Key::for_check(found.as_ref(), now);
@@ -473,12 +580,12 @@ impl<S: Scheme> Verifier<S> {
             None => self.prove(presented, key, body, now)?,
         };
         if let Some(kind) = refusal {
-            return Err(Rejection::new(kind));
+            return Err(Rejection::new(kind).into());
         }
         let matched = match (&presented.proof, matched) {
             (Proof::Unsigned, _) => None,
             (_, Some(matched)) => Some(matched),
-            (_, None) => return Err(Rejection::new(RejectionKind::InvalidSignature)),
+            (_, None) => return Err(Rejection::new(RejectionKind::InvalidSignature).into()),
         };
 
         // The request is accepted now, not when its headers arrived: a client that held its body
@@ -497,7 +604,7 @@ impl<S: Scheme> Verifier<S> {
                 }
                 _ => None,
             };
-            self.recheck_key(key, secret, now).await?;
+            self.recheck_key(key, secret, now, wait).await?;
         }
 
         let entry = matched.as_ref().and_then(|m| m.entry);
@@ -507,7 +614,7 @@ impl<S: Scheme> Verifier<S> {
                 .then(|| self.delivery(presented, entry, key.id(), now))
                 .flatten()
         } else {
-            self.record(presented, entry, key.id(), now).await?;
+            self.record(presented, entry, key.id(), now, wait).await?;
             None
         };
         // Only a live key whose proof matched gets here, so a policy refusal is never an answer
@@ -551,13 +658,25 @@ impl<S: Scheme> Verifier<S> {
 
     /// Reserves `delivery` for the copy at hand.
     pub(crate) async fn reserve(&self, delivery: &Delivery) -> Result<Reservation, Rejection> {
-        let store = self.replay.as_ref().ok_or_else(|| {
-            Rejection::store_failed(crate::StoreError::new("no replay store for deliveries"))
-        })?;
-        store
-            .reserve(&delivery.key, self.delivery_hold)
-            .await
-            .map_err(Rejection::store_failed)
+        if let Some(reserved) = self.reserve_now(delivery) {
+            return reserved;
+        }
+        let store = self.replay.as_ref().ok_or_else(no_delivery_store)?;
+        let reserved = store.reserve(&delivery.key, self.delivery_hold).await;
+        reserved.map_err(Rejection::store_failed)
+    }
+
+    /// [`reserve`](Self::reserve), when the store answers at once; `None`, with nothing done,
+    /// when it must be waited for.
+    pub(crate) fn reserve_now(
+        &self,
+        delivery: &Delivery,
+    ) -> Option<Result<Reservation, Rejection>> {
+        let Some(store) = &self.replay else {
+            return Some(Err(no_delivery_store()));
+        };
+        let reserved = store.reserve_now(&delivery.key, self.delivery_hold)?;
+        Some(reserved.map_err(Rejection::store_failed))
     }
 
     /// Settles the reservation of `delivery` by how the inner service answered. A store failing
@@ -565,12 +684,27 @@ impl<S: Scheme> Verifier<S> {
     /// lapses after its hold (a retry is then handled).
     pub(crate) async fn settle(&self, delivery: &Delivery, ticket: Ticket, handled: bool) {
         let Some(store) = &self.replay else { return };
-        let outcome = if handled {
-            Settle::Done(delivery.ttl)
-        } else {
-            Settle::Failed
+        let outcome = settlement(delivery, handled);
+        let settled = store.settle(&delivery.key, ticket, outcome).await;
+        self.settled(settled);
+    }
+
+    /// [`settle`](Self::settle), when the store answers at once; `false`, with nothing done, when
+    /// it must be waited for.
+    pub(crate) fn settle_now(&self, delivery: &Delivery, ticket: Ticket, handled: bool) -> bool {
+        let Some(store) = &self.replay else {
+            return true;
         };
-        if let Err(error) = store.settle(&delivery.key, ticket, outcome).await {
+        let outcome = settlement(delivery, handled);
+        let Some(settled) = store.settle_now(&delivery.key, ticket, outcome) else {
+            return false;
+        };
+        self.settled(settled);
+        true
+    }
+
+    fn settled(&self, settled: Result<(), crate::StoreError>) {
+        if let Err(error) = settled {
             tracing::warn!(
                 scheme = self.scheme.name(),
                 %error,
@@ -579,12 +713,13 @@ impl<S: Scheme> Verifier<S> {
         }
     }
 
-    async fn lookup(&self, key_id: &str) -> Result<Option<Key>, Rejection> {
+    async fn lookup(&self, key_id: &str, wait: Wait) -> Result<Option<Key>, Halt> {
         let found = match self.keys.get_now(key_id) {
             Some(found) => found,
+            None if wait == Wait::Never => return Err(Halt::MustWait),
             None => self.keys.get(key_id).await,
         };
-        found.map_err(Rejection::store_failed)
+        Ok(found.map_err(Rejection::store_failed)?)
     }
 
     /// Checks the proof against every candidate secret of `key` (the placeholder's for an
@@ -695,11 +830,12 @@ impl<S: Scheme> Verifier<S> {
         key: &Key,
         matched: Option<usize>,
         now: SystemTime,
-    ) -> Result<(), Rejection> {
-        let current = self.lookup(key.id()).await?;
+        wait: Wait,
+    ) -> Result<(), Halt> {
+        let current = self.lookup(key.id(), wait).await?;
         let (current, refusal) = Key::for_check(current.as_ref(), now);
         if let Some(kind) = refusal {
-            return Err(Rejection::new(kind));
+            return Err(Rejection::new(kind).into());
         }
         let Some(index) = matched else {
             return Ok(());
@@ -714,7 +850,7 @@ impl<S: Scheme> Verifier<S> {
         if still_live {
             Ok(())
         } else {
-            Err(Rejection::new(RejectionKind::InvalidSignature))
+            Err(Rejection::new(RejectionKind::InvalidSignature).into())
         }
     }
 
@@ -728,7 +864,8 @@ impl<S: Scheme> Verifier<S> {
         matched: Option<Entry>,
         key_id: &str,
         now: SystemTime,
-    ) -> Result<(), Rejection> {
+        wait: Wait,
+    ) -> Result<(), Halt> {
         let credentials = &presented.credentials;
         let (Some(store), Some(nonce)) = (&self.replay, self.scheme.nonce(presented)) else {
             return Ok(());
@@ -746,30 +883,38 @@ impl<S: Scheme> Verifier<S> {
             Some(mac_record) => &[nonce_record, *mac_record],
             None => std::slice::from_ref(&nonce_record),
         };
-        let first_use = store
-            .insert_all_if_absent(records, ttl)
-            .await
-            .map_err(Rejection::store_failed)?;
-        if !first_use {
-            return Err(Rejection::new(RejectionKind::Replayed));
+        let first_use = match store.insert_all_now(records, ttl) {
+            Some(first_use) => first_use,
+            None if wait == Wait::Never => return Err(Halt::MustWait),
+            None => store.insert_all_if_absent(records, ttl).await,
+        };
+        if !first_use.map_err(Rejection::store_failed)? {
+            return Err(Rejection::new(RejectionKind::Replayed).into());
         }
         Ok(())
     }
 
     /// The response for `rejection`, built by the configured responder.
-    pub(crate) fn respond<B>(
-        &self,
-        rejection: &Rejection,
-        request: &Parts,
-    ) -> Response<ResponseBody<B>> {
+    pub(crate) fn respond(&self, rejection: &Rejection, request: &Parts) -> Response<Bytes> {
         let challenge = self.scheme.challenge();
         let context = RejectionContext {
             request,
             challenge: challenge.as_ref(),
         };
-        self.responder
-            .respond(rejection, &context)
-            .map(ResponseBody::rejection)
+        self.responder.respond(rejection, &context)
+    }
+}
+
+fn no_delivery_store() -> Rejection {
+    Rejection::store_failed(crate::StoreError::new("no replay store for deliveries"))
+}
+
+/// What a delivery's reservation becomes: remembered as done when `handled`, else forgotten.
+fn settlement(delivery: &Delivery, handled: bool) -> Settle {
+    if handled {
+        Settle::Done(delivery.ttl)
+    } else {
+        Settle::Failed
     }
 }
 
@@ -801,6 +946,7 @@ impl<S: Clone> Clone for Verifier<S> {
             delivery_hold: self.delivery_hold,
             report_only: self.report_only,
             counters: self.counters.clone(),
+            stores_wait: AtomicBool::new(self.stores_wait.load(Ordering::Relaxed)),
             #[cfg(feature = "mock")]
             explain: self.explain,
         }

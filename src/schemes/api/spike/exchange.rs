@@ -320,7 +320,8 @@ where
 {
     type Response = Response<ResponseBody<String>>;
     type Error = Infallible;
-    type Future = ResponseFuture<String, Infallible>;
+    type Future =
+        ResponseFuture<<IssueToken as Service<Request<VerifiedBody>>>::Future, String, Infallible>;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
@@ -328,7 +329,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         if request.method() != Method::POST {
-            return ResponseFuture::new(std::future::ready(Ok(method_not_allowed())));
+            return ResponseFuture::answered(method_not_allowed());
         }
         let mut verify: Verify<IssueToken, SpikeExchangeScheme> =
             self.layer.layer(self.issue.clone());
@@ -355,12 +356,12 @@ fn token_response(token: &str) -> Response<String> {
     res
 }
 
-fn method_not_allowed<B>() -> Response<ResponseBody<B>> {
+fn method_not_allowed() -> Response<Bytes> {
     let body = serde_json::json!({
         "error": "method_not_allowed",
         "message": "the token exchange takes POST",
     });
-    let mut res = Response::new(ResponseBody::rejection(Bytes::from(body.to_string())));
+    let mut res = Response::new(Bytes::from(body.to_string()));
     *res.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     let headers = res.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
