@@ -533,6 +533,36 @@ pub(crate) fn concurrent_checks_sharing_a_record_have_one_winner(store: &impl Re
     }
 }
 
+/// The answers at once (`insert_all_now`, `reserve_now`, `settle_now`, which the layers ask
+/// first) are the store's answers, sharing its state with the calls through futures: an
+/// in-process store always gives them.
+pub(crate) fn answers_at_once_are_the_stores_answers(store: &impl ReplayStore) {
+    let key = |n: &str| ReplayKey::new("s", "k", n.as_bytes());
+    let now = |answer: Option<Result<bool, StoreError>>| {
+        answer
+            .expect("an in-process store answers at once")
+            .unwrap()
+    };
+    assert!(now(store.insert_all_now(&[key("salt"), key("mac")], HOUR)));
+    assert!(!check(store, &key("mac"), HOUR).unwrap());
+    assert!(!now(
+        store.insert_all_now(&[key("other"), key("salt")], HOUR)
+    ));
+    // Refused, the check took back what it recorded.
+    assert!(check(store, &key("other"), HOUR).unwrap());
+
+    let delivery = key("delivery");
+    let ticket = new(store.reserve_now(&delivery, MINUTE).expect("at once"));
+    assert!(matches!(
+        reserve(store, &delivery, MINUTE),
+        Ok(Reservation::InFlight)
+    ));
+    let settled = store.settle_now(&delivery, ticket, Settle::Done(HOUR));
+    settled.expect("at once").unwrap();
+    let again = store.reserve_now(&delivery, MINUTE).expect("at once");
+    assert!(matches!(again, Ok(Reservation::Done)));
+}
+
 /// The contract suite for one in-process store type: every test above, on `$store` built with
 /// `with_capacity`, `clock` and `per_key_limit`, plus the counts the store reports (`len`,
 /// `held_by`): the nonce contract and the webhook delivery states. `$raced` is how many keys the
@@ -697,6 +727,11 @@ macro_rules! contract_tests {
             fn a_failed_check_leaves_no_record() {
                 let store = $store::with_capacity(2).per_key_limit(2);
                 contract::a_failed_check_leaves_no_record(&store);
+            }
+
+            #[test]
+            fn answers_at_once_are_the_stores_answers() {
+                contract::answers_at_once_are_the_stores_answers(&$store::new());
             }
 
             #[test]

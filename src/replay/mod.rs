@@ -30,6 +30,15 @@
 //!
 //! [`reserve`]: ReplayStore::reserve
 //! [`settle`]: ReplayStore::settle
+//!
+//! # Answers at once
+//!
+//! The in-process stores have their answers at hand, and give them through
+//! [`insert_all_now`](ReplayStore::insert_all_now), [`reserve_now`](ReplayStore::reserve_now) and
+//! [`settle_now`](ReplayStore::settle_now) too. The layers ask those first: that spares the boxed
+//! future of each call, and lets a header-only layer check a request in its service's `call`,
+//! with no future of the check at all (as [`KeyStore::get_now`](crate::KeyStore::get_now) does
+//! for keys). A store over the network keeps their default, `None`, and is awaited.
 
 mod compact;
 #[cfg(test)]
