@@ -256,20 +256,18 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let (mut parts, body) = request.into_parts();
         // A header-only request whose stores answer at once is checked here, and an accepted one
         // handed to the readied inner service now: no future of the check is kept.
-        if self.verifier.checks_now() {
-            let (parts, body) = request.into_parts();
-            match self.verifier.check_now(&parts) {
-                Some(checked) => return self.checked_now(parts, body, checked),
-                None => request = Request::from_parts(parts, body),
-            }
+        if let Some(checked) = self.verifier.check_now(&parts) {
+            return self.checked_now(parts, body, checked);
         }
         let mut inner = self.take_inner();
         let verifier = Arc::clone(&self.verifier);
+        // The parts and the body are taken apart out here: a request taken apart in the future
+        // would keep its room there as well as theirs.
         ResponseFuture::boxed(Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
             let (read, kept) = S::Body::split(body);
             // Report-only mode and explanations keep the body whatever the verdict: it is read
             // first, within the same limit and deadline.

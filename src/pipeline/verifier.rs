@@ -306,7 +306,7 @@ impl<S: Scheme> Verifier<S> {
     /// Whether [`check_now`](Self::check_now) may answer. Reading the body, explaining a refusal,
     /// handing a refused request on and reserving a delivery all wait: such a layer checks every
     /// request in its future; and so does one whose stores had to be waited for.
-    pub(crate) fn checks_now(&self) -> bool {
+    fn checks_now(&self) -> bool {
         let waits = S::Body::READS_BODY
             || self.holds_body()
             || self.names_refusals()
