@@ -272,6 +272,7 @@ impl<S: Scheme> Verifier<S> {
     /// inner service), in report-only mode and when refusals are explained, and when a store
     /// must be waited for: nothing of the request was recorded, logged or counted then, and the
     /// layer runs [`check`] on it.
+    ///
     /// Once a store had to be waited for, later requests go to `check` at once (a store answers
     /// at once always or never: the in-memory ones always, those over a network never), so the
     /// work done before that store was asked (the credentials parsed, a token verified) is done
