@@ -16,8 +16,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use bytes::Bytes;
-use common::webhooks::{PAYLOAD, Setup, assert_duplicate, assert_handled, copy, payload_only};
-use common::{Reply, send};
+use common::send;
+use common::webhooks::{
+    PAYLOAD, Setup, assert_duplicate, assert_handled, assert_refused, copy, payload_only,
+};
 use http::request::Parts;
 use http::{HeaderName, Request, StatusCode};
 use http_body_util::Full;
@@ -113,11 +115,6 @@ async fn serve(layer: VerifyLayer<Nonced>) -> std::net::SocketAddr {
         format!("hello {}", caller.identity())
     }
     common::serve_axum(Router::new().route("/", get(who)).layer(layer)).await
-}
-
-fn assert_refused(reply: &Reply, status: StatusCode, code: &str) {
-    assert_eq!(reply.status, status, "{}", reply.text());
-    assert_eq!(reply.json()["error"], code);
 }
 
 /// How many times each store method was called.
