@@ -7,8 +7,7 @@ use std::time::Duration;
 
 use super::shares::{self, OwnerHasher, Refusal, Shares, default_per_key_limit};
 use super::time::{self, StoreClock};
-use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
-use crate::BoxFuture;
+use super::{ReplayKey, Reservation, Settle, Ticket};
 use crate::clock::Clock;
 use crate::error::StoreError;
 
@@ -53,8 +52,8 @@ const MIN_SLOTS: usize = 16;
 ///
 /// # Webhook deliveries
 ///
-/// It keeps the delivery states webhook layers need ([`reserve`](ReplayStore::reserve) and
-/// [`settle`](ReplayStore::settle)) in the same 24-byte slots, with the same answers as
+/// It keeps the delivery states webhook layers need ([`reserve`](super::ReplayStore::reserve) and
+/// [`settle`](super::ReplayStore::settle)) in the same 24-byte slots, with the same answers as
 /// [`MokaReplayStore`](super::MokaReplayStore): a delivery being handled is an entry that lives
 /// for the hold (its deadline is also its ticket, which no other reservation of the key shares), a
 /// handled one an entry like a nonce, and a failed one is forgotten at once (its slot is reused or
@@ -422,7 +421,7 @@ impl CompactReplayStore {
             .map(|outcome| matches!(outcome, Outcome::Recorded(_)))
     }
 
-    /// [`ReplayStore::reserve`], answered at once.
+    /// [`ReplayStore::reserve`](super::ReplayStore::reserve), answered at once.
     fn reservation(&self, key: &ReplayKey, hold: Duration) -> Result<Reservation, StoreError> {
         let op = Op::Record {
             ttl: hold,
@@ -439,7 +438,7 @@ impl CompactReplayStore {
         }
     }
 
-    /// [`ReplayStore::settle`], answered at once.
+    /// [`ReplayStore::settle`](super::ReplayStore::settle), answered at once.
     fn end(&self, key: &ReplayKey, ticket: Ticket, outcome: Settle) -> Result<(), StoreError> {
         let op = match outcome {
             Settle::Done(ttl) => Op::Done { ticket, ttl },
@@ -448,7 +447,8 @@ impl CompactReplayStore {
         self.run(key, op).map(|_| ())
     }
 
-    /// [`ReplayStore::insert_all_if_absent`], answered at once.
+    /// [`ReplayStore::insert_all_if_absent`](super::ReplayStore::insert_all_if_absent), answered
+    /// at once.
     fn record_all(&self, keys: &[ReplayKey], ttl: Duration) -> Result<bool, StoreError> {
         let record = Op::Record {
             ttl,
@@ -664,66 +664,7 @@ impl Default for CompactReplayStore {
     }
 }
 
-impl ReplayStore for CompactReplayStore {
-    fn insert_if_absent<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(self.check(key, ttl)))
-    }
-
-    /// Atomic for what it leaves: a check refused or failing takes back the keys it recorded.
-    fn insert_all_if_absent<'a>(
-        &'a self,
-        keys: &'a [ReplayKey],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(self.record_all(keys, ttl)))
-    }
-
-    fn insert_all_now(
-        &self,
-        keys: &[ReplayKey],
-        ttl: Duration,
-    ) -> Option<Result<bool, StoreError>> {
-        Some(self.record_all(keys, ttl))
-    }
-
-    fn reserve<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        hold: Duration,
-    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        Box::pin(std::future::ready(self.reservation(key, hold)))
-    }
-
-    fn settle<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        ticket: Ticket,
-        outcome: Settle,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(std::future::ready(self.end(key, ticket, outcome)))
-    }
-
-    fn reserve_now(
-        &self,
-        key: &ReplayKey,
-        hold: Duration,
-    ) -> Option<Result<Reservation, StoreError>> {
-        Some(self.reservation(key, hold))
-    }
-
-    fn settle_now(
-        &self,
-        key: &ReplayKey,
-        ticket: Ticket,
-        outcome: Settle,
-    ) -> Option<Result<(), StoreError>> {
-        Some(self.end(key, ticket, outcome))
-    }
-}
+super::in_process_store!(CompactReplayStore);
 
 impl fmt::Debug for CompactReplayStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -368,6 +368,78 @@ impl<R: ReplayStore + ?Sized> ReplayStore for std::sync::Arc<R> {
     }
 }
 
+/// The [`ReplayStore`] of a store that answers in process, from four methods of its own that
+/// answer at once: `check` ([`insert_if_absent`](ReplayStore::insert_if_absent)), `record_all`
+/// (`insert_all_if_absent`, atomic for what it leaves: a check refused or failing takes back the
+/// keys it recorded), `reservation` (`reserve`) and `end` (`settle`). Each answer is given at once
+/// (`insert_all_now`, `reserve_now`, `settle_now`) as well as through the trait's futures.
+macro_rules! in_process_store {
+    ($store:ty) => {
+        impl $crate::replay::ReplayStore for $store {
+            fn insert_if_absent<'a>(
+                &'a self,
+                key: &'a $crate::replay::ReplayKey,
+                ttl: ::std::time::Duration,
+            ) -> $crate::BoxFuture<'a, Result<bool, $crate::StoreError>> {
+                Box::pin(::std::future::ready(self.check(key, ttl)))
+            }
+
+            fn insert_all_if_absent<'a>(
+                &'a self,
+                keys: &'a [$crate::replay::ReplayKey],
+                ttl: ::std::time::Duration,
+            ) -> $crate::BoxFuture<'a, Result<bool, $crate::StoreError>> {
+                Box::pin(::std::future::ready(self.record_all(keys, ttl)))
+            }
+
+            fn insert_all_now(
+                &self,
+                keys: &[$crate::replay::ReplayKey],
+                ttl: ::std::time::Duration,
+            ) -> Option<Result<bool, $crate::StoreError>> {
+                Some(self.record_all(keys, ttl))
+            }
+
+            fn reserve<'a>(
+                &'a self,
+                key: &'a $crate::replay::ReplayKey,
+                hold: ::std::time::Duration,
+            ) -> $crate::BoxFuture<'a, Result<$crate::replay::Reservation, $crate::StoreError>>
+            {
+                Box::pin(::std::future::ready(self.reservation(key, hold)))
+            }
+
+            fn reserve_now(
+                &self,
+                key: &$crate::replay::ReplayKey,
+                hold: ::std::time::Duration,
+            ) -> Option<Result<$crate::replay::Reservation, $crate::StoreError>> {
+                Some(self.reservation(key, hold))
+            }
+
+            fn settle<'a>(
+                &'a self,
+                key: &'a $crate::replay::ReplayKey,
+                ticket: $crate::replay::Ticket,
+                outcome: $crate::replay::Settle,
+            ) -> $crate::BoxFuture<'a, Result<(), $crate::StoreError>> {
+                Box::pin(::std::future::ready(self.end(key, ticket, outcome)))
+            }
+
+            fn settle_now(
+                &self,
+                key: &$crate::replay::ReplayKey,
+                ticket: $crate::replay::Ticket,
+                outcome: $crate::replay::Settle,
+            ) -> Option<Result<(), $crate::StoreError>> {
+                Some(self.end(key, ticket, outcome))
+            }
+        }
+    };
+}
+
+use in_process_store;
+
 /// [`ReplayStore::insert_all_if_absent`] for a store that answers in process: records `keys` in
 /// turn and, when one is already there or cannot be recorded, takes back the ones this call
 /// recorded, last first.

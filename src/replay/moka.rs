@@ -9,8 +9,7 @@ use moka::sync::Cache;
 
 use super::shares::{self, Refusal, Shares, default_per_key_limit};
 use super::time::{self, StoreClock};
-use super::{ReplayKey, ReplayStore, Reservation, Settle, Ticket};
-use crate::BoxFuture;
+use super::{ReplayKey, Reservation, Settle, Ticket};
 use crate::clock::Clock;
 use crate::error::StoreError;
 
@@ -54,8 +53,8 @@ use crate::error::StoreError;
 ///
 /// # Webhook deliveries
 ///
-/// It keeps the delivery states webhook layers need ([`reserve`](ReplayStore::reserve) and
-/// [`settle`](ReplayStore::settle)): a delivery being handled is an entry that lives for the hold,
+/// It keeps the delivery states webhook layers need ([`reserve`](super::ReplayStore::reserve) and
+/// [`settle`](super::ReplayStore::settle)): a delivery being handled is an entry that lives for the hold,
 /// with a random ticket, a handled one an entry like a nonce, and a failed one is removed. A
 /// reservation takes room, and counts for its key's share, like a nonce.
 ///
@@ -300,7 +299,7 @@ impl MokaReplayStore {
             });
     }
 
-    /// [`ReplayStore::reserve`], answered at once.
+    /// [`ReplayStore::reserve`](super::ReplayStore::reserve), answered at once.
     fn reservation(&self, key: &ReplayKey, hold: Duration) -> Result<Reservation, StoreError> {
         let ticket = Ticket::new()?;
         Ok(match self.record(key, hold, State::InFlight(ticket))? {
@@ -310,7 +309,8 @@ impl MokaReplayStore {
         })
     }
 
-    /// [`ReplayStore::insert_all_if_absent`], answered at once.
+    /// [`ReplayStore::insert_all_if_absent`](super::ReplayStore::insert_all_if_absent), answered
+    /// at once.
     fn record_all(&self, keys: &[ReplayKey], ttl: Duration) -> Result<bool, StoreError> {
         super::record_all(
             keys,
@@ -431,66 +431,7 @@ impl Default for MokaReplayStore {
     }
 }
 
-impl ReplayStore for MokaReplayStore {
-    fn insert_if_absent<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(self.check(key, ttl)))
-    }
-
-    /// Atomic for what it leaves: a check refused or failing takes back the keys it recorded.
-    fn insert_all_if_absent<'a>(
-        &'a self,
-        keys: &'a [ReplayKey],
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, StoreError>> {
-        Box::pin(std::future::ready(self.record_all(keys, ttl)))
-    }
-
-    fn insert_all_now(
-        &self,
-        keys: &[ReplayKey],
-        ttl: Duration,
-    ) -> Option<Result<bool, StoreError>> {
-        Some(self.record_all(keys, ttl))
-    }
-
-    fn reserve<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        hold: Duration,
-    ) -> BoxFuture<'a, Result<Reservation, StoreError>> {
-        Box::pin(std::future::ready(self.reservation(key, hold)))
-    }
-
-    fn settle<'a>(
-        &'a self,
-        key: &'a ReplayKey,
-        ticket: Ticket,
-        outcome: Settle,
-    ) -> BoxFuture<'a, Result<(), StoreError>> {
-        Box::pin(std::future::ready(self.end(key, ticket, outcome)))
-    }
-
-    fn reserve_now(
-        &self,
-        key: &ReplayKey,
-        hold: Duration,
-    ) -> Option<Result<Reservation, StoreError>> {
-        Some(self.reservation(key, hold))
-    }
-
-    fn settle_now(
-        &self,
-        key: &ReplayKey,
-        ticket: Ticket,
-        outcome: Settle,
-    ) -> Option<Result<(), StoreError>> {
-        Some(self.end(key, ticket, outcome))
-    }
-}
+super::in_process_store!(MokaReplayStore);
 
 impl fmt::Debug for MokaReplayStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
