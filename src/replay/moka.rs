@@ -54,9 +54,9 @@ use crate::error::StoreError;
 /// # Webhook deliveries
 ///
 /// It keeps the delivery states webhook layers need ([`reserve`](super::ReplayStore::reserve) and
-/// [`settle`](super::ReplayStore::settle)): a delivery being handled is an entry that lives for the hold,
-/// with a random ticket, a handled one an entry like a nonce, and a failed one is removed. A
-/// reservation takes room, and counts for its key's share, like a nonce.
+/// [`settle`](super::ReplayStore::settle)): a delivery being handled is an entry that lives for
+/// the hold, with a random ticket, a handled one an entry like a nonce, and a failed one is
+/// removed. A reservation takes room, and counts for its key's share, like a nonce.
 ///
 /// Clones share the same entries and counts; set the options before cloning.
 ///
