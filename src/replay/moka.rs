@@ -1,4 +1,5 @@
 use std::fmt;
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -92,7 +93,7 @@ use crate::error::StoreError;
 /// ```
 #[derive(Clone)]
 pub struct MokaReplayStore {
-    cache: Cache<ReplayKey, Held>,
+    cache: Cache<ReplayKey, Held, KeyHashing>,
     counts: Arc<Counts>,
     capacity: u64,
     per_key_limit: u64,
@@ -129,6 +130,67 @@ struct Counts {
     /// No entry expires on an injected clock before this (`u64::MAX`: none, or the clock is not
     /// injected), so that a full store looks for such entries only when there can be some.
     earliest: AtomicU64,
+}
+
+/// How the cache hashes a [`ReplayKey`]: a few multiplications over its bytes instead of moka's
+/// default SipHash, which took about a sixth of an insert's instructions (callgrind, measured in
+/// BENCHMARKS.md). The key is a SHA-256 already, so it needs no strong hash to spread; the seed,
+/// drawn per store, keeps anyone from choosing keys that land in the same buckets (every output
+/// bit depends on the seed and on every input bit through the final fold).
+#[derive(Clone)]
+struct KeyHashing {
+    seed: u64,
+}
+
+impl KeyHashing {
+    fn new() -> Self {
+        Self {
+            seed: RandomState::new().build_hasher().finish(),
+        }
+    }
+}
+
+impl BuildHasher for KeyHashing {
+    type Hasher = KeyHasher;
+
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.seed)
+    }
+}
+
+struct KeyHasher(u64);
+
+impl KeyHasher {
+    /// An odd 64-bit constant (from the golden ratio) whose products spread bits upwards.
+    const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
+
+    fn mix(&mut self, word: u64) {
+        self.0 = (self.0 ^ word).wrapping_mul(Self::MIX);
+    }
+}
+
+impl Hasher for KeyHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.mix(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.mix(n);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.mix(n as u64);
+    }
+
+    /// The high half folded into the low one: a product's low bits depend only on its factors'
+    /// low bits, and tables index by them.
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
 }
 
 struct PerEntryTtl;
@@ -181,7 +243,7 @@ impl MokaReplayStore {
                 shares::release(&listener.held, 1);
                 listener.shares.release(key.owner(), 1);
             })
-            .build();
+            .build_with_hasher(KeyHashing::new());
         Self {
             cache,
             counts,
@@ -453,6 +515,27 @@ mod tests {
 
     fn store(capacity: u64, clock: &ManualClock) -> MokaReplayStore {
         MokaReplayStore::with_capacity(capacity).clock(clock.clone())
+    }
+
+    /// The cache's hash of a key spreads keys over a table's buckets (its low bits), and each store
+    /// draws its own seed.
+    #[test]
+    fn keys_hash_apart_under_a_seed_of_the_store() {
+        let hashing = KeyHashing::new();
+        let keys: Vec<ReplayKey> = (0u32..4096)
+            .map(|i| ReplayKey::new("s", "k", &i.to_le_bytes()))
+            .collect();
+        let mut buckets = [0u32; 256];
+        let mut hashes = std::collections::HashSet::new();
+        for key in &keys {
+            let hash = hashing.hash_one(key);
+            assert!(hashes.insert(hash));
+            buckets[(hash & 255) as usize] += 1;
+        }
+        // 16 per bucket on average; a hash blind to the key's bytes would put them all in one.
+        assert!(buckets.iter().all(|n| (1..=48).contains(n)), "{buckets:?}");
+        let other = KeyHashing::new();
+        assert_ne!(hashing.hash_one(keys[0]), other.hash_one(keys[0]));
     }
 
     /// moka reports a value replaced by a key recorded again (its entry expired on the store's
