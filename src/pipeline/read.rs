@@ -90,7 +90,7 @@ where
         .await?;
         let Some(frame) = frame else { break };
         if let Some(deadline) = &deadline
-            && deadline.is_past()
+            && deadline.is_past_untimed()
         {
             return Err(deadline.error());
         }
@@ -115,29 +115,43 @@ where
     })
 }
 
-/// The deadline of one body read. It starts with the read; the timer behind it is only set up
-/// the first time the body is not ready, so a body that is already in memory costs no timer.
+/// The deadline of one body read. It starts the first time the body is not ready: until then
+/// nothing was waited for, so a body already in memory costs neither a timer nor a clock read,
+/// and a body a server hands on as it arrives costs one clock read (Tokio's, arming the timer)
+/// where the read used to take three.
 ///
 /// It runs on Tokio's timer when the read runs inside a Tokio runtime (every server this crate is
-/// tested with). Elsewhere it is still checked each time a frame arrives, so a late body is
-/// refused; a body that never arrives is then left to the server's own timeouts.
+/// tested with): the timer is polled each time the body is not ready, so a body still trickling
+/// in is refused at its first wait past the deadline. Elsewhere it is checked on the monotonic
+/// clock each time a frame arrives, so a late body is refused; a body that never arrives is then
+/// left to the server's own timeouts.
 struct Deadline {
     timeout: Duration,
-    started: Instant,
-    timer: Option<Pin<Box<tokio::time::Sleep>>>,
+    started: Started,
+}
+
+/// When and how the deadline started.
+enum Started {
+    /// Not yet: the body was ready every time so far.
+    No,
+    /// On Tokio's timer.
+    Timer(Pin<Box<tokio::time::Sleep>>),
+    /// Outside Tokio: at this instant.
+    At(Instant),
 }
 
 impl Deadline {
     fn new(timeout: Duration) -> Self {
         Self {
             timeout,
-            started: Instant::now(),
-            timer: None,
+            started: Started::No,
         }
     }
 
-    fn is_past(&self) -> bool {
-        self.started.elapsed() > self.timeout
+    /// Past, as checked when a frame arrives: outside Tokio only (a timer is checked when the body
+    /// is waited for).
+    fn is_past_untimed(&self) -> bool {
+        matches!(self.started, Started::At(at) if at.elapsed() > self.timeout)
     }
 
     fn error(&self) -> ReadError {
@@ -146,18 +160,19 @@ impl Deadline {
 
     /// Ready with the error once the deadline has passed; pending (and woken then) before.
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<ReadError> {
-        if self.is_past() {
-            return Poll::Ready(self.error());
+        if let Started::No = self.started {
+            self.started = if tokio::runtime::Handle::try_current().is_ok() {
+                Started::Timer(Box::pin(tokio::time::sleep(self.timeout)))
+            } else {
+                Started::At(Instant::now())
+            };
         }
-        if self.timer.is_none() && tokio::runtime::Handle::try_current().is_ok() {
-            let at = self.started.checked_add(self.timeout);
-            self.timer = at.map(|at| Box::pin(tokio::time::sleep_until(at.into())));
-        }
-        let fired = self
-            .timer
-            .as_mut()
-            .is_some_and(|timer| timer.as_mut().poll(cx).is_ready());
-        if fired {
+        let expired = match &mut self.started {
+            Started::Timer(timer) => timer.as_mut().poll(cx).is_ready(),
+            Started::At(_) => self.is_past_untimed(),
+            Started::No => false,
+        };
+        if expired {
             Poll::Ready(self.error())
         } else {
             Poll::Pending
@@ -249,6 +264,60 @@ mod tests {
             Poll::Ready(out) => out,
             Poll::Pending => panic!("the read waited"),
         }
+    }
+
+    /// A body not ready at first, whose one frame then takes `late` to come.
+    struct Late {
+        late: Duration,
+        polled: bool,
+        sent: bool,
+    }
+
+    impl Body for Late {
+        type Data = Bytes;
+        type Error = Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+            if !self.polled {
+                self.polled = true;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            if self.sent {
+                return Poll::Ready(None);
+            }
+            self.sent = true;
+            std::thread::sleep(self.late);
+            Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"late")))))
+        }
+    }
+
+    /// Outside Tokio (no timer), the deadline is checked when a frame arrives, counted from the
+    /// first time the body was waited for.
+    #[test]
+    fn outside_tokio_a_frame_past_the_deadline_is_refused() {
+        let read_late = |late| {
+            let body = Late {
+                late,
+                polled: false,
+                sent: false,
+            };
+            let mut future = pin!(read(body, None, 100, Some(Duration::from_millis(20)), None));
+            let mut cx = Context::from_waker(std::task::Waker::noop());
+            loop {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    return out;
+                }
+            }
+        };
+        let late = read_late(Duration::from_millis(60));
+        assert!(matches!(late, Err(ReadError::Timeout(t)) if t == Duration::from_millis(20)));
+        let read = read_late(Duration::ZERO).unwrap();
+        assert_eq!(read.bytes, "late");
+        assert!(read.waited);
     }
 
     #[test]
