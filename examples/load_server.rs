@@ -9,10 +9,13 @@
 //!
 //! | route | layer | request |
 //! |---|---|---|
-//! | `POST /plain` | none | 1 KiB body |
-//! | `POST /humanos` | `HumanosVerifyLayer` | the same body, signed |
-//! | `GET /plain` | none | no body |
+//! | `POST /plain` | none | the Humanos request (ignored headers) |
+//! | `POST /humanos` | `HumanosVerifyLayer` | 1 KiB body, signed |
+//! | `GET /plain` | none | the Proficient request (ignored headers) |
 //! | `GET /proficient` | `ProficientVerifyLayer` (header-only) | the user's HMAC header |
+//!
+//! Each plain route gets its pair's request byte for byte (but the path), credential headers
+//! included, so hyper parses the same headers on both sides and the ratio is the layer's alone.
 //!
 //! Both POST handlers take the body as `Bytes` (axum reads it), so the plain route does the same
 //! body work as the signed one minus the verification. The Humanos request is signed once when its
@@ -113,35 +116,35 @@ fn lua(route: &str) -> Option<String> {
             lua_headers(headers)
         )
     };
+    // Each pair's two routes receive the same headers, the signed request's (the plain route
+    // ignores them): hyper parses the same bytes on both sides, and only the layer differs.
+    let humanos_headers = || {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("clock after 1970")
+            .as_millis() as u64;
+        let signature = humanos::signature(&secret(HUMANOS_SECRET), now, body.as_bytes());
+        [
+            ("Authorization", format!("Bearer {HUMANOS_KEY}")),
+            ("X-Timestamp", now.to_string()),
+            ("X-Signature", signature),
+        ]
+    };
+    let proficient_headers = || {
+        [
+            ("X-PROFICIENT-API-KEY", PROFICIENT_KEY.to_owned()),
+            ("X-PROFICIENT-USER-EXTERNAL-ID", USER.to_owned()),
+            (
+                "X-PROFICIENT-USER-HMAC",
+                proficient::user_hmac(&secret(PROFICIENT_SECRET), USER),
+            ),
+        ]
+    };
     Some(match route {
-        "plain-post" => post("/plain", &[]),
-        "humanos-post" => {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .expect("clock after 1970")
-                .as_millis() as u64;
-            let signature = humanos::signature(&secret(HUMANOS_SECRET), now, body.as_bytes());
-            post(
-                "/humanos",
-                &[
-                    ("Authorization", format!("Bearer {HUMANOS_KEY}")),
-                    ("X-Timestamp", now.to_string()),
-                    ("X-Signature", signature),
-                ],
-            )
-        }
-        "plain-get" => get("/plain", &[]),
-        "proficient-get" => get(
-            "/proficient",
-            &[
-                ("X-PROFICIENT-API-KEY", PROFICIENT_KEY.to_owned()),
-                ("X-PROFICIENT-USER-EXTERNAL-ID", USER.to_owned()),
-                (
-                    "X-PROFICIENT-USER-HMAC",
-                    proficient::user_hmac(&secret(PROFICIENT_SECRET), USER),
-                ),
-            ],
-        ),
+        "plain-post" => post("/plain", &humanos_headers()),
+        "humanos-post" => post("/humanos", &humanos_headers()),
+        "plain-get" => get("/plain", &proficient_headers()),
+        "proficient-get" => get("/proficient", &proficient_headers()),
         _ => return None,
     })
 }
