@@ -63,8 +63,19 @@ fn single_value<'a>(
     name: &HeaderName,
     display: &str,
 ) -> Result<(&'a HeaderValue, &'a str), Rejection> {
+    optional_value(parts, name, display)?.ok_or_else(|| Rejection::missing(display))
+}
+
+/// [`single_value`], or `None` when the header is absent: one lookup of the name either way.
+fn optional_value<'a>(
+    parts: &'a Parts,
+    name: &HeaderName,
+    display: &str,
+) -> Result<Option<(&'a HeaderValue, &'a str)>, Rejection> {
     let mut values = parts.headers.get_all(name).iter();
-    let value = values.next().ok_or_else(|| Rejection::missing(display))?;
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() {
         return Err(Rejection::malformed(format!(
             "{display} header appears more than once"
@@ -92,7 +103,7 @@ fn single_value<'a>(
     }
     // Printable ASCII is valid UTF-8.
     std::str::from_utf8(trimmed)
-        .map(|text| (value, text))
+        .map(|text| Some((value, text)))
         .map_err(|_| Rejection::malformed(format!("{display} header must be printable ASCII")))
 }
 
@@ -103,11 +114,7 @@ pub fn optional<'a>(
     name: &HeaderName,
     display: &str,
 ) -> Result<Option<&'a str>, Rejection> {
-    if parts.headers.contains_key(name) {
-        single(parts, name, display).map(Some)
-    } else {
-        Ok(None)
-    }
+    optional_value(parts, name, display).map(|value| value.map(|(_, text)| text))
 }
 
 /// The token of an `Authorization: Bearer <token>` header, read as [`single`] reads a header and
