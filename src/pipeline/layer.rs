@@ -320,7 +320,10 @@ where
             };
             if let Some(answer) = accepted.answer {
                 let outcome = verifier.accepted(&accepted.verified.key_id);
-                return Ok(with_outcome(answer.map(ResponseBody::rejection), outcome));
+                return Ok(with_outcome(
+                    (*answer).map(ResponseBody::rejection),
+                    outcome,
+                ));
             }
             let reserved = match accepted.delivery {
                 None => None,
@@ -393,7 +396,7 @@ impl<Inner, S: Scheme> Verify<Inner, S> {
         };
         let outcome = self.verifier.accepted(&accepted.verified.key_id);
         if let Some(answer) = accepted.answer {
-            return ResponseFuture::answer(answer, outcome);
+            return ResponseFuture::answer(*answer, outcome);
         }
         parts.extensions.insert(accepted.verified);
         let (_, kept) = S::Body::split(body);

@@ -89,8 +89,9 @@ pub(crate) struct Accepted<T> {
     /// For a scheme that delivers, with a replay store: the delivery to reserve around the inner
     /// service.
     pub(crate) delivery: Option<Delivery>,
-    /// A handshake the layer answers itself.
-    pub(crate) answer: Option<Response<Bytes>>,
+    /// A handshake the layer answers itself. Boxed: handshakes are rare, and an accepted
+    /// request is moved several times on its way (a `Response` inline was half its size).
+    pub(crate) answer: Option<Box<Response<Bytes>>>,
 }
 
 /// A webhook delivery, as the replay store knows it.
@@ -107,7 +108,7 @@ struct Passed {
     matched: Option<MatchedSecret>,
     body: Bytes,
     delivery: Option<Delivery>,
-    answer: Option<Response<Bytes>>,
+    answer: Option<Box<Response<Bytes>>>,
 }
 
 /// A refused request: why, and the key id it named when the layer needs it (report-only mode,
@@ -626,6 +627,7 @@ impl<S: Scheme> Verifier<S> {
                 key.secrets().get(m.secret.index).and_then(|s| {
                     self.scheme
                         .handshake(&presented.credentials, body, s.material())
+                        .map(Box::new)
                 })
             }
             _ => None,
