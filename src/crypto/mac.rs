@@ -144,14 +144,19 @@ use backend::{Keyed, State};
 /// secret's bytes are: overwritten in place by a state keyed with the empty key, the write kept
 /// from being optimised away by `black_box` (best effort without `unsafe`; the states of an HMAC
 /// keyed for each call are never wiped at all). A clone starts empty rather than copy them.
+///
+/// Each state is boxed: kept inline they made every [`Secret`] 350 bytes, and a presented secret
+/// ([`Proof::Secret`](crate::pipeline::Proof::Secret)) with it every presented credential, which
+/// is moved a few times per request; boxed, a secret is a few dozen bytes and pays one allocation
+/// per algorithm, on first use.
 #[derive(Default)]
 pub(crate) struct KeyedMacs {
-    sha256: OnceLock<Keyed>,
-    sha1: OnceLock<Keyed>,
+    sha256: OnceLock<Box<Keyed>>,
+    sha1: OnceLock<Box<Keyed>>,
 }
 
 impl KeyedMacs {
-    fn cell(&self, algorithm: MacAlgorithm) -> &OnceLock<Keyed> {
+    fn cell(&self, algorithm: MacAlgorithm) -> &OnceLock<Box<Keyed>> {
         match algorithm {
             MacAlgorithm::HmacSha256 => &self.sha256,
             MacAlgorithm::HmacSha1 => &self.sha1,
@@ -180,7 +185,7 @@ impl KeyedMacs {
         ];
         for (cell, algorithm) in cells {
             if let Some(keyed) = cell.get_mut() {
-                *keyed = Keyed::new(algorithm, &[]);
+                **keyed = Keyed::new(algorithm, &[]);
                 std::hint::black_box(keyed);
             }
         }
@@ -192,7 +197,7 @@ fn start(algorithm: MacAlgorithm, secret: &Secret) -> State {
     secret
         .keyed()
         .cell(algorithm)
-        .get_or_init(|| Keyed::new(algorithm, secret.expose()))
+        .get_or_init(|| Box::new(Keyed::new(algorithm, secret.expose())))
         .start()
 }
 
@@ -650,7 +655,7 @@ mod tests {
         let state = |keyed: &KeyedMacs| {
             let mut state = keyed
                 .cell(MacAlgorithm::HmacSha256)
-                .get_or_init(|| Keyed::new(MacAlgorithm::HmacSha256, key.expose()))
+                .get_or_init(|| Box::new(Keyed::new(MacAlgorithm::HmacSha256, key.expose())))
                 .start();
             state.update(b"what do ya want for nothing?");
             let (bytes, len) = state.finalize();
