@@ -135,8 +135,8 @@ struct Counts {
 /// How the cache hashes a [`ReplayKey`]: a few multiplications over its bytes instead of moka's
 /// default SipHash, which took about a sixth of an insert's instructions (callgrind, measured in
 /// BENCHMARKS.md). The key is a SHA-256 already, so it needs no strong hash to spread; the seed,
-/// drawn per store, keeps anyone from choosing keys that land in the same buckets (every output
-/// bit depends on the seed and on every input bit through the final fold).
+/// drawn per store and mixed in before the first word, keeps anyone from computing where a key
+/// lands, so nobody can choose keys that share buckets.
 #[derive(Clone)]
 struct KeyHashing {
     seed: u64,
