@@ -26,10 +26,13 @@
 //!
 //! # Security
 //!
-//! - **Strict verification only** (`verify_strict`): a signature whose `S` is not reduced (the
-//!   malleable `S + L` form), whose `R` has small order, or made for a small-order public key is
-//!   refused, so that one message has one valid signature per key, and a signature identifies a
-//!   delivery. A small-order (weak) public key is refused when the key is made.
+//! - **Strict verification only** (`ed25519-dalek`'s `verify_strict` rules): a signature whose
+//!   `S` is not reduced (the malleable `S + L` form), whose `R` has small order, or made for a
+//!   small-order public key is refused, so that one message has one valid signature per key, and
+//!   a signature identifies a delivery. A small-order (weak) public key is refused when the key is
+//!   made. The message is hashed as the scheme writes it (`ed25519-dalek`'s streaming
+//!   verification, with `verify_strict`'s small-order checks made beside it), never gathered
+//!   into a copy; a test holds every answer to `verify_strict`'s.
 //! - **Timing.** Verification handles public values only (the message, the signature, the public
 //!   key): its timing reveals nothing a caller does not know already.
 //! - **Private keys** never appear in `Debug` (only their public key does) and are wiped from
@@ -43,7 +46,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
-use super::mac::DecodeError;
+use super::mac::{DecodeError, Message, message_into};
 use crate::error::ConfigError;
 
 /// An Ed25519 public key: verifies signatures, strictly.
@@ -101,10 +104,36 @@ impl Ed25519PublicKey {
     /// Whether `signature` is this key's signature of `message`, verified strictly (see the
     /// module's *Security*).
     pub fn verify(&self, message: &[u8], signature: &Ed25519Signature) -> bool {
+        self.verify_message(signature, |m| m.write(message))
+    }
+
+    /// [`verify`](Self::verify) for the message `write` writes, hashed as it is written: a
+    /// message in parts (a signed prefix, then the body) is never gathered into one buffer.
+    ///
+    /// `ed25519-dalek`'s streaming verification checks the equation and that `S` is reduced, as
+    /// `verify_strict` does, but not the small orders `verify_strict` refuses; they are checked
+    /// here with the same calls of the library, in the same order: `R` must be a point of the
+    /// curve, and neither `R` nor the public key of small order (the key is refused when it is
+    /// made, and checked again as `verify_strict` does). A test holds the two to the same
+    /// answers.
+    pub(crate) fn verify_message(
+        &self,
+        signature: &Ed25519Signature,
+        write: impl FnOnce(&mut Message<'_>),
+    ) -> bool {
         #[cfg(any(test, feature = "__count-work"))]
         super::mac::work::signature();
         let signature = ed25519_dalek::Signature::from_bytes(&signature.bytes);
-        self.key.verify_strict(message, &signature).is_ok()
+        let Ok(mut verification) = self.key.verify_stream(&signature) else {
+            return false;
+        };
+        let r_of_full_order =
+            VerifyingKey::from_bytes(signature.r_bytes()).is_ok_and(|r| !r.is_weak());
+        if !r_of_full_order || self.key.is_weak() {
+            return false;
+        }
+        message_into(&mut verification, write);
+        verification.finalize_and_verify().is_ok()
     }
 
     /// A fixed key of full order, to spend the same verification work on unknown key ids. Its
@@ -357,6 +386,93 @@ mod tests {
         assert_eq!(carry, 0);
         let twin = Ed25519Signature::from_bytes(bytes);
         assert!(!public.verify(&hex::decode(message).unwrap(), &twin));
+    }
+
+    /// A signature with `R` the identity (of order 1) that the plain verification equation
+    /// accepts: `S = k·a`, where `a` is the private scalar and `k = SHA-512(R ‖ A ‖ M)`, so
+    /// `[S]B − [k]A` is the identity. Only the small-order check refuses it.
+    fn small_order_r_signature(seed: &[u8; 32], message: &[u8]) -> Ed25519Signature {
+        use curve25519_dalek::Scalar;
+        use sha2::{Digest, Sha512};
+        let expanded = ed25519_dalek::hazmat::ExpandedSecretKey::from(seed);
+        let public = SigningKey::from_bytes(seed).verifying_key();
+        let mut r = [0u8; 32];
+        r[0] = 1;
+        let mut hash = Sha512::new();
+        hash.update(r);
+        hash.update(public.as_bytes());
+        hash.update(message);
+        let k = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
+        let s = k * expanded.scalar;
+        let mut bytes = [0u8; 64];
+        bytes[..32].copy_from_slice(&r);
+        bytes[32..].copy_from_slice(s.as_bytes());
+        Ed25519Signature::from_bytes(bytes)
+    }
+
+    #[test]
+    fn a_small_order_r_is_refused_though_the_equation_holds() {
+        let (seed, public, message, _) = RFC8032[2];
+        let seed: [u8; 32] = hex::decode(seed).unwrap().try_into().unwrap();
+        let message = hex::decode(message).unwrap();
+        let public = Ed25519PublicKey::from_hex(public).unwrap();
+        let forged = small_order_r_signature(&seed, &message);
+        let dalek = ed25519_dalek::Signature::from_bytes(forged.as_bytes());
+        // The equation holds: the loose check accepts it.
+        assert!(ed25519_dalek::Verifier::verify(&public.key, &message, &dalek).is_ok());
+        assert!(public.key.verify_strict(&message, &dalek).is_err());
+        assert!(!public.verify(&message, &forged));
+        assert!(!public.verify_message(&forged, |m| m.write(&message)));
+    }
+
+    /// Every answer of the streamed verification is `verify_strict`'s, for the message in one
+    /// piece or in parts: valid signatures, other messages, and signatures with each byte
+    /// changed (`R` off the curve or another point, `S` unreduced or another scalar).
+    #[test]
+    fn streamed_verification_answers_as_verify_strict() {
+        let mut accepted = 0;
+        let mut refused = 0;
+        for (i, (seed, public, message, signature)) in RFC8032.into_iter().enumerate() {
+            let public = Ed25519PublicKey::from_hex(public).unwrap();
+            let message = hex::decode(message).unwrap();
+            let seed: [u8; 32] = hex::decode(seed).unwrap().try_into().unwrap();
+            let valid = *Ed25519Signature::from_hex(signature.as_bytes())
+                .unwrap()
+                .as_bytes();
+            let mut candidates = vec![valid, *small_order_r_signature(&seed, &message).as_bytes()];
+            // Each verification takes milliseconds in a debug build: one bit of each byte, for
+            // two of the vectors.
+            if i < 2 {
+                for byte in 0..64 {
+                    let mut changed = valid;
+                    changed[byte] ^= 1 << (byte % 8);
+                    candidates.push(changed);
+                }
+            }
+            let mut other = message.clone();
+            other.push(i as u8);
+            for bytes in candidates {
+                let signature = Ed25519Signature::from_bytes(bytes);
+                let dalek = ed25519_dalek::Signature::from_bytes(&bytes);
+                for message in [&message, &other] {
+                    let strict = public.key.verify_strict(message, &dalek).is_ok();
+                    assert_eq!(public.verify(message, &signature), strict);
+                    let (head, tail) = message.split_at(message.len() / 2);
+                    let streamed = public.verify_message(&signature, |m| {
+                        m.write(head);
+                        m.write(tail);
+                    });
+                    assert_eq!(streamed, strict);
+                    if strict {
+                        accepted += 1;
+                    } else {
+                        refused += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(accepted, RFC8032.len());
+        assert_eq!(refused, 2 * (RFC8032.len() * 2 + 2 * 64) - accepted);
     }
 
     #[test]

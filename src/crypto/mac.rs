@@ -380,12 +380,13 @@ impl std::fmt::Debug for Tag {
     }
 }
 
-/// A scheme's signed message being written, part by part, into a MAC (or, for Ed25519, into one
-/// buffer).
+/// A scheme's signed message being written, part by part, into a MAC, into an Ed25519
+/// verification (its SHA-512), or, for a signer, into one buffer.
 ///
 /// [`Scheme::message`](crate::pipeline::Scheme::message) writes into one; the verifier keys it
-/// with each candidate secret, a signer with its own. Ed25519 signs the message in one piece, so
-/// for it the parts are gathered into one buffer, verified against each candidate public key.
+/// with each candidate secret, or hashes it for each candidate public key and signature, a signer
+/// with its own key. Only an Ed25519 signer gathers the parts into one buffer: signing hashes the
+/// message twice.
 pub struct Message<'a> {
     sink: Sink<'a>,
 }
@@ -393,6 +394,7 @@ pub struct Message<'a> {
 enum Sink<'a> {
     Mac(&'a mut State),
     Bytes(&'a mut Vec<u8>),
+    Ed25519(&'a mut ed25519_dalek::StreamVerifier),
 }
 
 impl Message<'_> {
@@ -401,8 +403,19 @@ impl Message<'_> {
         match &mut self.sink {
             Sink::Mac(mac) => mac.update(part),
             Sink::Bytes(bytes) => bytes.extend_from_slice(part),
+            Sink::Ed25519(verification) => verification.update(part),
         }
     }
+}
+
+/// Writes the message `write` writes into an Ed25519 verification, part by part.
+pub(super) fn message_into(
+    verification: &mut ed25519_dalek::StreamVerifier,
+    write: impl FnOnce(&mut Message<'_>),
+) {
+    write(&mut Message {
+        sink: Sink::Ed25519(verification),
+    });
 }
 
 /// The message `write` writes, gathered into `out` (emptied first): what Ed25519 signs, and

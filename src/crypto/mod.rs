@@ -15,7 +15,8 @@
 //!
 //! A wrong length or alphabet is a decoding error, never a shorter compare. Tags and secrets are
 //! compared in constant time only, and neither appears in `Debug` output, nor do private keys.
-//! Ed25519 signatures are verified with `verify_strict` (no malleable or small-order forms).
+//! Ed25519 signatures are verified under `verify_strict`'s rules (no malleable or small-order
+//! forms).
 
 mod ed25519;
 mod mac;

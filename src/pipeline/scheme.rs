@@ -297,8 +297,8 @@ pub enum Proof {
     ///
     /// Each signature costs one verification (a SHA-512 of the whole message, and the curve
     /// work) per live public key, so a request presents at most [`Ed25519Signatures::MAX`].
-    /// The message is verified in one piece: the pipeline gathers it into one buffer (one
-    /// allocation per request, on this path only).
+    /// Each verification hashes the message as [`Scheme::message`] writes it, without gathering
+    /// it into a copy.
     Ed25519 {
         /// The Ed25519 signatures.
         signatures: Ed25519Signatures,

@@ -15,7 +15,7 @@ use super::read::{self, DEFAULT_BODY_LIMIT, ReadError, default_body_timeout};
 use super::scheme::{BodyMode as _, Presented, Proof, Scheme};
 use super::verified::{MatchedSecret, Verified};
 use crate::clock::{Clock, SystemClock};
-use crate::crypto::{Discarded, Message, Tag, hmac, message_bytes};
+use crate::crypto::{Discarded, Message, Tag, hmac};
 use crate::error::BoxError;
 use crate::keys::{Key, KeyStore};
 use crate::rejection::{DefaultResponder, Rejection, RejectionContext, RejectionKind, Responder};
@@ -754,20 +754,19 @@ impl<S: Scheme> Verifier<S> {
                 if !macs.is_empty() {
                     self.prove_macs(credentials, macs, key, body, now, &mut found);
                 }
-                // One buffer for the message, verified in one piece with every live public key
-                // and every presented signature, whichever matches.
+                // Every form of the message, hashed as written, verified with every live public
+                // key and every presented signature, whichever matches.
                 let forms = self.scheme.message_forms(credentials).max(1);
-                let mut message = Vec::with_capacity(body.len().saturating_add(128));
                 for form in 0..forms {
-                    message_bytes(&mut message, |m| {
-                        self.scheme.message_form(credentials, form, body, m)
-                    });
                     for (index, public) in key.public_keys(now) {
                         let mut hit = None;
                         for (position, signature) in signatures.as_slice().iter().enumerate() {
                             #[cfg(any(test, feature = "__count-work"))]
                             crate::crypto::work::body_bytes(body.len());
-                            if public.verify(&message, signature) && hit.is_none() {
+                            let verified = public.verify_message(signature, |m| {
+                                self.scheme.message_form(credentials, form, body, m)
+                            });
+                            if verified && hit.is_none() {
                                 hit = Some(Entry::Ed25519(position));
                             }
                         }
