@@ -27,10 +27,10 @@
 //! - `raw_ed25519` (Discord, Standard Webhooks `v1a`): the floor of the Ed25519 schemes,
 //!   `ed25519-dalek`'s `verify_strict` of the scheme's exact message bytes, already in one
 //!   buffer (SHA-512 of the message and the curve work; the same with either HMAC backend).
-//!   Their `verify` adds what the layer does around it, gathering the message into one buffer
-//!   included, and the delivery's reservation in the layer's default in-process replay store:
-//!   every request is a new delivery (a new body or `webhook-id`, signed outside the timed
-//!   region), as a sender's are.
+//!   Their `verify` adds what the layer does around it (the message is hashed as the scheme
+//!   writes it, not gathered into one buffer), and the delivery's reservation in the layer's
+//!   default in-process replay store: every request is a new delivery (a new body or
+//!   `webhook-id`, signed outside the timed region), as a sender's are.
 
 use std::convert::Infallible;
 use std::hint::black_box;

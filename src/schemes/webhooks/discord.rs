@@ -67,8 +67,8 @@
 //! - **Strict decoding.** `X-Signature-Ed25519` is 128 hex digits (either case); anything else,
 //!   an empty, truncated or odd-length signature included, is `malformed_credentials`.
 //!   `discord-interactions` reads any two characters with `parseInt`, so `"0g"` passes there as
-//!   `0x00`: here it is refused. Signatures are verified strictly (`verify_strict`: no malleable
-//!   or small-order forms).
+//!   `0x00`: here it is refused. Signatures are verified strictly (`verify_strict`'s rules: no
+//!   malleable or small-order forms).
 //! - **Timestamp.** Signed as sent, as the SDK concatenates the header; it must be digits only
 //!   (unix seconds), for the window.
 //! - **PING.** Answered only after its signature verified, so an unsigned PING gets 401, never

@@ -111,8 +111,8 @@
 //!   character is `malformed_credentials`, never a shorter or lenient compare (the Python
 //!   library skips unknown characters; this layer does not). At most
 //!   [`Ed25519Signatures::MAX`] `v1a` entries: each costs a whole verification.
-//! - **Ed25519.** `v1a` signatures are verified strictly (`verify_strict`: no malleable or
-//!   small-order forms), with the key's public keys only; a public key is never used as an HMAC
+//! - **Ed25519.** `v1a` signatures are verified strictly (`verify_strict`'s rules: no malleable
+//!   or small-order forms), with the key's public keys only; a public key is never used as an HMAC
 //!   secret. The endpoint holds nothing that could sign: a leaked `whpk_` forges nothing.
 //! - **Timestamp form.** Digits only; it is signed as its decimal value, as the libraries do.
 //! - **Body.** The raw bytes as received, never re-encoded and not required to be UTF-8 (both
