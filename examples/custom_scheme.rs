@@ -103,7 +103,7 @@ impl Scheme for Acme {
     }
 
     fn message(&self, delivery: &AcmeDelivery, body: &[u8], message: &mut Message<'_>) {
-        message.write(delivery.timestamp.to_string().as_bytes());
+        message.write_decimal(delivery.timestamp);
         message.write(b".");
         message.write(body);
     }

@@ -110,7 +110,7 @@
 //!     }
 //!
 //!     fn message(&self, timestamp: &u64, body: &[u8], message: &mut Message<'_>) {
-//!         message.write(timestamp.to_string().as_bytes());
+//!         message.write_decimal(*timestamp);
 //!         message.write(b".");
 //!         message.write(body);
 //!     }

@@ -406,6 +406,36 @@ impl Message<'_> {
             Sink::Ed25519(verification) => verification.update(part),
         }
     }
+
+    /// Appends `n` in decimal, as senders render a timestamp into their signed message (ASCII
+    /// digits, no sign, no leading zeros), without allocating.
+    ///
+    /// ```
+    /// use tower_hmac::Secret;
+    /// use tower_hmac::crypto::hmac_sha256;
+    ///
+    /// let secret = Secret::new("key").unwrap();
+    /// let written = hmac_sha256(&secret, |m| m.write_decimal(1_763_800_000));
+    /// let text = hmac_sha256(&secret, |m| m.write(b"1763800000"));
+    /// assert!(written.ct_matches(&text));
+    /// ```
+    pub fn write_decimal(&mut self, n: u64) {
+        // u64::MAX has 20 digits; they are filled from the end.
+        let mut digits = [0u8; 20];
+        let mut len = 0;
+        let mut rest = n;
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            len += 1;
+            if rest == 0 {
+                break;
+            }
+        }
+        if let Some(text) = digits.get(digits.len() - len..) {
+            self.write(text);
+        }
+    }
 }
 
 /// Writes the message `write` writes into an Ed25519 verification, part by part.
@@ -781,6 +811,18 @@ mod tests {
         // One MAC and two verifications, each over the 11 body bytes; the rest written to each.
         assert_eq!((done.macs, done.signatures, done.body_bytes), (1, 2, 33));
         assert_eq!(parts, 3);
+    }
+
+    #[test]
+    fn decimals_are_written_as_to_string_writes_them() {
+        let mut values = vec![0, 1, 9, 10, 99, 100, 1_763_800_000, u64::MAX - 1, u64::MAX];
+        values.extend((0..64).map(|bit| 1u64 << bit));
+        values.extend((1..20).map(|power| 10u64.pow(power) - 1));
+        for n in values {
+            let mut out = Vec::new();
+            message_bytes(&mut out, |m| m.write_decimal(n));
+            assert_eq!(out, n.to_string().into_bytes(), "{n}");
+        }
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl Scheme for Paddle {
 
     /// `"{ts}:{body}"`, the timestamp as its decimal value.
     fn message(&self, notification: &PaddleNotification, body: &[u8], message: &mut Message<'_>) {
-        message.write(notification.timestamp.to_string().as_bytes());
+        message.write_decimal(notification.timestamp);
         message.write(b":");
         message.write(body);
     }

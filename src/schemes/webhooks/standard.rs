@@ -342,7 +342,7 @@ impl Scheme for StandardWebhooks {
     fn message(&self, delivery: &StandardDelivery, body: &[u8], message: &mut Message<'_>) {
         message.write(delivery.id.as_bytes());
         message.write(b".");
-        message.write(delivery.timestamp.to_string().as_bytes());
+        message.write_decimal(delivery.timestamp);
         message.write(b".");
         message.write(body);
     }

@@ -164,7 +164,7 @@ impl Scheme for Stripe {
 
     /// `"{t}.{body}"`, the timestamp as its decimal value.
     fn message(&self, event: &StripeEvent, body: &[u8], message: &mut Message<'_>) {
-        message.write(event.timestamp.to_string().as_bytes());
+        message.write_decimal(event.timestamp);
         message.write(b".");
         message.write(body);
     }

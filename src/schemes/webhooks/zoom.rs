@@ -183,7 +183,7 @@ impl Scheme for Zoom {
     /// `"v0:{timestamp}:{body}"`, the timestamp as its decimal value.
     fn message(&self, event: &ZoomEvent, body: &[u8], message: &mut Message<'_>) {
         message.write(b"v0:");
-        message.write(event.timestamp.to_string().as_bytes());
+        message.write_decimal(event.timestamp);
         message.write(b":");
         message.write(body);
     }
