@@ -874,16 +874,22 @@ impl<S: Scheme> Verifier<S> {
         };
         let name = self.scheme.name();
         let ttl = self.scheme.nonce_ttl(credentials, now);
-        let nonce_record = ReplayKey::new(name, key_id, nonce);
-        let mac_record = matched
+        let mac = matched
             .and_then(|entry| entry.bytes(&presented.proof))
-            .filter(|signature| nonce != *signature)
-            .map(|signature| ReplayKey::for_mac(name, key_id, signature));
+            .filter(|signature| nonce != *signature);
         // One check for both: a store that can records them atomically (in one round trip), so
         // that a failure cannot leave the nonce burned without its MAC.
-        let records: &[ReplayKey] = match &mac_record {
-            Some(mac_record) => &[nonce_record, *mac_record],
-            None => std::slice::from_ref(&nonce_record),
+        let both;
+        let alone;
+        let records: &[ReplayKey] = match mac {
+            Some(signature) => {
+                both = ReplayKey::nonce_and_mac(name, key_id, nonce, signature);
+                &both
+            }
+            None => {
+                alone = ReplayKey::new(name, key_id, nonce);
+                std::slice::from_ref(&alone)
+            }
         };
         let first_use = match store.insert_all_now(records, ttl) {
             Some(first_use) => first_use,

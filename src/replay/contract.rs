@@ -164,7 +164,7 @@ pub(crate) fn one_key_cannot_fill_the_store(store: &impl ReplayStore, clock: &Ma
     let err = check(store, &a(9), HOUR).unwrap_err();
     assert_eq!(err.to_string(), SHARE_FULL);
     // MAC keys count for the same key holder.
-    let mac = ReplayKey::for_mac("s", "tenant-a", b"tag");
+    let [_, mac] = ReplayKey::nonce_and_mac("s", "tenant-a", b"nonce", b"tag");
     assert_eq!(
         check(store, &mac, HOUR).unwrap_err().to_string(),
         SHARE_FULL

@@ -87,20 +87,23 @@ impl ReplayKey {
         }
     }
 
-    /// The key for a verified MAC presented under `key_id` in `scheme`. It never equals a key made
-    /// by [`ReplayKey::new`]: its encoding starts with a length no string can have. Its owner is
-    /// theirs: a request's salt and MAC count for the same key.
-    pub(crate) fn for_mac(scheme: &str, key_id: &str, tag: &[u8]) -> Self {
+    /// The keys for `nonce` ([`ReplayKey::new`]) and for the MAC verified with it (`tag`), both
+    /// presented under `key_id` in `scheme`. The MAC's key never equals a key made by
+    /// [`ReplayKey::new`]: its encoding starts with a length no string can have. The two share
+    /// their owner (a request's salt and MAC count for the same key), hashed once.
+    pub(crate) fn nonce_and_mac(scheme: &str, key_id: &str, nonce: &[u8], tag: &[u8]) -> [Self; 2] {
+        let nonce = Self::new(scheme, key_id, nonce);
         let mut hash = Sha256::new();
         hash.update(u64::MAX.to_be_bytes());
         for part in [scheme.as_bytes(), key_id.as_bytes(), tag] {
             hash.update((part.len() as u64).to_be_bytes());
             hash.update(part);
         }
-        Self {
+        let mac = Self {
             hash: hash.finalize().into(),
-            owner: Self::owner_of(Self::id_hash(scheme, key_id)),
-        }
+            owner: nonce.owner,
+        };
+        [nonce, mac]
     }
 
     /// SHA-256 fed with the length-prefixed scheme and key id, not finalized.
@@ -488,7 +491,7 @@ mod tests {
         );
         assert_ne!(
             ReplayKey::new("a", "b", b"c"),
-            ReplayKey::for_mac("a", "b", b"c")
+            ReplayKey::nonce_and_mac("a", "b", b"c", b"c")[1]
         );
     }
 
@@ -500,7 +503,7 @@ mod tests {
             "cf3af76aad05326c5b7eaa3417ff2ec8567707e79dcab48feb472d6742d19533"
         );
         assert_eq!(
-            hex::encode(ReplayKey::for_mac("inqud", "TKN-1", b"mac").as_bytes()),
+            hex::encode(ReplayKey::nonce_and_mac("inqud", "TKN-1", b"salt", b"mac")[1].as_bytes()),
             "d310c38c8135cb6509216498a1f56d97aa9f2a33a2924dc5c5fbd10b8ded9ce5"
         );
     }
@@ -511,7 +514,8 @@ mod tests {
         // SHA-256 of the length-prefixed scheme and key id, its first 8 bytes.
         assert_eq!(owner, 0x3570_a228_5603_99d8);
         assert_eq!(ReplayKey::new("inqud", "TKN-1", b"other").owner(), owner);
-        assert_eq!(ReplayKey::for_mac("inqud", "TKN-1", b"mac").owner(), owner);
+        let [_, mac] = ReplayKey::nonce_and_mac("inqud", "TKN-1", b"salt", b"mac");
+        assert_eq!(mac.owner(), owner);
         assert_ne!(ReplayKey::new("inqud", "TKN-2", b"salt").owner(), owner);
         assert_ne!(ReplayKey::new("humanos", "TKN-1", b"salt").owner(), owner);
         assert_ne!(
