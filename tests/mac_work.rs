@@ -614,6 +614,41 @@ fn a_key_named_in_the_headers_and_refused_early_costs_a_verification() {
     }
 }
 
+/// A signature that strict verification refuses before hashing anything (here its `S` is not
+/// reduced) costs the same for every key: its checks, and no hash of the body, whether the key is
+/// live (its check stops there) or refused before the body is read (the work spent in its stead
+/// stops there too).
+#[test]
+fn a_signature_refused_before_hashing_costs_no_hash_for_any_key() {
+    let public = ed25519_key().public_key();
+    let keys = MemoryKeyStore::new()
+        .with(Key::new("live", public))
+        .with(Key::new("revoked", public).revoked());
+    let layer = tower_hmac::VerifyLayer::with_scheme(Named, keys).clock(ManualClock::new(now()));
+    let expected = Work {
+        macs: 0,
+        body_bytes: 0,
+        secret_compares: 0,
+        signatures: 1,
+    };
+    for (id, kind) in [
+        ("live", RejectionKind::InvalidSignature),
+        ("unknown", RejectionKind::UnknownKey),
+        ("revoked", RejectionKind::KeyRevoked),
+    ] {
+        let mut signature = *ed25519_key()
+            .sign(&[id.as_bytes(), b".", BODY].concat())
+            .as_bytes();
+        // The top byte of `S`: far above the group order.
+        signature[63] = 0xff;
+        let signature = tower_hmac::crypto::Ed25519Signature::from_bytes(signature);
+        let req = parts(&[("x-key-id", id.to_owned()), ("x-sig", signature.to_hex())]);
+        let (result, done) = measured(|| ready(layer.verifier().verify(&req, BODY)));
+        assert_eq!(result.unwrap_err().kind(), kind, "{id}");
+        assert_eq!(done, expected, "{id}");
+    }
+}
+
 /// Refusals decided from the headers alone (a signature of the wrong length, a stale timestamp)
 /// do no verification, for known and unknown keys alike.
 #[test]

@@ -121,19 +121,23 @@ impl Ed25519PublicKey {
         signature: &Ed25519Signature,
         write: impl FnOnce(&mut Message<'_>),
     ) -> bool {
+        self.start(signature)
+            .is_some_and(|verification| verification.finish(write))
+    }
+
+    /// The verification of `signature`, its message still to be hashed; `None` when the checks
+    /// made before any hashing refuse it (`S` not reduced, `R` no point of the curve or of small
+    /// order, the key of small order), as `verify_strict` refuses it before hashing. The
+    /// pipeline's work for an unknown key starts its verifications here too, so that it hashes
+    /// exactly the bodies a known key's check would.
+    pub(crate) fn start(&self, signature: &Ed25519Signature) -> Option<Verification> {
         #[cfg(any(test, feature = "__count-work"))]
         super::mac::work::signature();
         let signature = ed25519_dalek::Signature::from_bytes(&signature.bytes);
-        let Ok(mut verification) = self.key.verify_stream(&signature) else {
-            return false;
-        };
+        let verification = self.key.verify_stream(&signature).ok()?;
         let r_of_full_order =
             VerifyingKey::from_bytes(signature.r_bytes()).is_ok_and(|r| !r.is_weak());
-        if !r_of_full_order || self.key.is_weak() {
-            return false;
-        }
-        message_into(&mut verification, write);
-        verification.finalize_and_verify().is_ok()
+        (r_of_full_order && !self.key.is_weak()).then_some(Verification(verification))
     }
 
     /// A fixed key of full order, to spend the same verification work on unknown key ids. Its
@@ -143,6 +147,23 @@ impl Ed25519PublicKey {
         Self {
             key: SigningKey::from_bytes(&[0x5c; 32]).verifying_key(),
         }
+    }
+}
+
+/// A strict Ed25519 verification under way ([`Ed25519PublicKey::start`]): the signature passed
+/// the checks made before hashing, the message is being hashed.
+pub(crate) struct Verification(ed25519_dalek::StreamVerifier);
+
+impl Verification {
+    /// Hashes `part` of the message.
+    pub(crate) fn update(&mut self, part: &[u8]) {
+        self.0.update(part);
+    }
+
+    /// Hashes the rest of the message, which `write` writes, and checks the signature.
+    pub(crate) fn finish(mut self, write: impl FnOnce(&mut Message<'_>)) -> bool {
+        message_into(&mut self.0, write);
+        self.0.finalize_and_verify().is_ok()
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use super::ed25519::{Ed25519PublicKey, Ed25519Signature};
+use super::ed25519::{Ed25519PublicKey, Ed25519Signature, Verification};
 use super::secret::Secret;
 
 /// The HMAC implementations: RustCrypto's `hmac` + `sha2`/`sha1` (pure Rust) by default, `ring`
@@ -505,19 +505,13 @@ pub fn hmac(algorithm: MacAlgorithm, secret: &Secret, write: impl FnOnce(&mut Me
 /// what a known key's does although its body is dropped chunk by chunk. The result is never
 /// compared with anything.
 ///
-/// For Ed25519 signatures, the same for each candidate public key and presented signature: the
-/// body goes through SHA-512 as it streams by (the hash a verification computes over the whole
-/// message), and at the end the signature is verified, strictly, over the rest of the message
-/// (the curve work of a verification).
+/// For Ed25519 signatures, the same for each candidate public key and presented signature: a
+/// verification started as a known key's is (a signature refused before any hashing is refused
+/// here too, with no more work), fed the body as it streams by, and finished over the rest of the
+/// message (the curve work of a verification).
 pub(crate) struct Discarded {
     states: Vec<State>,
-    signatures: Vec<DiscardedSignature>,
-}
-
-struct DiscardedSignature {
-    hash: sha2::Sha512,
-    key: Ed25519PublicKey,
-    signature: Ed25519Signature,
+    signatures: Vec<Verification>,
 }
 
 impl Discarded {
@@ -541,13 +535,11 @@ impl Discarded {
         signatures: &[Ed25519Signature],
     ) -> Self {
         for key in keys {
-            for signature in signatures {
-                self.signatures.push(DiscardedSignature {
-                    hash: <sha2::Sha512 as sha2::Digest>::new(),
-                    key: *key,
-                    signature: *signature,
-                });
-            }
+            self.signatures.extend(
+                signatures
+                    .iter()
+                    .filter_map(|signature| key.start(signature)),
+            );
         }
         self
     }
@@ -558,8 +550,8 @@ impl Discarded {
             #[cfg(any(test, feature = "__count-work"))]
             work::body_bytes(chunk.len());
         }
-        for discarded in &mut self.signatures {
-            sha2::Digest::update(&mut discarded.hash, chunk);
+        for verification in &mut self.signatures {
+            verification.update(chunk);
             #[cfg(any(test, feature = "__count-work"))]
             work::body_bytes(chunk.len());
         }
@@ -576,12 +568,8 @@ impl Discarded {
             #[cfg(any(test, feature = "__count-work"))]
             work::mac();
         }
-        for discarded in self.signatures {
-            std::hint::black_box(sha2::Digest::finalize(discarded.hash));
-            let verified = discarded
-                .key
-                .verify_message(&discarded.signature, &mut write);
-            std::hint::black_box(verified);
+        for verification in self.signatures {
+            std::hint::black_box(verification.finish(&mut write));
         }
     }
 }
