@@ -295,14 +295,15 @@ fn discord_interaction() {
 // Inqud (its token id) and Discord (its timestamp) keep header text the check alone needs without
 // copying it (`HeaderText`, sharing hyper's buffer); Proficient's external id, which the handler
 // gets, is copied. A body-signing layer hands hyper's chunk on as the body, without copying it.
-// Inqud: what it keeps of its headers. GitHub: the signature header and the delivery id it keeps,
-// and its delivery record (the store's holder record). The other webhooks likewise: what they
+// Inqud: what it keeps of its headers. GitHub: the signature header and the delivery id it keeps
+// (copied once, then handed to the handler's `Delivery` as it is), and its delivery record (the
+// store's holder record). The other webhooks likewise: what they
 // keep of their headers, and their delivery records. An Ed25519 signature is verified over the
 // message as the scheme writes it, not over a copy gathered into one buffer, and a timestamp is
 // written into the message as digits without a string (`Message::write_decimal`).
 const PROFICIENT: u64 = 4;
 const HUMANOS: u64 = 4;
 const INQUD: u64 = 7;
-const GITHUB: u64 = 8;
-const STANDARD: u64 = 6;
+const GITHUB: u64 = 7;
+const STANDARD: u64 = 5;
 const DISCORD: u64 = 9;

@@ -142,7 +142,7 @@ impl Scheme for GitHub {
     }
 
     fn identity(&self, delivery: GitHubDelivery, _: Option<&MatchedSecret>) -> Delivery {
-        Delivery::unsigned_id(delivery.id.as_deref(), None)
+        Delivery::unsigned_id(delivery.id, None)
     }
 }
 

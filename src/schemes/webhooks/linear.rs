@@ -246,7 +246,7 @@ impl Scheme for Linear {
             Stamp::Read(ms) => Some(ms),
             Stamp::Unread | Stamp::Malformed => None,
         };
-        Delivery::unsigned_id(delivery.id.as_deref(), timestamp)
+        Delivery::unsigned_id(delivery.id, timestamp)
     }
 }
 

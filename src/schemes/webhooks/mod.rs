@@ -72,18 +72,18 @@ pub struct Delivery {
 
 impl Delivery {
     /// A delivery with an id the sender signed.
-    pub(crate) fn signed_id(id: &str, timestamp: Option<u64>) -> Self {
+    pub(crate) fn signed_id(id: Arc<str>, timestamp: Option<u64>) -> Self {
         Self {
-            id: Some(id.into()),
+            id: Some(id),
             id_signed: true,
             timestamp,
         }
     }
 
     /// A delivery whose id header, if any, the sender does not sign.
-    pub(crate) fn unsigned_id(id: Option<&str>, timestamp: Option<u64>) -> Self {
+    pub(crate) fn unsigned_id(id: Option<Arc<str>>, timestamp: Option<u64>) -> Self {
         Self {
-            id: id.map(Into::into),
+            id,
             id_signed: false,
             timestamp,
         }
@@ -152,9 +152,9 @@ mod tests {
 
     #[test]
     fn delivery_times_are_milliseconds() {
-        let d = Delivery::unsigned_id(Some("x"), Some(1_000));
+        let d = Delivery::unsigned_id(Some("x".into()), Some(1_000));
         assert_eq!(d.timestamp(), Some(UNIX_EPOCH + Duration::from_secs(1)));
         assert!(!d.id_is_signed());
-        assert!(Delivery::signed_id("m", None).id_is_signed());
+        assert!(Delivery::signed_id("m".into(), None).id_is_signed());
     }
 }

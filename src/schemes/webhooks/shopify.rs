@@ -193,7 +193,7 @@ impl Scheme for Shopify {
     }
 
     fn identity(&self, webhook: ShopifyWebhook, _: Option<&MatchedSecret>) -> Delivery {
-        Delivery::unsigned_id(webhook.id.as_deref(), None)
+        Delivery::unsigned_id(webhook.id, None)
     }
 }
 

@@ -118,6 +118,7 @@
 //! - **Body.** The raw bytes as received, never re-encoded and not required to be UTF-8 (both
 //!   libraries decode it as UTF-8 first; a non-UTF-8 body verifies here as it was signed).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
@@ -179,7 +180,7 @@ pub struct StandardWebhooks {
 /// What a Standard Webhooks delivery signs besides its body: its id and timestamp.
 #[derive(Debug)]
 pub struct StandardDelivery {
-    id: Box<str>,
+    id: Arc<str>,
     timestamp: u64,
 }
 
@@ -362,7 +363,7 @@ impl Scheme for StandardWebhooks {
     }
 
     fn identity(&self, delivery: StandardDelivery, _: Option<&MatchedSecret>) -> Delivery {
-        Delivery::signed_id(&delivery.id, Some(delivery.timestamp.saturating_mul(1000)))
+        Delivery::signed_id(delivery.id, Some(delivery.timestamp.saturating_mul(1000)))
     }
 }
 
