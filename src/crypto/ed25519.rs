@@ -104,11 +104,16 @@ impl Ed25519PublicKey {
     /// Whether `signature` is this key's signature of `message`, verified strictly (see the
     /// module's *Security*).
     pub fn verify(&self, message: &[u8], signature: &Ed25519Signature) -> bool {
-        self.verify_message(signature, |m| m.write(message))
+        self.start(signature)
+            .is_some_and(|verification| verification.finish(|m| m.write(message)))
     }
 
-    /// [`verify`](Self::verify) for the message `write` writes, hashed as it is written: a
-    /// message in parts (a signed prefix, then the body) is never gathered into one buffer.
+    /// The verification of `signature`, its message still to be hashed as it is written (a
+    /// message in parts, a signed prefix then the body, is never gathered into one buffer);
+    /// `None` when the checks made before any hashing refuse it (`S` not reduced, `R` no point of
+    /// the curve or of small order, the key of small order), as `verify_strict` refuses it before
+    /// hashing. The pipeline's work for an unknown key starts its verifications here too, so that
+    /// it hashes exactly the bodies a known key's check would.
     ///
     /// `ed25519-dalek`'s streaming verification checks the equation and that `S` is reduced, as
     /// `verify_strict` does, but not the small orders `verify_strict` refuses; they are checked
@@ -116,20 +121,6 @@ impl Ed25519PublicKey {
     /// curve, and neither `R` nor the public key of small order (the key is refused when it is
     /// made, and checked again as `verify_strict` does). A test holds the two to the same
     /// answers.
-    pub(crate) fn verify_message(
-        &self,
-        signature: &Ed25519Signature,
-        write: impl FnOnce(&mut Message<'_>),
-    ) -> bool {
-        self.start(signature)
-            .is_some_and(|verification| verification.finish(write))
-    }
-
-    /// The verification of `signature`, its message still to be hashed; `None` when the checks
-    /// made before any hashing refuse it (`S` not reduced, `R` no point of the curve or of small
-    /// order, the key of small order), as `verify_strict` refuses it before hashing. The
-    /// pipeline's work for an unknown key starts its verifications here too, so that it hashes
-    /// exactly the bodies a known key's check would.
     pub(crate) fn start(&self, signature: &Ed25519Signature) -> Option<Verification> {
         #[cfg(any(test, feature = "__count-work"))]
         super::mac::work::signature();
@@ -443,7 +434,8 @@ mod tests {
         assert!(ed25519_dalek::Verifier::verify(&public.key, &message, &dalek).is_ok());
         assert!(public.key.verify_strict(&message, &dalek).is_err());
         assert!(!public.verify(&message, &forged));
-        assert!(!public.verify_message(&forged, |m| m.write(&message)));
+        // Refused by the checks made before hashing.
+        assert!(public.start(&forged).is_none());
     }
 
     /// Every answer of the streamed verification is `verify_strict`'s, for the message in one
@@ -479,9 +471,11 @@ mod tests {
                     let strict = public.key.verify_strict(message, &dalek).is_ok();
                     assert_eq!(public.verify(message, &signature), strict);
                     let (head, tail) = message.split_at(message.len() / 2);
-                    let streamed = public.verify_message(&signature, |m| {
-                        m.write(head);
-                        m.write(tail);
+                    let streamed = public.start(&signature).is_some_and(|verification| {
+                        verification.finish(|m| {
+                            m.write(head);
+                            m.write(tail);
+                        })
                     });
                     assert_eq!(streamed, strict);
                     if strict {

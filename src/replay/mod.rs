@@ -92,7 +92,7 @@ impl ReplayKey {
     /// [`ReplayKey::new`]: its encoding starts with a length no string can have. The two share
     /// their owner (a request's salt and MAC count for the same key), hashed once.
     pub(crate) fn nonce_and_mac(scheme: &str, key_id: &str, nonce: &[u8], tag: &[u8]) -> [Self; 2] {
-        let nonce = Self::new(scheme, key_id, nonce);
+        let nonce_key = Self::new(scheme, key_id, nonce);
         let mut hash = Sha256::new();
         hash.update(u64::MAX.to_be_bytes());
         for part in [scheme.as_bytes(), key_id.as_bytes(), tag] {
@@ -101,9 +101,9 @@ impl ReplayKey {
         }
         let mac = Self {
             hash: hash.finalize().into(),
-            owner: nonce.owner,
+            owner: nonce_key.owner,
         };
-        [nonce, mac]
+        [nonce_key, mac]
     }
 
     /// SHA-256 fed with the length-prefixed scheme and key id, not finalized.
