@@ -277,7 +277,8 @@ async fn humanos_headers() {
                 "base64 signature",
                 signed(
                     &ts.to_string(),
-                    &base64::engine::general_purpose::STANDARD.encode(hex::decode(&sig).unwrap()),
+                    &base64::engine::general_purpose::STANDARD
+                        .encode(const_hex::decode(&sig).unwrap()),
                 ),
                 MALFORMED,
             ),
@@ -311,7 +312,7 @@ fn hex_mac(message: &[u8]) -> String {
     use hmac::Mac as _;
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(message);
-    hex::encode(mac.finalize().into_bytes())
+    const_hex::encode(mac.finalize().into_bytes())
 }
 
 #[tokio::test]
@@ -367,7 +368,8 @@ async fn inqud_headers() {
                 "base64 signature",
                 hmac(&salt()).with(
                     "x-hmac-sha256-signature",
-                    base64::engine::general_purpose::STANDARD.encode(hex::decode(&sig).unwrap()),
+                    base64::engine::general_purpose::STANDARD
+                        .encode(const_hex::decode(&sig).unwrap()),
                 ),
                 MALFORMED,
             ),
@@ -450,7 +452,7 @@ async fn proficient_headers() {
                 "hex",
                 fresh().with(
                     "x-proficient-user-hmac",
-                    hex::encode(
+                    const_hex::encode(
                         base64::engine::general_purpose::STANDARD
                             .decode(&hmac)
                             .unwrap(),
@@ -615,7 +617,7 @@ async fn discord_headers() {
             (
                 "base64 signature",
                 with_signature(&|s| {
-                    base64::engine::general_purpose::STANDARD.encode(hex::decode(s).unwrap())
+                    base64::engine::general_purpose::STANDARD.encode(const_hex::decode(s).unwrap())
                 }),
                 MALFORMED,
             ),
@@ -708,7 +710,9 @@ async fn standard_v1a_headers() {
                 signed_at(&now(), &|s| {
                     format!(
                         "v1a,{}",
-                        hex::encode(base64::engine::general_purpose::STANDARD.decode(s).unwrap())
+                        const_hex::encode(
+                            base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+                        )
                     )
                 }),
                 MALFORMED,

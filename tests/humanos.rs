@@ -102,7 +102,7 @@ fn vectors() -> Vec<Vector> {
             api_key: v["api_key"].as_str().unwrap().into(),
             secret: v["secret"].as_str().unwrap().into(),
             timestamp: v["timestamp"].as_str().unwrap().into(),
-            body: hex::decode(v["body_hex"].as_str().unwrap()).unwrap(),
+            body: const_hex::decode(v["body_hex"].as_str().unwrap()).unwrap(),
             signature: v["signature"].as_str().unwrap().into(),
         })
         .collect()

@@ -104,7 +104,7 @@ fn vectors() -> Value {
 }
 
 fn hex_body(v: &Value) -> Vec<u8> {
-    hex::decode(v["body_hex"].as_str().unwrap()).unwrap()
+    const_hex::decode(v["body_hex"].as_str().unwrap()).unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -878,7 +878,7 @@ async fn the_replay_keys_are_scheme_token_and_salt_then_the_mac() {
     assert_ne!(recorded[1], recorded[0]);
     assert_ne!(
         recorded[1],
-        ReplayKey::new("inqud", TOKEN, &hex::decode(sign(b"", SALT)).unwrap())
+        ReplayKey::new("inqud", TOKEN, &const_hex::decode(sign(b"", SALT)).unwrap())
     );
 }
 

@@ -55,8 +55,8 @@ fn change_hex(signature: &str, at: usize) -> String {
     change_byte(
         signature,
         at,
-        |s| hex::decode(s).unwrap(),
-        |b| hex::encode(b),
+        |s| const_hex::decode(s).unwrap(),
+        |b| const_hex::encode(b),
     )
 }
 

@@ -627,7 +627,7 @@ async fn webhook_routes_answer_list_and_refuse() {
             let request = delivery(addr, sender, secret, body.as_bytes(), &[]);
             // What is sent: the body given, or as a sender stamps it (Linear's timestamp).
             let sent = request.body().clone().collect().await.unwrap().to_bytes();
-            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&sent));
+            let sha = const_hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&sent));
             let reply = send(addr, request).await;
             assert_eq!(reply.status, StatusCode::OK, "{sender}: {}", reply.text());
             let answer = reply.json();

@@ -31,7 +31,7 @@ const HUMANOS_SECRET: &str = "YOUR_SIGNATURE_SECRET";
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
+    const_hex::encode(sha2::Sha256::digest(bytes))
 }
 
 fn now_secs() -> u64 {
@@ -524,7 +524,7 @@ async fn without_explain_nothing_signed_or_expected_leaves_the_mock() {
         genuine.headers()["x-hub-signature-256"].to_str().unwrap()["sha256=".len()..].to_owned();
     let expected_base64 = {
         use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(hex::decode(&expected_hex).unwrap())
+        base64::engine::general_purpose::STANDARD.encode(const_hex::decode(&expected_hex).unwrap())
     };
     let reply = send(addr, delivery(addr, "github", "not the secret", body, body)).await;
     assert_eq!(

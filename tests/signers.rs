@@ -27,7 +27,7 @@ fn parts() -> http::request::Parts {
 #[test]
 fn humanos_signer_matches_vendor_vectors() {
     for v in vectors("humanos")["vectors"].as_array().unwrap() {
-        let body = hex::decode(s(&v["body_hex"])).unwrap();
+        let body = const_hex::decode(s(&v["body_hex"])).unwrap();
         let ts: u64 = s(&v["timestamp"]).parse().unwrap();
         let secret = Secret::new(s(&v["secret"])).unwrap();
         let clock = ManualClock::new(UNIX_EPOCH + Duration::from_millis(ts));
@@ -54,7 +54,7 @@ fn humanos_signer_matches_vendor_vectors() {
 #[test]
 fn inqud_headers_match_vendor_vectors() {
     for v in vectors("inqud")["vectors"].as_array().unwrap() {
-        let body = hex::decode(s(&v["body_hex"])).unwrap();
+        let body = const_hex::decode(s(&v["body_hex"])).unwrap();
         let secret = Secret::new(s(&v["secret"])).unwrap();
         let h = inqud::sign_request(s(&v["token_id"]), &secret, &body, s(&v["salt"])).unwrap();
         assert_eq!(

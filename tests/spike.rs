@@ -813,7 +813,7 @@ async fn public_key_and_other_algorithms_are_refused_as_malformed() {
         vectors["generated_by"],
         "node tests/vectors/spike_alg.mjs > tests/vectors/spike_alg.json"
     );
-    assert_eq!(vectors["token_key_hex"], hex::encode(TOKEN_KEY));
+    assert_eq!(vectors["token_key_hex"], const_hex::encode(TOKEN_KEY));
     let (addr, _) = default_server().await;
     let must_be_hs256 = json!({
         "error": "malformed_credentials",

@@ -98,8 +98,8 @@ fn forbidden(macs: &[&[u8; 32]]) -> Vec<String> {
         String::from_utf8(TOKEN_KEY.to_vec()).unwrap(),
     ];
     for mac in macs {
-        all.push(hex::encode(mac));
-        all.push(hex::encode_upper(mac));
+        all.push(const_hex::encode(mac));
+        all.push(const_hex::encode_upper(mac));
         all.push(base64::engine::general_purpose::STANDARD.encode(mac));
         all.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac));
     }
@@ -210,7 +210,7 @@ fn humanos_rejections() {
         SECRET.as_bytes(),
         format!("{NOW_MS}.{{\"a\":1}}").as_bytes(),
     );
-    assert_eq!(good, hex::encode(expected));
+    assert_eq!(good, const_hex::encode(expected));
     let forbidden = forbidden(&[&expected]);
     let wrong = "00".repeat(32);
     let cases: Vec<(Parts, RejectionKind, Option<&str>)> = vec![
@@ -307,7 +307,7 @@ fn humanos_body_too_large_through_the_layer() {
         Ok::<_, Infallible>(Response::new(Full::new(Bytes::new())))
     }));
     let request = Request::from_parts(
-        humanos_request("hk_live", NOW_MS, &hex::encode(expected)),
+        humanos_request("hk_live", NOW_MS, &const_hex::encode(expected)),
         Full::new(Bytes::from_static(body)),
     );
     let events = capture(|| {
@@ -333,7 +333,7 @@ fn inqud_rejections() {
     let body = b"amount=50";
     let good = inqud::signature(&secret(), body, "salt-1");
     let expected = mac(SECRET.as_bytes(), b"amount=50salt-1");
-    assert_eq!(good, hex::encode(expected));
+    assert_eq!(good, const_hex::encode(expected));
     let forbidden = forbidden(&[&expected]);
     let hmac = |token: &str, sig: &str| {
         parts(&[
@@ -496,14 +496,14 @@ fn spike_exchange_rejections() {
         .clock(clock());
     let user = "my_application_user_123";
     let expected = mac(SECRET.as_bytes(), user.as_bytes());
-    assert_eq!(sign_user(&secret(), user), hex::encode(expected));
+    assert_eq!(sign_user(&secret(), user), const_hex::encode(expected));
     let forbidden = forbidden(&[&expected]);
     let body = |app: &str, signature: &str| {
         format!(
             r#"{{"application_id": "{app}", "application_user_id": "{user}", "signature": "{signature}"}}"#
         )
     };
-    let good = hex::encode(expected);
+    let good = const_hex::encode(expected);
     let cases: Vec<(String, RejectionKind, Option<&str>)> = vec![
         ("{".to_owned(), RejectionKind::InvalidRequest, None),
         (
@@ -689,7 +689,7 @@ fn spike_token_key_equal_to_an_application_key() {
     let exchange = SpikeExchange::new(store, tokens).unwrap().clock(clock());
     let body = format!(
         r#"{{"application_id": 1111, "application_user_id": "{user}", "signature": "{}"}}"#,
-        hex::encode(expected)
+        const_hex::encode(expected)
     );
     let events = capture(|| {
         let refused = ready(exchange.exchange(body.as_bytes())).unwrap_err();

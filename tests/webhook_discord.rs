@@ -130,7 +130,7 @@ fn vectors() -> serde_json::Value {
 }
 
 fn vector_request(receiver: &Receiver, vector: &serde_json::Value) -> Request<Full<bytes::Bytes>> {
-    let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+    let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
     let mut request = Request::post(receiver.url()).header("content-type", "application/json");
     for (name, value) in vector["headers"].as_object().unwrap() {
         request = request.header(name.as_str(), value.as_str().unwrap());

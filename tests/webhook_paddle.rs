@@ -113,7 +113,7 @@ async fn python_secrets_list_is_a_key_with_two_secrets() {
         Key::new("paddle", secrets[0].clone()).with_secret(KeySecret::new(secrets[1].clone()));
     let now = UNIX_EPOCH + Duration::from_secs(vector["now"].as_u64().unwrap());
     let receiver = Receiver::serve(PaddleVerifyLayer::new(key).clock(ManualClock::new(now))).await;
-    let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+    let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
     let request = Request::post(receiver.url())
         .header(
             "paddle-signature",

@@ -36,7 +36,7 @@ use tower_hmac::mock::{self, MockConfig};
 use tower_hmac::sign::{SchemeSigner, SignLayer, SignedBody, Signer};
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(sha2::Sha256::digest(bytes))
+    const_hex::encode(sha2::Sha256::digest(bytes))
 }
 
 /// Runs `program script args..` and returns its standard output; fails on any error.
@@ -98,7 +98,7 @@ async fn sdk_sends(
             Sent {
                 name: v["name"].as_str().unwrap().to_owned(),
                 status: u16::try_from(v["status"].as_u64().unwrap()).unwrap(),
-                body: hex::decode(v["body_hex"].as_str().unwrap()).unwrap(),
+                body: const_hex::decode(v["body_hex"].as_str().unwrap()).unwrap(),
                 id: v["id"].as_str().map(str::to_owned),
                 reply: v["reply"].as_str().unwrap().to_owned(),
             }

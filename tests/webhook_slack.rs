@@ -104,7 +104,7 @@ fn handshakes() -> Vec<serde_json::Value> {
 
 /// The request of a vector, sent to `receiver`, and the vector's body.
 fn vector_request(receiver: &Receiver, vector: &serde_json::Value) -> Request<Full<bytes::Bytes>> {
-    let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+    let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
     let mut request = Request::post(receiver.url()).header("content-type", "application/json");
     for (name, value) in vector["headers"].as_object().unwrap() {
         request = request.header(name.as_str(), value.as_str().unwrap());

@@ -116,7 +116,7 @@ fn pynacl_and_node_signed_the_same_bytes() {
     assert_eq!(positives, 11);
     // The signing key is RFC 8032's: its v1a of a vector's message is the vector's.
     let json_body = &doc["vectors"][0];
-    let body = hex::decode(json_body["body_hex"].as_str().unwrap()).unwrap();
+    let body = const_hex::decode(json_body["body_hex"].as_str().unwrap()).unwrap();
     let headers = &json_body["headers"];
     let ours = signature_v1a(
         &private_key(WHSK).unwrap(),

@@ -203,7 +203,7 @@ async fn sdk_vectors() {
         let url = vector["url_verify"].as_str().unwrap();
         let (base, path) = split_url(url);
         let server = Server::serve(layer().public_url(base).unwrap()).await;
-        let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+        let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
         let mut headers: Vec<(&str, &str)> = vector["headers"]
             .as_object()
             .unwrap()

@@ -102,7 +102,7 @@ async fn send_handshake(vector: &serde_json::Value) -> (Receiver, common::Reply)
     for (name, value) in vector["headers"].as_object().unwrap() {
         request = request.header(name.as_str(), value.as_str().unwrap());
     }
-    let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+    let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
     let reply = send(receiver.addr, request.body(Full::from(body)).unwrap()).await;
     (receiver, reply)
 }

@@ -46,7 +46,7 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
-use super::mac::{DecodeError, Message, message_into};
+use super::mac::{DecodeError, Message, decode_hex, message_into};
 use crate::error::ConfigError;
 
 /// An Ed25519 public key: verifies signatures, strictly.
@@ -81,7 +81,7 @@ impl Ed25519PublicKey {
     /// The key from 64 hex digits (either case), as Discord shows an application's public key.
     pub fn from_hex(text: &str) -> Result<Self, ConfigError> {
         let mut bytes = [0u8; Self::LEN];
-        hex::decode_to_slice(text, &mut bytes)
+        decode_hex(text.as_bytes(), &mut bytes)
             .map_err(|_| ConfigError::new("an Ed25519 public key in hex is 64 hex digits"))?;
         Self::from_bytes(&bytes)
     }
@@ -93,7 +93,7 @@ impl Ed25519PublicKey {
 
     /// Lower-case hex.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.as_bytes())
+        const_hex::encode(self.as_bytes())
     }
 
     /// Standard padded base64.
@@ -206,7 +206,7 @@ impl Ed25519PrivateKey {
     /// digits (the seed, as RFC 8032 writes secret keys) or 128.
     pub fn from_hex(text: &str) -> Result<Self, ConfigError> {
         let mut bytes = Zeroizing::new(vec![0u8; text.len() / 2]);
-        hex::decode_to_slice(text, &mut bytes)
+        decode_hex(text.as_bytes(), &mut bytes)
             .map_err(|_| ConfigError::new("an Ed25519 private key in hex has 64 or 128 digits"))?;
         Self::from_bytes(&bytes)
     }
@@ -257,11 +257,8 @@ impl Ed25519Signature {
     /// Decodes 128 hex digits (either case). Any other length, or a character that is not a hex
     /// digit, is an error.
     pub fn from_hex(text: &[u8]) -> Result<Self, DecodeError> {
-        if text.len() != Self::LEN * 2 {
-            return Err(DecodeError::Length);
-        }
         let mut bytes = [0u8; Self::LEN];
-        hex::decode_to_slice(text, &mut bytes).map_err(|_| DecodeError::Alphabet)?;
+        decode_hex(text, &mut bytes)?;
         Ok(Self { bytes })
     }
 
@@ -293,7 +290,7 @@ impl Ed25519Signature {
 
     /// Lower-case hex, as Discord sends it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.bytes)
+        const_hex::encode(self.bytes)
     }
 
     /// Standard padded base64, as Standard Webhooks sends it.
@@ -352,7 +349,7 @@ mod tests {
     fn rfc8032_vectors_sign_and_verify() {
         for (i, (secret, public, message, signature)) in RFC8032.into_iter().enumerate() {
             let private = Ed25519PrivateKey::from_hex(secret).unwrap();
-            let message = hex::decode(message).unwrap();
+            let message = const_hex::decode(message).unwrap();
             assert_eq!(private.public_key().to_hex(), public);
             assert_eq!(private.sign(&message).to_hex(), signature);
             let public = Ed25519PublicKey::from_hex(public).unwrap();
@@ -370,15 +367,19 @@ mod tests {
     #[test]
     fn the_64_byte_form_of_a_private_key_must_hold_its_own_public_key() {
         let (seed, public, ..) = RFC8032[0];
-        let pair = hex::decode(format!("{seed}{public}")).unwrap();
+        let pair = const_hex::decode(format!("{seed}{public}")).unwrap();
         let key = Ed25519PrivateKey::from_bytes(&pair).unwrap();
         assert_eq!(key.public_key().to_hex(), public);
         let (_, other, ..) = RFC8032[1];
-        let mismatched = hex::decode(format!("{seed}{other}")).unwrap();
+        let mismatched = const_hex::decode(format!("{seed}{other}")).unwrap();
         assert!(Ed25519PrivateKey::from_bytes(&mismatched).is_err());
         assert!(Ed25519PrivateKey::from_bytes(&pair[..31]).is_err());
         assert!(Ed25519PrivateKey::from_hex("9d61").is_err());
         assert!(Ed25519PrivateKey::from_hex(&"zz".repeat(32)).is_err());
+        // No `0x` prefix, on either key.
+        assert!(Ed25519PrivateKey::from_hex(&format!("0x{seed}")).is_err());
+        assert!(Ed25519PublicKey::from_hex(&format!("0x{public}")).is_err());
+        assert!(Ed25519PublicKey::from_hex(&format!("0x{}", &public[2..])).is_err());
     }
 
     #[test]
@@ -397,7 +398,7 @@ mod tests {
         }
         assert_eq!(carry, 0);
         let twin = Ed25519Signature::from_bytes(bytes);
-        assert!(!public.verify(&hex::decode(message).unwrap(), &twin));
+        assert!(!public.verify(&const_hex::decode(message).unwrap(), &twin));
     }
 
     /// A signature with `R` the identity (of order 1) that the plain verification equation
@@ -425,8 +426,8 @@ mod tests {
     #[test]
     fn a_small_order_r_is_refused_though_the_equation_holds() {
         let (seed, public, message, _) = RFC8032[2];
-        let seed: [u8; 32] = hex::decode(seed).unwrap().try_into().unwrap();
-        let message = hex::decode(message).unwrap();
+        let seed: [u8; 32] = const_hex::decode(seed).unwrap().try_into().unwrap();
+        let message = const_hex::decode(message).unwrap();
         let public = Ed25519PublicKey::from_hex(public).unwrap();
         let forged = small_order_r_signature(&seed, &message);
         let dalek = ed25519_dalek::Signature::from_bytes(forged.as_bytes());
@@ -447,8 +448,8 @@ mod tests {
         let mut refused = 0;
         for (i, (seed, public, message, signature)) in RFC8032.into_iter().enumerate() {
             let public = Ed25519PublicKey::from_hex(public).unwrap();
-            let message = hex::decode(message).unwrap();
-            let seed: [u8; 32] = hex::decode(seed).unwrap().try_into().unwrap();
+            let message = const_hex::decode(message).unwrap();
+            let seed: [u8; 32] = const_hex::decode(seed).unwrap().try_into().unwrap();
             let valid = *Ed25519Signature::from_hex(signature.as_bytes())
                 .unwrap()
                 .as_bytes();
@@ -543,7 +544,7 @@ mod tests {
             );
         }
         // The first 32 bytes only (a truncated signature), and 48 bytes in 64 characters.
-        let short = STANDARD.encode(&hex::decode(signature).unwrap()[..32]);
+        let short = STANDARD.encode(&const_hex::decode(signature).unwrap()[..32]);
         assert_eq!(
             Ed25519Signature::from_base64(short.as_bytes()).err(),
             Some(DecodeError::Length)

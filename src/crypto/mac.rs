@@ -263,6 +263,16 @@ pub enum DecodeError {
     Alphabet,
 }
 
+/// Decodes exactly `out.len() * 2` hex digits (either case) into `out`: any other length is
+/// [`DecodeError::Length`], any other character [`DecodeError::Alphabet`]. `const_hex` alone would
+/// also take a `0x` prefix; with the length fixed, a prefixed value is too long or too short.
+pub(crate) fn decode_hex(text: &[u8], out: &mut [u8]) -> Result<(), DecodeError> {
+    if text.len() != out.len().saturating_mul(2) {
+        return Err(DecodeError::Length);
+    }
+    const_hex::decode_to_slice(text, out).map_err(|_| DecodeError::Alphabet)
+}
+
 impl Tag {
     /// Decodes 64 hex digits (either case): an HMAC-SHA256 tag.
     pub fn from_hex(text: &[u8]) -> Result<Self, DecodeError> {
@@ -296,7 +306,7 @@ impl Tag {
         }
         let mut bytes = [0u8; TAG_LEN];
         let out = bytes.get_mut(..len).ok_or(DecodeError::Length)?;
-        hex::decode_to_slice(text, out).map_err(|_| DecodeError::Alphabet)?;
+        decode_hex(text, out)?;
         Ok(Self::new(bytes, len))
     }
 
@@ -355,7 +365,7 @@ impl Tag {
 
     /// Lower-case hex, as the Humanos, Inqud and Spike clients send it.
     pub fn to_hex(&self) -> String {
-        hex::encode(self.as_bytes())
+        const_hex::encode(self.as_bytes())
     }
 
     /// Standard padded base64, as the Proficient clients send it.
@@ -370,7 +380,17 @@ impl Tag {
 
     /// Constant-time equality (tags of different lengths never match).
     pub fn ct_matches(&self, other: &Tag) -> bool {
-        (self.bytes.ct_eq(&other.bytes) & self.len.ct_eq(&other.len)).into()
+        (self.words().ct_eq(&other.words()) & self.len.ct_eq(&other.len)).into()
+    }
+
+    /// The bytes as four 64-bit words: `subtle` compares each word in constant time, four
+    /// compares where the bytes would take thirty-two.
+    fn words(&self) -> [u64; TAG_LEN / 8] {
+        let mut words = [0u64; TAG_LEN / 8];
+        for (word, bytes) in words.iter_mut().zip(self.bytes.as_chunks::<8>().0) {
+            *word = u64::from_ne_bytes(*bytes);
+        }
+        words
     }
 }
 
@@ -716,6 +736,31 @@ mod tests {
         let upper = RFC4231_2.to_uppercase();
         let upper = Tag::from_hex(upper.as_bytes()).unwrap();
         assert!(upper.ct_matches(&Tag::from_hex(RFC4231_2.as_bytes()).unwrap()));
+        // A `0x` prefix is not hex: refused in place of two digits or beside all of them.
+        let prefixed = format!("0x{}", &RFC4231_2[2..]);
+        assert_eq!(
+            Tag::from_hex(prefixed.as_bytes()).err(),
+            Some(DecodeError::Alphabet)
+        );
+        let prefixed = format!("0x{RFC4231_2}");
+        assert_eq!(
+            Tag::from_hex(prefixed.as_bytes()).err(),
+            Some(DecodeError::Length)
+        );
+    }
+
+    #[test]
+    fn tags_differing_in_any_byte_or_length_do_not_match() {
+        let tag = Tag::from_hex(RFC4231_2.as_bytes()).unwrap();
+        for i in 0..TAG_LEN {
+            let mut bytes: [u8; TAG_LEN] = tag.as_bytes().try_into().unwrap();
+            bytes[i] ^= 1;
+            assert!(!tag.ct_matches(&Tag::from_bytes(bytes)), "byte {i}");
+        }
+        // The same first 20 bytes as an HMAC-SHA1 tag: another length, no match.
+        let short = Tag::decode_hex(&RFC4231_2.as_bytes()[..40], MacAlgorithm::HmacSha1).unwrap();
+        assert!(!short.ct_matches(&tag) && !tag.ct_matches(&short));
+        assert!(short.ct_matches(&short));
     }
 
     #[test]

@@ -29,5 +29,5 @@ pub use self::mac::work;
 pub use self::mac::{
     DecodeError, MacAlgorithm, Message, TAG_LEN, Tag, ct_eq_secret, hmac, hmac_sha256,
 };
-pub(crate) use self::mac::{Discarded, message_bytes};
+pub(crate) use self::mac::{Discarded, decode_hex, message_bytes};
 pub use self::secret::Secret;

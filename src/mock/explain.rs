@@ -48,7 +48,7 @@ pub(super) fn render(
             json!({
                 "text": escape_bytes(message),
                 "length": message.len(),
-                "sha256": hex::encode(sha2::Sha256::digest(message)),
+                "sha256": const_hex::encode(sha2::Sha256::digest(message)),
             })
         })
         .collect();

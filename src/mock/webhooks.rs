@@ -151,7 +151,7 @@ async fn handle(
         .and_then(|code| StatusCode::from_u16(code).ok())
         .unwrap_or(StatusCode::OK);
     let delivery = delivery.into_identity();
-    let body_sha256 = hex::encode(sha2::Sha256::digest(&body));
+    let body_sha256 = const_hex::encode(sha2::Sha256::digest(&body));
     let record = Handled {
         id: delivery.id().map(Into::into),
         status: status.as_u16(),

@@ -138,7 +138,7 @@ impl ReplayKey {
 
 impl std::fmt::Debug for ReplayKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReplayKey({})", hex::encode(&self.hash[..8]))
+        write!(f, "ReplayKey({})", const_hex::encode(&self.hash[..8]))
     }
 }
 
@@ -499,11 +499,13 @@ mod tests {
     fn the_32_bytes_are_sha256_of_the_length_prefixed_parts() {
         // Redis keys and the compact store's slots are these bytes: they must not change.
         assert_eq!(
-            hex::encode(ReplayKey::new("inqud", "TKN-1", b"salt").as_bytes()),
+            const_hex::encode(ReplayKey::new("inqud", "TKN-1", b"salt").as_bytes()),
             "cf3af76aad05326c5b7eaa3417ff2ec8567707e79dcab48feb472d6742d19533"
         );
         assert_eq!(
-            hex::encode(ReplayKey::nonce_and_mac("inqud", "TKN-1", b"salt", b"mac")[1].as_bytes()),
+            const_hex::encode(
+                ReplayKey::nonce_and_mac("inqud", "TKN-1", b"salt", b"mac")[1].as_bytes()
+            ),
             "d310c38c8135cb6509216498a1f56d97aa9f2a33a2924dc5c5fbd10b8ded9ce5"
         );
     }

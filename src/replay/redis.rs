@@ -376,7 +376,7 @@ impl RedisReplayStore {
         redis_key.extend_from_slice(&self.prefix);
         if let Connection::Cluster(_) = self.connection {
             redis_key.push(b'{');
-            redis_key.extend_from_slice(hex::encode(key.owner().to_be_bytes()).as_bytes());
+            redis_key.extend_from_slice(const_hex::encode(key.owner().to_be_bytes()).as_bytes());
             redis_key.push(b'}');
         }
         redis_key.extend_from_slice(key.as_bytes());

@@ -28,7 +28,7 @@ pub fn request(
         "scheme": scheme,
         "public_key": public_key,
         "headers": headers,
-        "body_hex": hex::encode(body),
+        "body_hex": const_hex::encode(body),
     })
 }
 

@@ -557,7 +557,7 @@ pub async fn check_vectors<
             layer = layer.clock(ManualClock::new(now));
         }
         let receiver = Receiver::serve(layer).await;
-        let body = hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
+        let body = const_hex::decode(vector["body_hex"].as_str().unwrap()).unwrap();
         let mut request = Request::post(receiver.url());
         for (header, value) in vector["headers"].as_object().unwrap() {
             request = request.header(header.as_str(), value.as_str().unwrap());

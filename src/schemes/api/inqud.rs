@@ -542,7 +542,7 @@ pub fn simple_headers(token_id: &str, secret: &Secret) -> Result<http::HeaderMap
 pub fn new_salt() -> Result<String, SignError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(SignError::random)?;
-    Ok(hex::encode(bytes))
+    Ok(const_hex::encode(bytes))
 }
 
 /// Signs outgoing requests as an Inqud client, in HMAC mode (a fresh [`new_salt`] per request,

@@ -123,7 +123,7 @@ pub(crate) fn pairs(text: &str, separator: char) -> impl Iterator<Item = (&str, 
 pub(crate) fn fresh_id() -> Result<String, crate::sign::SignError> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(crate::sign::SignError::random)?;
-    Ok(hex::encode(bytes))
+    Ok(const_hex::encode(bytes))
 }
 
 /// Seconds since the Unix epoch at `now` (0 before it).

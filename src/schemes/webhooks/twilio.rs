@@ -465,7 +465,7 @@ fn lower_hex_sha256(text: &[u8]) -> Option<[u8; 32]> {
         return None;
     }
     let mut hash = [0u8; 32];
-    hex::decode_to_slice(text, &mut hash).ok()?;
+    crate::crypto::decode_hex(text, &mut hash).ok()?;
     Some(hash)
 }
 
@@ -727,7 +727,7 @@ pub fn url_with_body_sha256(url: &str, body: &[u8]) -> String {
     };
     format!(
         "{url}{separator}bodySHA256={}",
-        hex::encode(sha2::Sha256::digest(body))
+        const_hex::encode(sha2::Sha256::digest(body))
     )
 }
 
