@@ -547,6 +547,43 @@ async fn without_explain_nothing_signed_or_expected_leaves_the_mock() {
     }
 }
 
+/// Standard Webhooks' two routes (`v1` under a secret, `v1a` under a public key) are one scheme;
+/// the inspector counts each route on its own row, as the request log names it.
+#[tokio::test]
+async fn the_inspector_counts_each_route_apart() {
+    let addr = serve_mock(mock::router(&MockConfig::default()).unwrap()).await;
+    let body = br#"{"type":"counted"}"#;
+    let standard = mock::demo_sender_credential("standard").unwrap();
+    let ed25519 = mock::demo_sender_credential("standard-ed25519").unwrap();
+    let accepted = send(addr, delivery(addr, "standard", &standard, body, body)).await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    let accepted = send(
+        addr,
+        delivery(addr, "standard-ed25519", &ed25519, body, body),
+    )
+    .await;
+    assert_eq!(accepted.status, StatusCode::OK);
+    let tampered = send(
+        addr,
+        delivery(addr, "standard-ed25519", &ed25519, body, b"{}"),
+    )
+    .await;
+    assert_eq!(tampered.status, StatusCode::UNAUTHORIZED);
+
+    let html = page(addr).await;
+    let counts = &html[html
+        .find("<table id=\"counts\">")
+        .expect("the counts table")..];
+    let counts = &counts[..counts.find("</table>").unwrap()];
+    assert!(counts.contains("<th>route</th>"), "{counts}");
+    for row in [
+        "<tr><td>standard</td><td>1</td><td>0</td><td></td></tr>",
+        "<tr><td>standard-ed25519</td><td>1</td><td>0</td><td>InvalidSignature 1</td></tr>",
+    ] {
+        assert!(counts.contains(row), "{row} not in {counts}");
+    }
+}
+
 /// Regression: the inspector page printed the example commands of every provider with its
 /// configured credentials, so a mock configured with its own secrets served them to anyone
 /// reaching the page. Only the published demo credentials appear there now.

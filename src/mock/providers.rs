@@ -102,11 +102,18 @@ pub(crate) struct Shared {
 pub(crate) type KeySource = Arc<dyn Fn(&str) -> Arc<dyn KeyStore> + Send + Sync>;
 
 impl Shared {
-    /// The mock's options on a provider's layer: its verdicts (and explanations) for the log and
-    /// the inspector, and the counters the inspector shows. Every provider's layer goes through
-    /// here.
-    pub(crate) fn layer<S: Scheme + Clone>(&self, layer: VerifyLayer<S>) -> VerifyLayer<S> {
-        layer.explain(self.explain).counters(self.counters.clone())
+    /// The mock's options on the layer of the route `route` (its provider's name): its verdicts
+    /// (and explanations) for the log and the inspector, and the counters the inspector shows,
+    /// under the route's name (Standard Webhooks' two routes share a scheme). Every provider's
+    /// layer goes through here.
+    pub(crate) fn layer<S: Scheme + Clone>(
+        &self,
+        route: &'static str,
+        layer: VerifyLayer<S>,
+    ) -> VerifyLayer<S> {
+        layer
+            .explain(self.explain)
+            .counters_as(self.counters.clone(), route)
     }
 
     /// The keys of the API scheme `scheme`: the key source's when there is one, else

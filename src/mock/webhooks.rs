@@ -68,7 +68,7 @@ fn router_of<S: MockSender>(
 ) -> Result<Router, crate::BoxError> {
     let keys = key_with(config, S::NAME, S::key)?;
     let layer = S::receiver(keys).replay_store(Arc::clone(&shared.replay));
-    Ok(routes(S::NAME, shared.layer(layer), post))
+    Ok(routes(S::NAME, shared.layer(S::NAME, layer), post))
 }
 
 fn examples_of<S: MockSender>(

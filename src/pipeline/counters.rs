@@ -1,4 +1,5 @@
-//! Counts of what the layers decided, per scheme and rejection kind, for graphs of refusals.
+//! Counts of what the layers decided, per scheme (or per name a layer counts under) and rejection
+//! kind, for graphs of refusals.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -50,12 +51,14 @@ fn slot(kind: RejectionKind) -> usize {
 
 /// Counters of requests accepted, acknowledged as duplicates and refused (by kind), per scheme,
 /// shared by every layer given them with [`VerifyLayer::counters`](super::VerifyLayer::counters).
+/// A layer given them with [`VerifyLayer::counters_as`](super::VerifyLayer::counters_as) counts
+/// under the name it was given instead of its scheme's.
 ///
 /// A cheap handle (clones share the counts): keep one and read it while the layers count. Each
 /// decision is one relaxed atomic add; a layer without counters counts nothing. Refusals are
 /// counted whether they are answered or, in [report-only](super::VerifyLayer::report_only) mode,
 /// handed on. With the `metrics` feature, each count also increments the `metrics` crate's
-/// counter `tower_hmac_requests_total` with the labels `scheme`, `outcome` (`accepted`,
+/// counter `tower_hmac_requests_total` with the labels `scheme` (the row's name), `outcome` (`accepted`,
 /// `duplicate`, `refused`) and, for refusals, `kind` (the [`RejectionKind::code`]-like snake-case
 /// name of the kind, such as `invalid_signature`).
 ///
@@ -101,7 +104,8 @@ impl Counters {
         Self::default()
     }
 
-    /// The counters of `scheme`, created on first use (at layer configuration, not per request).
+    /// The counters of `scheme` (a scheme's name, or the name layers count under), created on
+    /// first use (at layer configuration, not per request).
     pub(crate) fn for_scheme(&self, scheme: &'static str) -> Arc<SchemeCounters> {
         let mut schemes = self.schemes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(found) = schemes.iter().find(|s| s.scheme == scheme) {
@@ -117,8 +121,9 @@ impl Counters {
         counters
     }
 
-    /// The counts of `scheme` (its [`Scheme::name`](super::Scheme::name)), if a layer of it was
-    /// given these counters.
+    /// The counts of `scheme` (its [`Scheme::name`](super::Scheme::name), or the name given to
+    /// [`counters_as`](super::VerifyLayer::counters_as)), if a layer counts into these counters
+    /// under it.
     pub fn get(&self, scheme: &str) -> Option<Counts> {
         let schemes = self.schemes.lock().unwrap_or_else(|e| e.into_inner());
         schemes
@@ -127,7 +132,7 @@ impl Counters {
             .map(|s| s.read())
     }
 
-    /// The counts of every scheme, in the order their layers were configured.
+    /// The counts of every scheme (and name), in the order their layers were configured.
     pub fn snapshot(&self) -> Vec<Counts> {
         let schemes = self.schemes.lock().unwrap_or_else(|e| e.into_inner());
         schemes.iter().map(|s| s.read()).collect()
@@ -206,7 +211,8 @@ fn kind_label(kind: RejectionKind) -> &'static str {
     }
 }
 
-/// What one scheme's layers decided, read from [`Counters`] at one moment.
+/// What one scheme's layers (or those counting under one name) decided, read from [`Counters`] at
+/// one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Counts {
     scheme: &'static str,
@@ -216,7 +222,8 @@ pub struct Counts {
 }
 
 impl Counts {
-    /// The scheme's name.
+    /// The scheme's name, or the name its layers count under
+    /// ([`counters_as`](super::VerifyLayer::counters_as)).
     pub fn scheme(&self) -> &'static str {
         self.scheme
     }

@@ -116,9 +116,43 @@ impl<S: Scheme + Clone> VerifyLayer<S> {
     }
 
     /// Counts accepted, duplicate and refused requests (by kind) of this layer's scheme into
-    /// `counters`, which may be shared with other layers (see [`Counters`]).
+    /// `counters`, which may be shared with other layers (see [`Counters`]). Layers of one scheme
+    /// count together, under its [name](crate::pipeline::Scheme::name); see
+    /// [`counters_as`](Self::counters_as) to count one apart.
     pub fn counters(self, counters: Counters) -> Self {
-        self.configure(|v| v.set_counters(&counters))
+        self.configure(|v| v.set_counters(&counters, None))
+    }
+
+    /// [`counters`](Self::counters), under `name` instead of the scheme's name: two layers of one
+    /// scheme (two GitHub organisations' receivers, or Standard Webhooks' HMAC and Ed25519
+    /// endpoints) then have a row each, and `name` is their `scheme` label with the `metrics`
+    /// feature. Layers given the same name count together.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use tower_hmac::github::GitHubVerifyLayer;
+    /// use tower_hmac::pipeline::Counters;
+    /// use tower_hmac::{Key, RejectionKind, Secret};
+    ///
+    /// let counters = Counters::new();
+    /// let key = |secret| Key::new("github", Secret::new(secret).unwrap());
+    /// let acme = GitHubVerifyLayer::new(key("acme's secret")).counters_as(counters.clone(), "github-acme");
+    /// let other = GitHubVerifyLayer::new(key("other secret")).counters_as(counters.clone(), "github-other");
+    ///
+    /// let (forged, ()) = http::Request::post("/hook")
+    ///     .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
+    ///     .body(())
+    ///     .unwrap()
+    ///     .into_parts();
+    /// assert!(acme.verifier().verify(&forged, b"{}").await.is_err());
+    ///
+    /// assert_eq!(counters.get("github-acme").unwrap().refused(RejectionKind::InvalidSignature), 1);
+    /// assert_eq!(counters.get("github-other").unwrap().refused_total(), 0);
+    /// assert!(counters.get("github").is_none());
+    /// # }
+    /// ```
+    pub fn counters_as(self, counters: Counters, name: &'static str) -> Self {
+        self.configure(|v| v.set_counters(&counters, Some(name)))
     }
 
     /// **Test use only** (feature `mock`): every response carries an

@@ -175,8 +175,9 @@ impl<S: Scheme> Verifier<S> {
         }
     }
 
-    pub(crate) fn set_counters(&mut self, counters: &Counters) {
-        self.counters = Some(counters.for_scheme(self.scheme.name()));
+    /// Counts into `counters`, under `name` or else the scheme's name.
+    pub(crate) fn set_counters(&mut self, counters: &Counters, name: Option<&'static str>) {
+        self.counters = Some(counters.for_scheme(name.unwrap_or(self.scheme.name())));
     }
 
     /// The counters of this verifier's scheme, when the layer was given [`Counters`].

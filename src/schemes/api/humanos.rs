@@ -448,7 +448,7 @@ pub(crate) mod mock {
         Ok(Router::new()
             .route("/v0/processes", get(processes))
             .route("/v0/process/generate", post(generate))
-            .layer(shared.layer(layer)))
+            .layer(shared.layer("humanos", layer)))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

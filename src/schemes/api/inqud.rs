@@ -896,7 +896,7 @@ pub(crate) mod mock {
         Ok(Router::new()
             .route("/v1/user/wallet/balances", get(balances))
             .route("/v1/user/payments/payout", post(payout))
-            .layer(shared.layer(layer)))
+            .layer(shared.layer("inqud", layer)))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

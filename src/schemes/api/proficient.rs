@@ -913,7 +913,10 @@ pub(crate) mod mock {
         }
         Ok(Router::new()
             .route("/interactions", get(interactions))
-            .layer(shared.layer(ProficientVerifyLayer::new(shared.keys("proficient", keys)))))
+            .layer(shared.layer(
+                "proficient",
+                ProficientVerifyLayer::new(shared.keys("proficient", keys)),
+            )))
     }
 
     fn examples(config: &Section<'_>, at: &Examples) -> Result<String, BoxError> {

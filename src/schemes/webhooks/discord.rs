@@ -302,7 +302,7 @@ pub(crate) mod mock {
             let layer = DiscordVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
             Ok(webhooks::routes(
                 "discord",
-                shared.layer(layer),
+                shared.layer("discord", layer),
                 webhooks::post,
             ))
         },

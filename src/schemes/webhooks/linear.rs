@@ -448,7 +448,7 @@ pub(crate) mod mock {
                 .replay_store(Arc::clone(&shared.replay));
             Ok(webhooks::routes(
                 "linear",
-                shared.layer(layer),
+                shared.layer("linear", layer),
                 webhooks::post,
             ))
         },

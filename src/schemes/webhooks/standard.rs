@@ -486,7 +486,7 @@ pub(crate) mod mock {
             let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
             Ok(webhooks::routes(
                 "standard-ed25519",
-                shared.layer(layer),
+                shared.layer("standard-ed25519", layer),
                 webhooks::post,
             ))
         },

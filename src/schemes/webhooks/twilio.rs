@@ -787,7 +787,7 @@ pub(crate) mod mock {
             }
             Ok(webhooks::routes(
                 "twilio",
-                shared.layer(layer),
+                shared.layer("twilio", layer),
                 webhooks::get_and_post,
             ))
         },

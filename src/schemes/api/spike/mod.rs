@@ -287,11 +287,12 @@ pub(crate) mod mock {
         let bearer = SpikeBearerLayer::new(tokens.clone()).applications(applications.clone())?;
         Ok(Router::new()
             .route("/v3/userinfo", get(userinfo))
-            .layer(shared.layer(bearer))
+            .layer(shared.layer("spike-bearer", bearer))
             .route(
                 "/v3/auth/hmac",
                 post_service(
-                    SpikeExchange::new(applications, tokens)?.map_layer(|l| shared.layer(l)),
+                    SpikeExchange::new(applications, tokens)?
+                        .map_layer(|l| shared.layer("spike-exchange", l)),
                 ),
             ))
     }
