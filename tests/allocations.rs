@@ -178,6 +178,25 @@ fn humanos_1_kib_body() {
 }
 
 #[test]
+fn humanos_empty_body() {
+    let secret = Secret::new("YOUR_SIGNATURE_SECRET").unwrap();
+    let keys = MemoryKeyStore::new().with(Key::new("YOUR_API_KEY", secret.clone()));
+    let service = HumanosVerifyLayer::new(keys)
+        .clock(clock())
+        .layer(service_fn(ok));
+    let signature = humanos::signature(&secret, TS_MS, b"");
+    let counted = allocations(service, || {
+        Request::get("/v0/process/status")
+            .header("authorization", "Bearer YOUR_API_KEY")
+            .header("x-timestamp", TS_MS)
+            .header("x-signature", &signature)
+            .body(Chunked::new(&[]))
+            .unwrap()
+    });
+    within("humanos, empty body", counted, HUMANOS_EMPTY);
+}
+
+#[test]
 fn inqud_hmac() {
     let secret = Secret::new("YOUR_TOKEN_SECRET").unwrap();
     let keys = MemoryKeyStore::new().with(Key::new("TKN-alloc", secret.clone()));
@@ -303,6 +322,8 @@ fn discord_interaction() {
 // written into the message as digits without a string (`Message::write_decimal`).
 const PROFICIENT: u64 = 4;
 const HUMANOS: u64 = 4;
+// Nothing to read: checked in `call` as a header-only request is, no boxed check.
+const HUMANOS_EMPTY: u64 = 3;
 const INQUD: u64 = 7;
 const GITHUB: u64 = 7;
 const STANDARD: u64 = 5;

@@ -612,6 +612,64 @@ async fn axum_body_over_limit_is_413() {
     );
 }
 
+/// A request with nothing to read (its body at its end already, as hyper hands on a GET or a
+/// `Content-Length: 0` request) is checked without reading: accepted signed over the empty body,
+/// refused otherwise; one whose body is at its end but which declares a length over the limit is
+/// still refused as too large, as a read would have.
+#[tokio::test]
+async fn a_body_with_nothing_to_read_is_checked_as_one_read() {
+    use tower::{Layer, ServiceExt};
+    let now = 1_763_800_000_000;
+    let service = layer_at(now).layer(service_fn(
+        |request: Request<tower_hmac::VerifiedBody>| async move {
+            let caller = request
+                .extensions()
+                .get::<Verified<HumanosCaller>>()
+                .cloned();
+            let body = request.into_body().collect().await.unwrap().to_bytes();
+            Ok::<_, Infallible>(Response::new(format!(
+                "{} {}",
+                caller.unwrap().key_id(),
+                body.len()
+            )))
+        },
+    ));
+    let empty = |signature: &str, declared: Option<u64>| {
+        let mut request = Request::get("/v0/process/status")
+            .header("authorization", format!("Bearer {API_KEY}"))
+            .header("x-timestamp", now.to_string())
+            .header("x-signature", signature);
+        if let Some(len) = declared {
+            request = request.header("content-length", len);
+        }
+        request.body(http_body_util::Empty::<Bytes>::new()).unwrap()
+    };
+    let good = humanos::signature(&secret(SECRET), now, b"");
+    for declared in [None, Some(0)] {
+        let response = service
+            .clone()
+            .oneshot(empty(&good, declared))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{declared:?}");
+        let text = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(text, format!("{API_KEY} 0"));
+    }
+    let over_a_body = humanos::signature(&secret(SECRET), now, b"{}");
+    let response = service
+        .clone()
+        .oneshot(empty(&over_a_body, None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let response = service
+        .clone()
+        .oneshot(empty(&good, Some(2 * 1024 * 1024)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
 #[tokio::test]
 async fn axum_default_limit_is_one_mebibyte_even_without_content_length() {
     let addr = serve_axum(humanos_routes().layer(HumanosVerifyLayer::new(keys()))).await;

@@ -1,8 +1,8 @@
 //! Stores that must be waited for, and stores that answer at once, give the same verdicts.
 //!
-//! The layer checks a header-only request in `call` when its stores answer at once (keys in
-//! memory, an in-process replay store) and keeps no future of the check; when a store must be
-//! waited for, it checks the request in a future instead. These tests serve the same layers over
+//! The layer checks a header-only request (or one with no body to read) in `call` when its stores
+//! answer at once (keys in memory, an in-process replay store) and keeps no future of the check;
+//! when a store must be waited for, it checks the request in a future instead. These tests serve the same layers over
 //! stores that only answer through their futures (each waits a turn of the runtime first) and
 //! count what the stores were asked: every request is checked once, its nonce recorded once, its
 //! delivery reserved and settled once, whichever way the layer took. Over loopback, in axum.
@@ -25,22 +25,29 @@ use http::{HeaderName, Request, StatusCode};
 use http_body_util::Full;
 use tower_hmac::crypto::{Message, Tag};
 use tower_hmac::github::{GitHub, GitHubVerifyLayer};
-use tower_hmac::pipeline::{Counters, HeadersOnly, Presented, headers};
+use tower_hmac::pipeline::{BodyMode, BodySigned, Counters, HeadersOnly, Presented, headers};
 use tower_hmac::replay::{CompactReplayStore, ReplayKey, Reservation, Settle, Ticket};
 use tower_hmac::sign::sign_message;
 use tower_hmac::{
     BoxFuture, Key, KeyStore, MatchedSecret, MemoryKeyStore, Rejection, ReplayStore, Scheme,
-    Secret, StoreError, Verified, VerifyLayer,
+    Secret, StoreError, Verified,
 };
 
 const KEY_ID: HeaderName = HeaderName::from_static("x-key");
 const NONCE: HeaderName = HeaderName::from_static("x-nonce");
 const SIGNATURE: HeaderName = HeaderName::from_static("x-signature");
 
-/// A header-only scheme with a nonce: `X-Signature` is the hex HMAC-SHA256 of `X-Nonce` under
-/// the secret of the key `X-Key` names. The nonce is accepted once.
+/// A scheme with a nonce: `X-Signature` is the hex HMAC-SHA256 of `X-Nonce` under the secret of
+/// the key `X-Key` names. The nonce is accepted once. Header-only, or, as `Nonced<BodySigned>`, a
+/// scheme that reads the body (and signs none of it: its requests here have no body).
 #[derive(Debug, Clone)]
-struct Nonced;
+struct Nonced<M = HeadersOnly>(std::marker::PhantomData<M>);
+
+impl<M> Nonced<M> {
+    fn new() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
 
 #[derive(Debug)]
 struct NoncedCall {
@@ -48,10 +55,10 @@ struct NoncedCall {
     nonce: String,
 }
 
-impl Scheme for Nonced {
+impl<M: BodyMode + std::fmt::Debug + Clone + Send + Sync + 'static> Scheme for Nonced<M> {
     type Credentials = NoncedCall;
     type Identity = String;
-    type Body = HeadersOnly;
+    type Body = M;
 
     fn name(&self) -> &'static str {
         "nonced"
@@ -94,7 +101,7 @@ fn keys() -> MemoryKeyStore {
 /// A call to `/` signed with `secret` for `nonce`.
 fn call(secret: &Secret, nonce: &str) -> Request<Full<Bytes>> {
     let tag = sign_message(
-        &Nonced,
+        &Nonced::<HeadersOnly>::new(),
         &NoncedCall {
             key_id: String::new(),
             nonce: nonce.to_owned(),
@@ -110,11 +117,12 @@ fn call(secret: &Secret, nonce: &str) -> Request<Full<Bytes>> {
         .unwrap()
 }
 
-async fn serve(layer: VerifyLayer<Nonced>) -> std::net::SocketAddr {
+/// The app the layers guard: `/` greets the verified caller.
+fn routes() -> Router {
     async fn who(caller: Verified<String>) -> String {
         format!("hello {}", caller.identity())
     }
-    common::serve_axum(Router::new().route("/", get(who)).layer(layer)).await
+    Router::new().route("/", get(who))
 }
 
 /// How many times each store method was called.
@@ -202,10 +210,11 @@ impl ReplayStore for WaitingReplay {
 }
 
 /// Accepted once, refused as a replay the second time, a new nonce accepted, a wrong signature
-/// refused: the verdicts of `layer`, served, and what its counters counted.
-async fn nonce_verdicts(layer: VerifyLayer<Nonced>) {
+/// refused: the verdicts of the app `guarded` builds (`routes` behind a layer counting into the
+/// counters it is given), served, and what its counters counted.
+async fn nonce_verdicts(guarded: impl FnOnce(Counters) -> Router) {
     let counters = Counters::new();
-    let addr = serve(layer.counters(counters.clone())).await;
+    let addr = common::serve_axum(guarded(counters.clone())).await;
 
     let first = send(addr, call(&secret(), "n-1")).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text());
@@ -238,8 +247,10 @@ async fn nonce_verdicts(layer: VerifyLayer<Nonced>) {
 
 #[tokio::test]
 async fn stores_answering_at_once() {
-    let layer = Nonced.layer(keys()).replay_store(CompactReplayStore::new());
-    nonce_verdicts(layer).await;
+    let layer = Nonced::<HeadersOnly>::new()
+        .layer(keys())
+        .replay_store(CompactReplayStore::new());
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
 }
 
 #[tokio::test]
@@ -249,7 +260,10 @@ async fn a_replay_store_waited_for_records_each_nonce_once() {
         store: CompactReplayStore::new(),
         asked: Arc::clone(&asked),
     };
-    nonce_verdicts(Nonced.layer(keys()).replay_store(store)).await;
+    let layer = Nonced::<HeadersOnly>::new()
+        .layer(keys())
+        .replay_store(store);
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
     // One record per request whose signature verified (4 of 5): none asked twice, none for the
     // forged one.
     assert_eq!(Asked::count(&asked.inserts), 4);
@@ -262,7 +276,43 @@ async fn a_key_store_waited_for_is_asked_once_per_request() {
         keys: keys(),
         asked: Arc::clone(&asked),
     };
-    nonce_verdicts(Nonced.layer(keys).replay_store(CompactReplayStore::new())).await;
+    let layer = Nonced::<HeadersOnly>::new()
+        .layer(keys)
+        .replay_store(CompactReplayStore::new());
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
+    assert_eq!(Asked::count(&asked.gets), 5);
+}
+
+/// A body-signing layer checks a request with nothing to read (these GETs) in `call` when its
+/// stores answer at once, in a future when one must be waited for: the same verdicts, each nonce
+/// recorded once and each key looked up once per request.
+#[tokio::test]
+async fn requests_with_no_body_to_read_get_the_same_verdicts() {
+    let layer = Nonced::<BodySigned>::new()
+        .layer(keys())
+        .replay_store(CompactReplayStore::new());
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
+
+    let asked = Arc::new(Asked::default());
+    let store = WaitingReplay {
+        store: CompactReplayStore::new(),
+        asked: Arc::clone(&asked),
+    };
+    let layer = Nonced::<BodySigned>::new()
+        .layer(keys())
+        .replay_store(store);
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
+    assert_eq!(Asked::count(&asked.inserts), 4);
+
+    let asked = Arc::new(Asked::default());
+    let keys = WaitingKeys {
+        keys: keys(),
+        asked: Arc::clone(&asked),
+    };
+    let layer = Nonced::<BodySigned>::new()
+        .layer(keys)
+        .replay_store(CompactReplayStore::new());
+    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
     assert_eq!(Asked::count(&asked.gets), 5);
 }
 

@@ -293,8 +293,14 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let (mut parts, body) = request.into_parts();
         // A header-only request whose stores answer at once is checked here, and an accepted one
-        // handed to the readied inner service now: no future of the check is kept.
-        if let Some(checked) = self.verifier.check_now(&parts) {
+        // handed to the readied inner service now: no future of the check is kept. So is a
+        // request with nothing to read to a body-signing layer: a GET or `Content-Length: 0`,
+        // whose body hyper hands on already at its end. One that declares another length is read
+        // as before (and refused as too large when it declares more than the limit).
+        let empty_body = S::Body::READS_BODY
+            && body.is_end_stream()
+            && declared_len(&parts.headers).is_none_or(|len| len == 0);
+        if let Some(checked) = self.verifier.check_now(&parts, empty_body) {
             return self.checked_now(parts, body, checked);
         }
         let mut inner = self.take_inner();
@@ -610,7 +616,8 @@ pin_project! {
     /// Response future of [`Verify`].
     ///
     /// A header-only request whose stores answer at once (keys in memory, an in-process replay
-    /// store) is checked in `call`: its future is the inner service's, kept in place, or the
+    /// store) is checked in `call`, and so is one with no body to read (a GET, `Content-Length:
+    /// 0`) to a body-signing layer: its future is the inner service's, kept in place, or the
     /// layer's answer. Any other request is checked and handled in one boxed future: it waits on
     /// its body or a store.
     pub struct ResponseFuture<F, B, E> {

@@ -266,14 +266,15 @@ impl<S: Scheme> Verifier<S> {
         self.check_with(request, body, None)
     }
 
-    /// The check of a header-only request when every store it needs answers at once (keys in
-    /// memory, an in-process replay store): nothing is awaited, so the layer answers, or calls
-    /// its inner service, without keeping (boxing) a future of the check.
+    /// The check of a header-only request, or of one whose body is known to be empty
+    /// (`empty_body`: a body-signing scheme then signs no body bytes), when every store it needs
+    /// answers at once (keys in memory, an in-process replay store): nothing is awaited, so the
+    /// layer answers, or calls its inner service, without keeping (boxing) a future of the check.
     ///
-    /// `None` for a scheme that reads the body or delivers (a delivery is reserved around the
-    /// inner service), in report-only mode and when refusals are explained, and when a store
-    /// must be waited for: nothing of the request was recorded, logged or counted then, and the
-    /// layer runs [`check`] on it.
+    /// `None` for a scheme that reads a body not known to be empty or delivers (a delivery is
+    /// reserved around the inner service), in report-only mode and when refusals are explained,
+    /// and when a store must be waited for: nothing of the request was recorded, logged or
+    /// counted then, and the layer runs [`check`] on it.
     ///
     /// Once a store had to be waited for, later requests go to `check` at once (a store answers
     /// at once always or never: the in-memory ones always, those over a network never), so the
@@ -284,14 +285,20 @@ impl<S: Scheme> Verifier<S> {
     pub(crate) fn check_now(
         &self,
         request: &Parts,
+        empty_body: bool,
     ) -> Option<Result<Accepted<S::Identity>, Refused>> {
-        if !self.checks_now() {
+        if !self.checks_now(empty_body) {
             return None;
         }
+        let source = if S::Body::READS_BODY {
+            Source::InMemory(&[])
+        } else {
+            Source::Untouched
+        };
         let stopped = AtomicBool::new(false);
         let check = std::pin::pin!(self.check_with::<http_body_util::Empty<Bytes>>(
             request,
-            Source::Untouched,
+            source,
             Some(&stopped),
         ));
         // Not allowed to wait, the check awaits no store future and reads no body: it finishes
@@ -306,11 +313,11 @@ impl<S: Scheme> Verifier<S> {
         checked
     }
 
-    /// Whether [`check_now`](Self::check_now) may answer. Reading the body, explaining a refusal,
+    /// Whether [`check_now`](Self::check_now) may answer. Reading a body, explaining a refusal,
     /// handing a refused request on and reserving a delivery all wait: such a layer checks every
     /// request in its future; and so does one whose stores had to be waited for.
-    fn checks_now(&self) -> bool {
-        let waits = S::Body::READS_BODY
+    fn checks_now(&self, empty_body: bool) -> bool {
+        let waits = (S::Body::READS_BODY && !empty_body)
             || self.holds_body()
             || self.names_refusals()
             || self.scheme.delivers();
