@@ -245,75 +245,58 @@ async fn nonce_verdicts(guarded: impl FnOnce(Counters) -> Router) {
     assert_eq!(counts.refused_total(), 2);
 }
 
-#[tokio::test]
-async fn stores_answering_at_once() {
-    let layer = Nonced::<HeadersOnly>::new()
-        .layer(keys())
-        .replay_store(CompactReplayStore::new());
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-}
+/// A layer that `guard` builds over a key store and a replay store, in front of `routes`
+/// counting into the counters it is given.
+type Guard = fn(Arc<dyn KeyStore>, Arc<dyn ReplayStore>, Counters) -> Router;
 
-#[tokio::test]
-async fn a_replay_store_waited_for_records_each_nonce_once() {
+/// The verdicts of `guard`'s layer over stores answering at once, over a replay store waited for
+/// (each nonce recorded once: one record per request whose signature verified, 4 of 5, none for
+/// the forged one) and over a key store waited for (asked once per request).
+async fn verdicts_over_every_store(guard: Guard) {
+    let at_once = |counters| {
+        guard(
+            Arc::new(keys()),
+            Arc::new(CompactReplayStore::new()),
+            counters,
+        )
+    };
+    nonce_verdicts(at_once).await;
+
     let asked = Arc::new(Asked::default());
-    let store = WaitingReplay {
+    let replay = Arc::new(WaitingReplay {
         store: CompactReplayStore::new(),
         asked: Arc::clone(&asked),
-    };
-    let layer = Nonced::<HeadersOnly>::new()
-        .layer(keys())
-        .replay_store(store);
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-    // One record per request whose signature verified (4 of 5): none asked twice, none for the
-    // forged one.
+    });
+    nonce_verdicts(|counters| guard(Arc::new(keys()), replay, counters)).await;
     assert_eq!(Asked::count(&asked.inserts), 4);
+
+    let asked = Arc::new(Asked::default());
+    let keys = Arc::new(WaitingKeys {
+        keys: keys(),
+        asked: Arc::clone(&asked),
+    });
+    nonce_verdicts(|counters| guard(keys, Arc::new(CompactReplayStore::new()), counters)).await;
+    assert_eq!(Asked::count(&asked.gets), 5);
 }
 
 #[tokio::test]
-async fn a_key_store_waited_for_is_asked_once_per_request() {
-    let asked = Arc::new(Asked::default());
-    let keys = WaitingKeys {
-        keys: keys(),
-        asked: Arc::clone(&asked),
-    };
-    let layer = Nonced::<HeadersOnly>::new()
-        .layer(keys)
-        .replay_store(CompactReplayStore::new());
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-    assert_eq!(Asked::count(&asked.gets), 5);
+async fn header_only_requests_get_the_same_verdicts_over_every_store() {
+    verdicts_over_every_store(|keys, replay, counters| {
+        let layer = Nonced::<HeadersOnly>::new().layer(keys);
+        routes().layer(layer.replay_store(replay).counters(counters))
+    })
+    .await;
 }
 
 /// A body-signing layer checks a request with nothing to read (these GETs) in `call` when its
-/// stores answer at once, in a future when one must be waited for: the same verdicts, each nonce
-/// recorded once and each key looked up once per request.
+/// stores answer at once, in a future when one must be waited for.
 #[tokio::test]
-async fn requests_with_no_body_to_read_get_the_same_verdicts() {
-    let layer = Nonced::<BodySigned>::new()
-        .layer(keys())
-        .replay_store(CompactReplayStore::new());
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-
-    let asked = Arc::new(Asked::default());
-    let store = WaitingReplay {
-        store: CompactReplayStore::new(),
-        asked: Arc::clone(&asked),
-    };
-    let layer = Nonced::<BodySigned>::new()
-        .layer(keys())
-        .replay_store(store);
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-    assert_eq!(Asked::count(&asked.inserts), 4);
-
-    let asked = Arc::new(Asked::default());
-    let keys = WaitingKeys {
-        keys: keys(),
-        asked: Arc::clone(&asked),
-    };
-    let layer = Nonced::<BodySigned>::new()
-        .layer(keys)
-        .replay_store(CompactReplayStore::new());
-    nonce_verdicts(|counters| routes().layer(layer.counters(counters))).await;
-    assert_eq!(Asked::count(&asked.gets), 5);
+async fn requests_with_no_body_to_read_get_the_same_verdicts_over_every_store() {
+    verdicts_over_every_store(|keys, replay, counters| {
+        let layer = Nonced::<BodySigned>::new().layer(keys);
+        routes().layer(layer.replay_store(replay).counters(counters))
+    })
+    .await;
 }
 
 /// A webhook delivery over a store waited for: reserved, handled and settled once; its copy
