@@ -548,7 +548,7 @@ async fn without_explain_nothing_signed_or_expected_leaves_the_mock() {
 }
 
 /// Standard Webhooks' two routes (`v1` under a secret, `v1a` under a public key) are one scheme;
-/// the inspector counts each route on its own row, as the request log names it.
+/// the inspector counts each route's layer on its own row.
 #[tokio::test]
 async fn the_inspector_counts_each_route_apart() {
     let addr = serve_mock(mock::router(&MockConfig::default()).unwrap()).await;
@@ -575,7 +575,7 @@ async fn the_inspector_counts_each_route_apart() {
         .find("<table id=\"counts\">")
         .expect("the counts table")..];
     let counts = &counts[..counts.find("</table>").unwrap()];
-    assert!(counts.contains("<th>route</th>"), "{counts}");
+    assert!(counts.contains("<th>layer</th>"), "{counts}");
     for row in [
         "<tr><td>standard</td><td>1</td><td>0</td><td></td></tr>",
         "<tr><td>standard-ed25519</td><td>1</td><td>0</td><td>InvalidSignature 1</td></tr>",

@@ -376,10 +376,17 @@ mod tests {
         assert!(Ed25519PrivateKey::from_bytes(&pair[..31]).is_err());
         assert!(Ed25519PrivateKey::from_hex("9d61").is_err());
         assert!(Ed25519PrivateKey::from_hex(&"zz".repeat(32)).is_err());
-        // No `0x` prefix, on either key.
+        // No `0x` prefix, on either key nor on a signature.
         assert!(Ed25519PrivateKey::from_hex(&format!("0x{seed}")).is_err());
         assert!(Ed25519PublicKey::from_hex(&format!("0x{public}")).is_err());
         assert!(Ed25519PublicKey::from_hex(&format!("0x{}", &public[2..])).is_err());
+        let (_, _, _, signature) = RFC8032[0];
+        assert!(Ed25519Signature::from_hex(signature.as_bytes()).is_ok());
+        let prefixed = format!("0x{signature}");
+        assert_eq!(
+            Ed25519Signature::from_hex(prefixed.as_bytes()).err(),
+            Some(DecodeError::Length)
+        );
     }
 
     #[test]

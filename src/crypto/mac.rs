@@ -749,6 +749,21 @@ mod tests {
         );
     }
 
+    /// `const_hex` takes a `0x` prefix before exactly the digits an output needs; the crate's
+    /// decoder never does, whatever the caller checked first.
+    #[test]
+    fn hex_decoding_refuses_a_prefix_const_hex_would_strip() {
+        let prefixed = format!("0x{RFC4231_2}");
+        let mut out = [0u8; 32];
+        assert!(const_hex::decode_to_slice(&prefixed, &mut out).is_ok());
+        assert_eq!(
+            decode_hex(prefixed.as_bytes(), &mut out).err(),
+            Some(DecodeError::Length)
+        );
+        assert_eq!(decode_hex(RFC4231_2.as_bytes(), &mut out), Ok(()));
+        assert_eq!(const_hex::encode(out), RFC4231_2);
+    }
+
     #[test]
     fn tags_differing_in_any_byte_or_length_do_not_match() {
         let tag = Tag::from_hex(RFC4231_2.as_bytes()).unwrap();

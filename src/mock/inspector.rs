@@ -13,7 +13,7 @@
 //! `--explain` for demo credentials.
 //!
 //! `GET /` is the inspector: the last [`KEPT`] requests, newest first, with the same fields (and
-//! the explanation when `--explain` is on), the counts per route, and the example commands
+//! the explanation when `--explain` is on), the counts per layer, and the example commands
 //! for every route (those of a provider configured with its own credentials left out: the
 //! page shows no secret but the published demo ones). Plain HTML rendered here, refreshing
 //! itself every 2 seconds.
@@ -275,7 +275,7 @@ async fn page(State(inspector): State<Inspector>, headers: HeaderMap) -> Html<St
     }
     html.push_str(
         "</tbody></table>\n<h2>Counts</h2>\n<table id=\"counts\"><thead><tr>\
-         <th>route</th><th>accepted</th><th>duplicates</th><th>refused</th></tr></thead><tbody>\n",
+         <th>layer</th><th>accepted</th><th>duplicates</th><th>refused</th></tr></thead><tbody>\n",
     );
     for counts in inspector.counters.snapshot() {
         let refusals: Vec<String> = counts

@@ -45,8 +45,8 @@
 //! `tracing-subscriber` (`--json` for JSON lines, `--quiet` for none).
 //!
 //! `GET /` is the inspector: the last 200 requests, newest first, with the same fields, the counts
-//! per route (see [`crate::Counters`]; Standard Webhooks' two routes and Spike's two each have
-//! their own), and the example commands for every route, in plain
+//! per layer (see [`crate::Counters`]: under its provider's name, and Standard Webhooks' Ed25519
+//! route and Spike's two layers under names of their own), and the example commands for every route, in plain
 //! HTML that refreshes itself every 2 seconds. The page shows no secret but the published demo
 //! ones: a provider configured with its own credentials gets a note instead of its commands
 //! (the example's console prints them).

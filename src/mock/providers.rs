@@ -102,18 +102,19 @@ pub(crate) struct Shared {
 pub(crate) type KeySource = Arc<dyn Fn(&str) -> Arc<dyn KeyStore> + Send + Sync>;
 
 impl Shared {
-    /// The mock's options on the layer of the route `route` (its provider's name): its verdicts
-    /// (and explanations) for the log and the inspector, and the counters the inspector shows,
-    /// under the route's name (Standard Webhooks' two routes share a scheme). Every provider's
-    /// layer goes through here.
+    /// The mock's options on a provider's layer: its verdicts (and explanations) for the log and
+    /// the inspector, and the counters the inspector shows, under `name` (the provider's name; a
+    /// name of its own for a layer that shares its scheme with another: Standard Webhooks'
+    /// Ed25519 route, Spike's bearer and exchange layers). Every provider's layer goes through
+    /// here.
     pub(crate) fn layer<S: Scheme + Clone>(
         &self,
-        route: &'static str,
+        name: &'static str,
         layer: VerifyLayer<S>,
     ) -> VerifyLayer<S> {
         layer
             .explain(self.explain)
-            .counters_as(self.counters.clone(), route)
+            .counters_as(self.counters.clone(), name)
     }
 
     /// The keys of the API scheme `scheme`: the key source's when there is one, else
