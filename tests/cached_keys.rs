@@ -10,10 +10,9 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use common::{now_ms, send, serve_axum};
-use http::{Request, StatusCode};
-use http_body_util::Full;
-use tower_hmac::humanos::{self, HumanosCaller, HumanosVerifyLayer};
+use common::{grpc, humanos_get, send, serve_axum};
+use http::StatusCode;
+use tower_hmac::humanos::{HumanosCaller, HumanosVerifyLayer};
 use tower_hmac::{
     BoxFuture, CachedKeyStore, Key, KeyStore, MemoryKeyStore, Secret, StoreError, Verified,
 };
@@ -64,39 +63,31 @@ async fn serve(keys: CachedKeyStore<Database>) -> std::net::SocketAddr {
     serve_axum(app).await
 }
 
-fn signed(api_key: &str) -> Request<Full<bytes::Bytes>> {
-    let ts = now_ms();
-    let sig = humanos::signature(&Secret::new(SECRET).unwrap(), ts, b"");
-    Request::get("/v0/processes")
-        .header("authorization", format!("Bearer {api_key}"))
-        .header("x-timestamp", ts.to_string())
-        .header("x-signature", sig)
-        .body(Full::default())
-        .unwrap()
-}
-
 #[tokio::test]
 async fn hits_are_served_from_the_cache_and_a_revocation_applies_on_eviction() {
     let db = database();
     let keys = CachedKeyStore::new(db.clone());
     let addr = serve(keys.clone()).await;
     for _ in 0..5 {
-        let reply = send(addr, signed(API_KEY)).await;
+        let reply = send(addr, humanos_get(API_KEY, SECRET)).await;
         assert_eq!(reply.status, StatusCode::OK);
         assert_eq!(reply.body, API_KEY);
     }
     let mut refused = None;
     for _ in 0..3 {
-        let reply = send(addr, signed("UNKNOWN")).await;
+        let reply = send(addr, humanos_get("UNKNOWN", SECRET)).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
         refused = Some(reply.body);
     }
     assert_eq!(db.lookups.load(Ordering::SeqCst), 2);
 
     db.keys.revoke(API_KEY).unwrap();
-    assert_eq!(send(addr, signed(API_KEY)).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, humanos_get(API_KEY, SECRET)).await.status,
+        StatusCode::OK
+    );
     keys.evict(API_KEY).await;
-    let reply = send(addr, signed(API_KEY)).await;
+    let reply = send(addr, humanos_get(API_KEY, SECRET)).await;
     // Refused with the same bytes as an unknown key.
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
     assert_eq!(Some(reply.body), refused);
@@ -111,7 +102,7 @@ async fn a_failing_store_is_503_and_nothing_passes() {
     };
     let addr = serve(CachedKeyStore::new(db.clone())).await;
     for _ in 0..3 {
-        let reply = send(addr, signed(API_KEY)).await;
+        let reply = send(addr, humanos_get(API_KEY, SECRET)).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(reply.body, UNAVAILABLE);
         assert_eq!(reply.headers["retry-after"], "1");
@@ -129,7 +120,7 @@ async fn a_slow_store_is_503_within_the_timeout() {
     let keys = CachedKeyStore::new(db).timeout(Duration::from_millis(200));
     let addr = serve(keys).await;
     let started = Instant::now();
-    let reply = send(addr, signed(API_KEY)).await;
+    let reply = send(addr, humanos_get(API_KEY, SECRET)).await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.body, UNAVAILABLE);
     assert!(
@@ -145,35 +136,9 @@ async fn a_slow_store_is_503_within_the_timeout() {
 /// the client signs each call with the crate's `SignLayer`.
 #[tokio::test]
 async fn grpc_calls_get_unavailable_while_the_key_store_fails_or_stalls() {
-    use tonic::body::Body;
-    use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::health_client::HealthClient;
-    use tower::ServiceBuilder;
     use tower_hmac::humanos::HumanosSigner;
-    use tower_hmac::sign::{SignLayer, SignedBody};
 
-    /// A health server whose keys are `db` behind a cache with a 200 ms timeout.
-    async fn serve_grpc(db: Database) -> std::net::SocketAddr {
-        let keys = CachedKeyStore::new(db).timeout(Duration::from_millis(200));
-        let (reporter, health) = tonic_health::server::health_reporter();
-        reporter
-            .set_service_status("demo", tonic_health::ServingStatus::Serving)
-            .await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(HumanosVerifyLayer::new(keys))
-                .add_service(health)
-                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-        );
-        addr
-    }
-
-    let check = || HealthCheckRequest {
-        service: "demo".into(),
-    };
     let cases = [
         ("up", database(), true),
         (
@@ -195,21 +160,13 @@ async fn grpc_calls_get_unavailable_while_the_key_store_fails_or_stalls() {
     ];
     for (name, db, served) in cases {
         let lookups = Arc::clone(&db.lookups);
-        let addr = serve_grpc(db).await;
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let signed = ServiceBuilder::new()
-            .layer(SignLayer::new(
-                HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap(),
-            ))
-            .map_request(|req: Request<SignedBody<Body>>| req.map(Body::new))
-            .service(channel);
-        let mut client = HealthClient::new(signed);
+        // Keys in `db` behind a cache with a 200 ms timeout.
+        let keys = CachedKeyStore::new(db).timeout(Duration::from_millis(200));
+        let channel = grpc::serve_health(HumanosVerifyLayer::new(keys)).await;
+        let signer = HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap();
+        let mut client = grpc::signed_client(channel, signer);
         let started = Instant::now();
-        let reply = client.check(check()).await;
+        let reply = client.check(grpc::check()).await;
         if served {
             let reply = reply.unwrap().into_inner();
             assert_eq!(reply.status, ServingStatus::Serving as i32, "{name}");

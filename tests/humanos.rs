@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use common::{now_ms, send, serve_axum, serve_hyper};
+use common::{grpc, now_ms, send, serve_axum, serve_hyper};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::{ServiceBuilder, service_fn};
@@ -790,87 +790,45 @@ async fn hyper_service_sees_the_verified_caller_and_exact_body() {
 // ---------------------------------------------------------------------------------------------
 // tonic 0.14 over loopback, in front of tonic-health.
 
-/// tonic's client side of the Humanos scheme: the crate's `SignLayer` signs each call, then the
-/// signed body goes back into tonic's body type for the channel.
-type SignedGrpc = tower_hmac::sign::Sign<
-    tower::util::MapRequest<
-        tonic::transport::Channel,
-        fn(
-            http::Request<tower_hmac::sign::SignedBody<tonic::body::Body>>,
-        ) -> http::Request<tonic::body::Body>,
-    >,
-    humanos::HumanosSigner,
->;
-
 /// A health client whose calls are signed with the secret `secret_text` at `timestamp_ms`.
 fn signed_client(
     channel: tonic::transport::Channel,
     secret_text: &str,
     timestamp_ms: u64,
-) -> tonic_health::pb::health_client::HealthClient<SignedGrpc> {
+) -> tonic_health::pb::health_client::HealthClient<grpc::SignedGrpc> {
     let signer = humanos::HumanosSigner::new(API_KEY, secret(secret_text))
         .unwrap()
         .clock(tower_hmac::ManualClock::new(at_ms(timestamp_ms)));
-    let to_tonic: fn(_) -> _ = |req: http::Request<
-        tower_hmac::sign::SignedBody<tonic::body::Body>,
-    >| { req.map(tonic::body::Body::new) };
-    let service = ServiceBuilder::new()
-        .layer(tower_hmac::sign::SignLayer::new(signer))
-        .map_request(to_tonic)
-        .service(channel);
-    tonic_health::pb::health_client::HealthClient::new(service)
+    grpc::signed_client(channel, signer)
 }
 
 #[tokio::test]
 async fn tonic_server_layer_in_front_of_health() {
-    use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
 
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("humanos.Demo", tonic_health::ServingStatus::Serving)
-        .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        tonic::transport::Server::builder()
-            .layer(HumanosVerifyLayer::new(keys()))
-            .add_service(health)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
-            .await
-            .unwrap();
-    });
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-
-    let check = || HealthCheckRequest {
-        service: "humanos.Demo".into(),
-    };
+    let channel = grpc::serve_health(HumanosVerifyLayer::new(keys())).await;
 
     // Signed: served.
     let mut client = signed_client(channel.clone(), SECRET, now_ms());
-    let res = client.check(check()).await.unwrap();
+    let res = client.check(grpc::check()).await.unwrap();
     assert_eq!(res.into_inner().status, ServingStatus::Serving as i32);
 
     // Wrong secret: UNAUTHENTICATED, with the layer's message.
     let mut client = signed_client(channel.clone(), "WRONG", now_ms());
-    let status = client.check(check()).await.unwrap_err();
+    let status = client.check(grpc::check()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "the key or the signature is not valid");
 
     // Not signed at all.
     let mut client = HealthClient::new(channel.clone());
-    let status = client.check(check()).await.unwrap_err();
+    let status = client.check(grpc::check()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "missing Authorization header");
 
     // Stale timestamp.
     let mut client = signed_client(channel, SECRET, now_ms() - 600_000);
-    let status = client.check(check()).await.unwrap_err();
+    let status = client.check(grpc::check()).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     assert_eq!(status.message(), "the request timestamp is too old");
 }

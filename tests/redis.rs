@@ -18,7 +18,7 @@ use axum::Router;
 use axum::routing::post;
 use bytes::Bytes;
 use common::redis_server::{RedisCluster, RedisServer};
-use common::{now_ms, send, serve_axum};
+use common::{grpc, now_ms, send, serve_axum};
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::Full;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
@@ -1077,50 +1077,26 @@ async fn unreachable_redis_fails_connect() {
 /// with its replay check on Redis; the client signs each call with the crate's `SignLayer`.
 #[tokio::test]
 async fn grpc_calls_get_unavailable_while_redis_is_down() {
-    use tonic::body::Body;
-    use tonic_health::pb::HealthCheckRequest;
-    use tonic_health::pb::health_client::HealthClient;
-    use tower::ServiceBuilder;
     use tower_hmac::humanos::{HumanosSigner, HumanosVerifyLayer};
-    use tower_hmac::sign::{SignLayer, SignedBody};
 
     const API_KEY: &str = "YOUR_API_KEY";
     const SECRET: &str = "YOUR_SIGNATURE_SECRET";
 
     let mut server = RedisServer::start();
     let keys = MemoryKeyStore::new().with(Key::new(API_KEY, Secret::new(SECRET).unwrap()));
-    let (reporter, health) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("demo", tonic_health::ServingStatus::Serving)
-        .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let layer = HumanosVerifyLayer::new(keys).replay_store(store(&server).await);
-    tokio::spawn(
-        tonic::transport::Server::builder()
-            .layer(layer)
-            .add_service(health)
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let signed = ServiceBuilder::new()
-        .layer(SignLayer::new(
-            HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap(),
-        ))
-        .map_request(|req: Request<SignedBody<Body>>| req.map(Body::new))
-        .service(channel);
-    let mut client = HealthClient::new(signed);
-    let check = || HealthCheckRequest {
-        service: "demo".into(),
-    };
+    let channel = grpc::serve_health(layer).await;
+    let signer = HumanosSigner::new(API_KEY, Secret::new(SECRET).unwrap()).unwrap();
+    let mut client = grpc::signed_client(channel, signer);
 
     // Redis up: served. Calls are at least a millisecond apart, so their timestamps, and with them
     // their signatures, differ: none is a replay of another.
-    let status = client.check(check()).await.unwrap().into_inner().status;
+    let status = client
+        .check(grpc::check())
+        .await
+        .unwrap()
+        .into_inner()
+        .status;
     assert_eq!(
         status,
         tonic_health::pb::health_check_response::ServingStatus::Serving as i32
@@ -1129,7 +1105,7 @@ async fn grpc_calls_get_unavailable_while_redis_is_down() {
     server.stop();
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(2)).await;
-        let status = client.check(check()).await.unwrap_err();
+        let status = client.check(grpc::check()).await.unwrap_err();
         assert_eq!(status.code(), tonic::Code::Unavailable, "{status:?}");
         assert_eq!(
             status.message(),
@@ -1141,7 +1117,7 @@ async fn grpc_calls_get_unavailable_while_redis_is_down() {
     let mut last = None;
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        match client.check(check()).await {
+        match client.check(grpc::check()).await {
             Ok(_) => {
                 last = None;
                 break;

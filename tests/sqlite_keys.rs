@@ -18,7 +18,6 @@ use http::{Request, StatusCode};
 use http_body_util::Full;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 use tower_hmac::discord::{self, DiscordVerifyLayer};
-use tower_hmac::humanos;
 use tower_hmac::inqud::{self, InqudCaller, InqudVerifyLayer};
 use tower_hmac::mock::{self, MockConfig};
 use tower_hmac::{CachedKeyStore, KeyStore, MokaReplayStore, Secret, SqliteKeyStore, Verified};
@@ -284,23 +283,13 @@ async fn the_mock_serves_api_keys_from_the_demo_database() {
         mock::router_with_key_stores(&MockConfig::default(), MokaReplayStore::new(), keys).unwrap();
     let addr = common::serve_mock(router).await;
 
-    let humanos = |key: &str, secret: &str| {
-        let ts = now_ms();
-        let sig = humanos::signature(&Secret::new(secret).unwrap(), ts, b"");
-        Request::get("/v0/processes")
-            .header("authorization", format!("Bearer {key}"))
-            .header("x-timestamp", ts.to_string())
-            .header("x-signature", sig)
-            .body(Full::default())
-            .unwrap()
-    };
     for (key, secret, status) in [
         ("YOUR_API_KEY", "YOUR_SIGNATURE_SECRET", StatusCode::OK),
         ("ROTATED_KEY", "NEW_SECRET", StatusCode::OK),
         ("ROTATED_KEY", "OLD_SECRET", StatusCode::UNAUTHORIZED),
         ("REVOKED_KEY", "REVOKED_SECRET", StatusCode::UNAUTHORIZED),
     ] {
-        let reply = send(addr, humanos(key, secret)).await;
+        let reply = send(addr, common::humanos_get(key, secret)).await;
         assert_eq!(reply.status, status, "{key} {secret}: {}", reply.text());
         if status == StatusCode::OK {
             assert_eq!(reply.json()["api_key"], key);
@@ -334,16 +323,7 @@ async fn the_mock_never_explains_expected_signatures_for_keys_from_a_database() 
     .await;
     let configured = common::serve_mock(mock::router(&config).unwrap()).await;
 
-    let wrong_secret = || {
-        let ts = now_ms();
-        let sig = humanos::signature(&Secret::new("NOT_THE_SECRET").unwrap(), ts, b"");
-        Request::get("/v0/processes")
-            .header("authorization", "Bearer YOUR_API_KEY")
-            .header("x-timestamp", ts.to_string())
-            .header("x-signature", sig)
-            .body(Full::default())
-            .unwrap()
-    };
+    let wrong_secret = || common::humanos_get("YOUR_API_KEY", "NOT_THE_SECRET");
     // The demo configuration's keys: the expected signature is shown.
     let reply = send(configured, wrong_secret()).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);

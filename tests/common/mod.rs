@@ -110,8 +110,24 @@ pub fn now_ms() -> u64 {
         .as_millis() as u64
 }
 
+/// A Humanos `GET /v0/processes` (no body) from `api_key`, signed now with `secret`.
+pub fn humanos_get(api_key: &str, secret: &str) -> Request<Full<Bytes>> {
+    let ts = now_ms();
+    let secret = tower_hmac::Secret::new(secret).unwrap();
+    Request::get("/v0/processes")
+        .header("authorization", format!("Bearer {api_key}"))
+        .header("x-timestamp", ts.to_string())
+        .header(
+            "x-signature",
+            tower_hmac::humanos::signature(&secret, ts, b""),
+        )
+        .body(Full::default())
+        .unwrap()
+}
+
 pub mod ed25519;
 pub mod examples;
+pub mod grpc;
 pub mod redis_server;
 pub mod sdk_server;
 pub mod webhooks;
