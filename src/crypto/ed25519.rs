@@ -376,7 +376,7 @@ mod tests {
         assert!(Ed25519PrivateKey::from_bytes(&pair[..31]).is_err());
         assert!(Ed25519PrivateKey::from_hex("9d61").is_err());
         assert!(Ed25519PrivateKey::from_hex(&"zz".repeat(32)).is_err());
-        // No `0x` prefix, on either key nor on a signature.
+        // No `0x` prefix on either key or on a signature.
         assert!(Ed25519PrivateKey::from_hex(&format!("0x{seed}")).is_err());
         assert!(Ed25519PublicKey::from_hex(&format!("0x{public}")).is_err());
         assert!(Ed25519PublicKey::from_hex(&format!("0x{}", &public[2..])).is_err());

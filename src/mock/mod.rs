@@ -46,10 +46,10 @@
 //!
 //! `GET /` is the inspector: the last 200 requests, newest first, with the same fields, the counts
 //! per layer (see [`crate::Counters`]: under its provider's name, and Standard Webhooks' Ed25519
-//! route and Spike's two layers under names of their own), and the example commands for every route, in plain
-//! HTML that refreshes itself every 2 seconds. The page shows no secret but the published demo
-//! ones: a provider configured with its own credentials gets a note instead of its commands
-//! (the example's console prints them).
+//! route and Spike's two layers under names of their own), and the example commands for every
+//! route, in plain HTML that refreshes itself every 2 seconds. The page shows no secret but the
+//! published demo ones: a provider configured with its own credentials gets a note instead of its
+//! commands (the example's console prints them).
 //!
 //! [`MockConfig::set_explain`] (the example's `--explain`, **test use only**) adds to each refusal
 //! answered by a layer, in its JSON answer (`"explain"`), its log line and its inspector entry,

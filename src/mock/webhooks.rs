@@ -68,7 +68,7 @@ fn router_of<S: MockSender>(
 ) -> Result<Router, crate::BoxError> {
     let keys = key_with(config, S::NAME, S::key)?;
     let layer = S::receiver(keys).replay_store(Arc::clone(&shared.replay));
-    Ok(routes(S::NAME, shared.layer(S::NAME, layer), post))
+    Ok(routes(shared, S::NAME, layer, post))
 }
 
 fn examples_of<S: MockSender>(
@@ -105,9 +105,11 @@ pub(crate) struct Receiver {
     handled: Arc<Mutex<VecDeque<Handled>>>,
 }
 
-/// The routes of `provider`'s receiver, verified by `layer`; `methods` are the methods its
-/// deliveries come with (`POST`, and `GET` for Twilio).
+/// The routes of `provider`'s receiver, verified by `layer` with the mock's options on it
+/// ([`Shared::layer`], counted under `provider`); `methods` are the methods its deliveries come
+/// with (`POST`, and `GET` for Twilio).
 pub(crate) fn routes<S>(
+    shared: &Shared,
     provider: &'static str,
     layer: VerifyLayer<S>,
     methods: fn(MethodRouter<Receiver>) -> MethodRouter<Receiver>,
@@ -115,6 +117,7 @@ pub(crate) fn routes<S>(
 where
     S: Scheme<Identity = Delivery, Body = BodySigned> + Clone,
 {
+    let layer = shared.layer(provider, layer);
     let receiver = Receiver {
         provider,
         handled: Arc::default(),

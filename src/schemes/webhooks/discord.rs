@@ -300,11 +300,7 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let keys = webhooks::public_key_store(config, "discord", |text| Ok(public_key(text)?))?;
             let layer = DiscordVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "discord",
-                shared.layer("discord", layer),
-                webhooks::post,
-            ))
+            Ok(webhooks::routes(shared, "discord", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| {
             webhooks::example_signed_with(config, at, "discord", PUBLIC_KEY, PRIVATE_KEY)

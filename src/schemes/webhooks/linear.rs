@@ -446,11 +446,7 @@ pub(crate) mod mock {
         router: |config: &Section<'_>, shared: &Shared| {
             let layer = LinearVerifyLayer::new(webhooks::key(config, "linear")?)
                 .replay_store(Arc::clone(&shared.replay));
-            Ok(webhooks::routes(
-                "linear",
-                shared.layer("linear", layer),
-                webhooks::post,
-            ))
+            Ok(webhooks::routes(shared, "linear", layer, webhooks::post))
         },
         examples: |config: &Section<'_>, at: &Examples| webhooks::example(config, at, "linear", ""),
         sign: Some(|secret, signed, url, body, now| {

@@ -485,8 +485,9 @@ pub(crate) mod mock {
             })?;
             let layer = StandardVerifyLayer::new(keys).replay_store(Arc::clone(&shared.replay));
             Ok(webhooks::routes(
+                shared,
                 "standard-ed25519",
-                shared.layer("standard-ed25519", layer),
+                layer,
                 webhooks::post,
             ))
         },

@@ -786,8 +786,9 @@ pub(crate) mod mock {
                 layer = layer.public_url(&url)?;
             }
             Ok(webhooks::routes(
+                shared,
                 "twilio",
-                shared.layer("twilio", layer),
+                layer,
                 webhooks::get_and_post,
             ))
         },
