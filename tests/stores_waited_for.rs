@@ -2,10 +2,11 @@
 //!
 //! The layer checks a header-only request (or one with no body to read) in `call` when its stores
 //! answer at once (keys in memory, an in-process replay store) and keeps no future of the check;
-//! when a store must be waited for, it checks the request in a future instead. These tests serve the same layers over
-//! stores that only answer through their futures (each waits a turn of the runtime first) and
-//! count what the stores were asked: every request is checked once, its nonce recorded once, its
-//! delivery reserved and settled once, whichever way the layer took. Over loopback, in axum.
+//! when a store must be waited for, it checks the request in a future instead. These tests serve
+//! the same layers over stores that only answer through their futures (each waits a turn of the
+//! runtime first) and count what the stores were asked: every request is checked once, its nonce
+//! recorded once, its delivery reserved and settled once, whichever way the layer took. Over
+//! loopback, in axum.
 
 mod common;
 

@@ -58,9 +58,9 @@ fn slot(kind: RejectionKind) -> usize {
 /// decision is one relaxed atomic add; a layer without counters counts nothing. Refusals are
 /// counted whether they are answered or, in [report-only](super::VerifyLayer::report_only) mode,
 /// handed on. With the `metrics` feature, each count also increments the `metrics` crate's
-/// counter `tower_hmac_requests_total` with the labels `scheme` (the row's name), `outcome` (`accepted`,
-/// `duplicate`, `refused`) and, for refusals, `kind` (the [`RejectionKind::code`]-like snake-case
-/// name of the kind, such as `invalid_signature`).
+/// counter `tower_hmac_requests_total` with the labels `scheme` (the row's name), `outcome`
+/// (`accepted`, `duplicate`, `refused`) and, for refusals, `kind` (the
+/// [`RejectionKind::code`]-like snake-case name of the kind, such as `invalid_signature`).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

@@ -136,8 +136,10 @@ impl<S: Scheme + Clone> VerifyLayer<S> {
     ///
     /// let counters = Counters::new();
     /// let key = |secret| Key::new("github", Secret::new(secret).unwrap());
-    /// let acme = GitHubVerifyLayer::new(key("acme's secret")).counters_as(counters.clone(), "github-acme");
-    /// let other = GitHubVerifyLayer::new(key("other secret")).counters_as(counters.clone(), "github-other");
+    /// let acme = GitHubVerifyLayer::new(key("acme's secret"))
+    ///     .counters_as(counters.clone(), "github-acme");
+    /// let other = GitHubVerifyLayer::new(key("other secret"))
+    ///     .counters_as(counters.clone(), "github-other");
     ///
     /// let (forged, ()) = http::Request::post("/hook")
     ///     .header("x-hub-signature-256", format!("sha256={}", "0".repeat(64)))
@@ -146,7 +148,8 @@ impl<S: Scheme + Clone> VerifyLayer<S> {
     ///     .into_parts();
     /// assert!(acme.verifier().verify(&forged, b"{}").await.is_err());
     ///
-    /// assert_eq!(counters.get("github-acme").unwrap().refused(RejectionKind::InvalidSignature), 1);
+    /// let acme_counts = counters.get("github-acme").unwrap();
+    /// assert_eq!(acme_counts.refused(RejectionKind::InvalidSignature), 1);
     /// assert_eq!(counters.get("github-other").unwrap().refused_total(), 0);
     /// assert!(counters.get("github").is_none());
     /// # }

@@ -57,7 +57,8 @@ use crate::error::StoreError;
 /// It keeps the delivery states webhook layers need ([`reserve`](super::ReplayStore::reserve) and
 /// [`settle`](super::ReplayStore::settle)): a delivery being handled is an entry that lives for
 /// the hold, with a ticket no other reservation of the store has, a handled one an entry like a
-/// nonce, and a failed one is removed. A reservation takes room, and counts for its key's share, like a nonce.
+/// nonce, and a failed one is removed. A reservation takes room, and counts for its key's share,
+/// like a nonce.
 ///
 /// Clones share the same entries and counts; set the options before cloning.
 ///
